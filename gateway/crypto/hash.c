@@ -1,0 +1,140 @@
+/*
+ * hash.c: SHA-256, SHA-512 and HMAC-SHA-512 through OpenSSL's EVP.
+ */
+#include "crypto/hash.h"
+
+#include <stdlib.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+#include "crypto/ossl.h"
+#include "err.h"
+
+struct hash_ctx {
+	EVP_MD_CTX *md;
+};
+
+static int
+digest(const EVP_MD *md, uint8_t *out, size_t out_len, const void *data,
+    size_t len)
+{
+	unsigned int n = 0;
+
+	if (md == NULL || EVP_Digest(data, len, out, &n, md, NULL) != 1 ||
+	    n != out_len) {
+		crypto_wipe(out, out_len);
+		return STP_ECRYPTO;
+	}
+	return 0;
+}
+
+int
+hash_sha256(uint8_t out[HASH_SHA256_LEN], const void *data, size_t len)
+{
+	const struct ossl_algs *a = ossl_algs();
+
+	return digest(a ? a->sha256 : NULL, out, HASH_SHA256_LEN, data, len);
+}
+
+int
+hash_sha512(uint8_t out[HASH_SHA512_LEN], const void *data, size_t len)
+{
+	const struct ossl_algs *a = ossl_algs();
+
+	return digest(a ? a->sha512 : NULL, out, HASH_SHA512_LEN, data, len);
+}
+
+int
+hash_hmac_sha512(uint8_t out[HASH_SHA512_LEN], const void *key, size_t key_len,
+    const void *data, size_t len)
+{
+	const struct ossl_algs *a = ossl_algs();
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *m = NULL;
+	size_t n = 0;
+	int rc = STP_ECRYPTO;
+
+	if (a == NULL || (m = EVP_MAC_CTX_new(a->hmac)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA512", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	/* OpenSSL refuses a NULL key even when its length is 0. */
+	if (EVP_MAC_init(m, key_len ? key : (const void *)"", key_len, params) != 1 ||
+	    (len > 0 && EVP_MAC_update(m, data, len) != 1) ||
+	    EVP_MAC_final(m, out, &n, HASH_SHA512_LEN) != 1 || n != HASH_SHA512_LEN)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		crypto_wipe(out, HASH_SHA512_LEN);
+	EVP_MAC_CTX_free(m);
+	return rc;
+}
+
+hash_ctx *
+hash_sha512_new(void)
+{
+	const struct ossl_algs *a = ossl_algs();
+	hash_ctx *h;
+
+	if (a == NULL || (h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if ((h->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex2(h->md, a->sha512, NULL) != 1) {
+		hash_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+hash_update(hash_ctx *h, const void *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	return EVP_DigestUpdate(h->md, data, len) == 1 ? 0 : STP_ECRYPTO;
+}
+
+int
+hash_peek(const hash_ctx *h, uint8_t out[HASH_SHA512_LEN])
+{
+	EVP_MD_CTX *tmp = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int rc = STP_ECRYPTO;
+
+	/* Finalising consumes a context, so finalise a copy. */
+	if (tmp != NULL && EVP_MD_CTX_copy_ex(tmp, h->md) == 1 &&
+	    EVP_DigestFinal_ex(tmp, out, &n) == 1 && n == HASH_SHA512_LEN)
+		rc = 0;
+	if (rc != 0)
+		crypto_wipe(out, HASH_SHA512_LEN);
+	EVP_MD_CTX_free(tmp);
+	return rc;
+}
+
+hash_ctx *
+hash_dup(const hash_ctx *h)
+{
+	hash_ctx *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	if ((d->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_MD_CTX_copy_ex(d->md, h->md) != 1) {
+		hash_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+hash_free(hash_ctx *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->md); /* cleanses the state */
+	free(h);
+}

@@ -1,0 +1,74 @@
+/*
+ * x25519.c: X25519 through OpenSSL's EVP.  OpenSSL clamps the scalar, masks
+ * bit 255 of u, and fails the derivation when the result is all zero; that
+ * failure is the only one a well-formed call can meet, so we report it as
+ * STP_EWEAKKEY.
+ */
+#include "crypto/x25519.h"
+
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+#include "crypto/rand.h"
+#include "err.h"
+
+int
+x25519_public(uint8_t pub[X25519_LEN], const uint8_t priv[X25519_LEN])
+{
+	EVP_PKEY *k;
+	size_t n = X25519_LEN;
+	int rc = STP_ECRYPTO;
+
+	if (crypto_init() != 0)
+		return STP_ECRYPTO;
+	k = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, X25519_LEN);
+	if (k != NULL && EVP_PKEY_get_raw_public_key(k, pub, &n) == 1 &&
+	    n == X25519_LEN)
+		rc = 0;
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+x25519_keypair(uint8_t priv[X25519_LEN], uint8_t pub[X25519_LEN])
+{
+	int rc;
+
+	if ((rc = rand_bytes(priv, X25519_LEN)) == 0)
+		rc = x25519_public(pub, priv);
+	if (rc != 0)
+		crypto_wipe(priv, X25519_LEN);
+	return rc;
+}
+
+int
+x25519_shared(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
+    const uint8_t peer[X25519_LEN])
+{
+	EVP_PKEY *k = NULL, *p = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t n = X25519_LEN;
+	int rc = STP_ECRYPTO;
+
+	if (crypto_init() != 0)
+		return STP_ECRYPTO;
+	k = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, X25519_LEN);
+	p = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, X25519_LEN);
+	if (k == NULL || p == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, p, 0) != 1)
+		goto out;
+	if (EVP_PKEY_derive(ctx, out, &n) != 1 || n != X25519_LEN) {
+		rc = STP_EWEAKKEY;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		crypto_wipe(out, X25519_LEN);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(p);
+	EVP_PKEY_free(k);
+	return rc;
+}

@@ -1,0 +1,591 @@
+/*
+ * identity.c: the identity file, public key text and fingerprints.  The
+ * formats are specified in identity.h.
+ *
+ * Everything here runs at start-up or from the CLI, never per connection, so
+ * it favours plain code and precise error messages over speed.  The file
+ * buffer and every decoded seed are wiped before returning.
+ */
+#include "identity.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "base64url.h"
+#include "crypto/crypto.h"
+#include "crypto/hash.h"
+#include "err.h"
+#include "wordlist.h"
+
+#define CHECK_LABEL "stpgate key checksum v1"
+#define FP_LABEL "stpgate fingerprint v1"
+#define FILE_HEADER \
+	"# stpgate identity: Ed25519 secret key. Keep it secret; mode 0600.\n"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The 4 checksum bytes of the key text: SHA-256(CHECK_LABEL || pub)[0..3]. */
+static int
+pub_check(const uint8_t pub[SIGN_PUB_LEN], uint8_t check[IDENTITY_CHECK_LEN])
+{
+	uint8_t msg[sizeof(CHECK_LABEL) - 1 + SIGN_PUB_LEN];
+	uint8_t h[HASH_SHA256_LEN];
+	int rc;
+
+	memcpy(msg, CHECK_LABEL, sizeof(CHECK_LABEL) - 1);
+	memcpy(msg + sizeof(CHECK_LABEL) - 1, pub, SIGN_PUB_LEN);
+	if ((rc = hash_sha256(h, msg, sizeof(msg))) != 0)
+		return rc;
+	memcpy(check, h, IDENTITY_CHECK_LEN);
+	return 0;
+}
+
+int
+identity_generate(sign_key **out)
+{
+	return sign_key_generate(out);
+}
+
+int
+identity_pub_encode(const uint8_t pub[SIGN_PUB_LEN],
+    char out[IDENTITY_PUBTEXT_LEN + 1])
+{
+	uint8_t raw[SIGN_PUB_LEN + IDENTITY_CHECK_LEN];
+	int rc;
+
+	memcpy(raw, pub, SIGN_PUB_LEN);
+	if ((rc = pub_check(pub, raw + SIGN_PUB_LEN)) != 0)
+		return rc;
+	memcpy(out, IDENTITY_PUBTEXT_PREFIX, IDENTITY_PUBTEXT_PREFIX_LEN);
+	return base64url_encode(out + IDENTITY_PUBTEXT_PREFIX_LEN,
+	    IDENTITY_PUBTEXT_B64_LEN + 1, raw, sizeof(raw));
+}
+
+/*
+ * Why s[0..len) is not valid base64url, or NULL if every character is in the
+ * alphabet.  The reason points at the first offending character, numbered
+ * from 1 + base; printable ASCII is quoted, anything else shown as a byte.
+ */
+static const char *
+b64_reason(const char *s, size_t len, size_t base, char *buf, size_t buflen)
+{
+	size_t n = base64url_span(s, len);
+	unsigned char c;
+
+	if (n == len)
+		return NULL;
+	c = (unsigned char)s[n];
+	if (c == '=')
+		snprintf(buf, buflen, "padding '=' is not allowed");
+	else if (c >= 0x20 && c < 0x7f)
+		snprintf(buf, buflen, "invalid character '%c' at position %zu",
+		    c, base + n + 1);
+	else
+		snprintf(buf, buflen, "invalid byte 0x%02x at position %zu",
+		    c, base + n + 1);
+	return buf;
+}
+
+int
+identity_pub_decode(const char *text, uint8_t pub[SIGN_PUB_LEN], char *err,
+    size_t errlen)
+{
+	uint8_t raw[SIGN_PUB_LEN + IDENTITY_CHECK_LEN];
+	uint8_t check[IDENTITY_CHECK_LEN];
+	const char *b64, *why;
+	char whybuf[80];
+	size_t len;
+	int rc;
+
+	if (strncmp(text, IDENTITY_PUBTEXT_PREFIX,
+	    IDENTITY_PUBTEXT_PREFIX_LEN) != 0) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "not a public key: key text starts with "
+		    "'%s'", IDENTITY_PUBTEXT_PREFIX);
+		goto out;
+	}
+	b64 = text + IDENTITY_PUBTEXT_PREFIX_LEN;
+	len = strlen(b64);
+	if ((why = b64_reason(b64, len, IDENTITY_PUBTEXT_PREFIX_LEN, whybuf,
+	    sizeof(whybuf))) != NULL) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s in key text", why);
+		goto out;
+	}
+	if (len != IDENTITY_PUBTEXT_B64_LEN) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "wrong length: %zu characters after '%s', "
+		    "expected %d", len, IDENTITY_PUBTEXT_PREFIX,
+		    IDENTITY_PUBTEXT_B64_LEN);
+		goto out;
+	}
+	if ((rc = base64url_decode(raw, sizeof(raw), b64, len)) != 0) {
+		seterr(err, errlen, "malformed key text");
+		goto out;
+	}
+	if ((rc = pub_check(raw, check)) != 0) {
+		seterr(err, errlen, "%s", stp_strerror(rc));
+		goto out;
+	}
+	if (memcmp(check, raw + SIGN_PUB_LEN, IDENTITY_CHECK_LEN) != 0) {
+		rc = STP_EKEY;
+		seterr(err, errlen,
+		    "checksum mismatch: key text mistyped or corrupted");
+		goto out;
+	}
+	memcpy(pub, raw, SIGN_PUB_LEN);
+	rc = 0;
+out:
+	return rc;
+}
+
+int
+identity_fingerprint(const uint8_t pub[SIGN_PUB_LEN], char *out,
+    size_t outlen)
+{
+	uint8_t msg[sizeof(FP_LABEL) - 1 + SIGN_PUB_LEN], h[HASH_SHA512_LEN];
+	char fp[IDENTITY_FP_MAX];
+	size_t i, o = 0, n;
+	const char *w;
+	int rc;
+
+	if (outlen < IDENTITY_FP_MAX)
+		return STP_EINVAL;
+	memcpy(msg, FP_LABEL, sizeof(FP_LABEL) - 1);
+	memcpy(msg + sizeof(FP_LABEL) - 1, pub, SIGN_PUB_LEN);
+	if ((rc = hash_sha512(h, msg, sizeof(msg))) != 0)
+		return rc;
+	for (i = 0; i < IDENTITY_FP_WORDS; i++) {
+		if (i > 0)
+			fp[o++] = '-';
+		w = wordlist_word(h[i]);
+		n = strlen(w);
+		memcpy(fp + o, w, n);
+		o += n;
+	}
+	fp[o] = '\0';
+	memcpy(out, fp, o + 1);
+	return 0;
+}
+
+/* write(2) all of buf, retrying short writes and EINTR.  0 or -1 (errno). */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * fsync the directory holding path so that a new name survives a crash.
+ * Best effort: some file systems cannot fsync a directory, and the file is
+ * already complete by then.
+ */
+static void
+sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int
+identity_save(const char *path, const sign_key *key, int force, char *err,
+    size_t errlen)
+{
+	static const char suffix[] = ".tmp-XXXXXX";
+	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN];
+	char pubtext[IDENTITY_PUBTEXT_LEN + 1];
+	char seedtext[IDENTITY_SEED_B64_LEN + 1];
+	char buf[256];
+	char *tmp = NULL;
+	struct stat st;
+	size_t plen;
+	int fd = -1, made = 0, saved = 0, n, rc;
+
+	sign_key_public(key, pub);
+	if ((rc = identity_pub_encode(pub, pubtext)) != 0) {
+		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	sign_key_seed(key, seed);
+	if ((rc = base64url_encode(seedtext, sizeof(seedtext), seed,
+	    sizeof(seed))) != 0) {
+		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	n = snprintf(buf, sizeof(buf), FILE_HEADER "# public: %s\n%s %s\n",
+	    pubtext, IDENTITY_FILE_TAG, seedtext);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		rc = STP_EINVAL;
+		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+
+	/* Fail early and leave nothing behind; link() below closes the race. */
+	if (!force && lstat(path, &st) == 0) {
+		rc = STP_EEXIST;
+		seterr(err, errlen, "%s: already exists", path);
+		goto out;
+	}
+
+	plen = strlen(path);
+	if ((tmp = malloc(plen + sizeof(suffix))) == NULL) {
+		rc = STP_ENOMEM;
+		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, suffix, sizeof(suffix));
+
+	/* mkstemp creates with O_EXCL and mode 0600 (less the umask). */
+	if ((fd = mkstemp(tmp)) == -1) {
+		saved = errno;
+		rc = STP_EIO;
+		seterr(err, errlen, "%s: cannot create: %s", path,
+		    strerror(saved));
+		goto out;
+	}
+	made = 1;
+	if (fchmod(fd, S_IRUSR | S_IWUSR) == -1 ||
+	    write_all(fd, buf, (size_t)n) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		rc = STP_EIO;
+		seterr(err, errlen, "%s: cannot write: %s", path,
+		    strerror(saved));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		saved = errno;
+		rc = STP_EIO;
+		seterr(err, errlen, "%s: cannot write: %s", path,
+		    strerror(saved));
+		goto out;
+	}
+	fd = -1;
+
+	if (force) {
+		if (rename(tmp, path) == -1) {
+			saved = errno;
+			rc = STP_EIO;
+			seterr(err, errlen, "%s: cannot replace: %s", path,
+			    strerror(saved));
+			goto out;
+		}
+		made = 0;
+	} else {
+		if (link(tmp, path) == -1) {
+			saved = errno;
+			rc = saved == EEXIST ? STP_EEXIST : STP_EIO;
+			if (rc == STP_EEXIST)
+				seterr(err, errlen, "%s: already exists", path);
+			else
+				seterr(err, errlen, "%s: cannot create: %s",
+				    path, strerror(saved));
+			goto out;
+		}
+		/* The name is in place; the temporary name goes at out:. */
+	}
+	sync_parent(path);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (made)
+		(void)unlink(tmp);
+	free(tmp);
+	crypto_wipe(seed, sizeof(seed));
+	crypto_wipe(seedtext, sizeof(seedtext));
+	crypto_wipe(buf, sizeof(buf));
+	errno = saved;
+	return rc;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Does line[0..len) start with the word w followed by a blank or its end? */
+static int
+starts_word(const char *line, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+
+	return len >= n && memcmp(line, w, n) == 0 &&
+	    (len == n || is_blank(line[n]));
+}
+
+/* Does the line start with "stp-identity-v<digits>" and a blank or its end? */
+static int
+is_version_tag(const char *line, size_t len)
+{
+	size_t i = sizeof("stp-identity-v") - 1;
+
+	if (len <= i || memcmp(line, "stp-identity-v", i) != 0)
+		return 0;
+	while (i < len && line[i] >= '0' && line[i] <= '9')
+		i++;
+	return i > sizeof("stp-identity-v") - 1 &&
+	    (i == len || is_blank(line[i]));
+}
+
+/*
+ * Parse the file contents buf[0..len) (buf has room for one more byte, which
+ * is used to terminate the "# public:" value in place).
+ */
+static int
+parse_file(const char *path, char *buf, size_t len, sign_key **out,
+    char *err, size_t errlen)
+{
+	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN], want[SIGN_PUB_LEN];
+	char *p = buf, *end = buf + len, *line, *nl, *key = NULL, *pubt = NULL;
+	size_t n, keylen = 0;
+	unsigned lineno = 0, keyline = 0, publine = 0;
+	const char *why;
+	char whybuf[80], perr[128];
+	sign_key *k = NULL;
+	int rc;
+
+	if (memchr(buf, '\0', len) != NULL) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s: binary data: not an stpgate identity "
+		    "file", path);
+		goto out;
+	}
+	for (; p < end; p = nl + 1) {
+		lineno++;
+		line = p;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - line);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		while (n > 0 && is_blank(line[n - 1]))
+			n--;
+		while (n > 0 && is_blank(line[0])) {
+			line++;
+			n--;
+		}
+		if (n == 0)
+			continue;
+		if (line[0] == '#') {
+			line++;
+			n--;
+			while (n > 0 && is_blank(line[0])) {
+				line++;
+				n--;
+			}
+			if (n < 7 || memcmp(line, "public:", 7) != 0)
+				continue;
+			if (pubt != NULL) {
+				rc = STP_EPARSE;
+				seterr(err, errlen, "%s:%u: second '# public:' "
+				    "line", path, lineno);
+				goto out;
+			}
+			line += 7;
+			n -= 7;
+			while (n > 0 && is_blank(line[0])) {
+				line++;
+				n--;
+			}
+			pubt = line;
+			pubt[n] = '\0';   /* a blank, '\r', '\n' or buf[len] */
+			publine = lineno;
+			continue;
+		}
+		if (starts_word(line, n, IDENTITY_FILE_TAG)) {
+			if (key != NULL) {
+				rc = STP_EPARSE;
+				seterr(err, errlen, "%s:%u: second %s line",
+				    path, lineno, IDENTITY_FILE_TAG);
+				goto out;
+			}
+			key = line + strlen(IDENTITY_FILE_TAG);
+			keylen = n - strlen(IDENTITY_FILE_TAG);
+			while (keylen > 0 && is_blank(key[0])) {
+				key++;
+				keylen--;
+			}
+			keyline = lineno;
+			continue;
+		}
+		rc = STP_EPARSE;
+		if (is_version_tag(line, n))
+			seterr(err, errlen, "%s:%u: unsupported identity file "
+			    "version (this stpgate reads %s)", path, lineno,
+			    IDENTITY_FILE_TAG);
+		else
+			seterr(err, errlen, "%s:%u: unexpected text: not an "
+			    "stpgate identity file", path, lineno);
+		goto out;
+	}
+
+	if (key == NULL) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s: no %s line: not an stpgate identity "
+		    "file, or truncated", path, IDENTITY_FILE_TAG);
+		goto out;
+	}
+	why = b64_reason(key, keylen, 0, whybuf, sizeof(whybuf));
+	if (why != NULL) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s:%u: %s in the key", path, keyline, why);
+		goto out;
+	}
+	if (keylen != IDENTITY_SEED_B64_LEN) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s:%u: key is %zu characters, expected "
+		    "%d: truncated or corrupted", path, keyline, keylen,
+		    IDENTITY_SEED_B64_LEN);
+		goto out;
+	}
+	if (base64url_decode(seed, sizeof(seed), key, keylen) != 0) {
+		rc = STP_EPARSE;
+		seterr(err, errlen, "%s:%u: key is not canonical base64url: "
+		    "corrupted", path, keyline);
+		goto out;
+	}
+	if ((rc = sign_key_from_seed(&k, seed)) != 0) {
+		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	if (pubt != NULL) {
+		if ((rc = identity_pub_decode(pubt, want, perr,
+		    sizeof(perr))) != 0) {
+			seterr(err, errlen, "%s:%u: '# public:' comment: %s",
+			    path, publine, perr);
+			goto out;
+		}
+		sign_key_public(k, pub);
+		if (memcmp(pub, want, SIGN_PUB_LEN) != 0) {
+			rc = STP_EKEY;
+			seterr(err, errlen, "%s:%u: '# public:' comment does "
+			    "not match the secret key: file edited or "
+			    "corrupted", path, publine);
+			goto out;
+		}
+	}
+	*out = k;
+	k = NULL;
+	rc = 0;
+out:
+	sign_key_free(k);
+	crypto_wipe(seed, sizeof(seed));
+	return rc;
+}
+
+int
+identity_load(const char *path, sign_key **out, char *err, size_t errlen)
+{
+	char buf[IDENTITY_FILE_MAX + 1];
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		rc = STP_EIO;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		rc = STP_EIO;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = STP_EINVAL;
+		seterr(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		rc = STP_EPERM;
+		seterr(err, errlen, "%s: mode %04o lets group or others access "
+		    "this secret key; run: chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if (st.st_size > IDENTITY_FILE_MAX) {
+		rc = STP_ETOOBIG;
+		seterr(err, errlen, "%s: %lld bytes is too big for an identity "
+		    "file (limit %d)", path, (long long)st.st_size,
+		    IDENTITY_FILE_MAX);
+		goto out;
+	}
+	/* Read one byte past the limit in case the file grew since fstat. */
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = STP_EIO;
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > IDENTITY_FILE_MAX) {
+		rc = STP_ETOOBIG;
+		seterr(err, errlen, "%s: too big for an identity file (limit "
+		    "%d bytes)", path, IDENTITY_FILE_MAX);
+		goto out;
+	}
+	rc = parse_file(path, buf, len, out, err, errlen);
+out:
+	if (fd != -1)
+		close(fd);
+	crypto_wipe(buf, len);
+	return rc;
+}

@@ -1,0 +1,380 @@
+/*
+ * main.c: the stpgate command line.
+ *
+ * Subcommands live in one table; "stpgate --help" lists it and each entry
+ * answers its own --help.  Exit status: 0 success, 1 runtime failure (RNG,
+ * disk, memory), 2 usage or input error (bad option, unreadable or unsafe
+ * file, malformed key).  Every error is one line on stderr, "stpgate: WHAT:
+ * reason", where WHAT is the file or argument at fault.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crypto/sign.h"
+#include "err.h"
+#include "identity.h"
+
+#ifndef STP_VERSION
+#define STP_VERSION "unknown"
+#endif
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+/* Room for messages that quote a path (twice, for the chmod hint). */
+#define ERRBUF_LEN 8448
+
+struct cmd {
+	const char *name;
+	const char *summary;   /* one line for "stpgate --help" */
+	const char *usage;     /* synopsis, after "usage: stpgate " */
+	const char *help;      /* the rest of "stpgate NAME --help" */
+	/* argv[0] is the command name; returns the exit status. */
+	int (*fn)(const struct cmd *c, int argc, char **argv);
+};
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const struct cmd *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Print "stpgate: <message>" on stderr as exactly one line: control
+ * characters (a newline in a file name, say) are shown as '?'.
+ */
+static void
+fail(const char *fmt, ...)
+{
+	char msg[ERRBUF_LEN + 256];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			msg[i] = '?';
+	fprintf(stderr, "stpgate: %s\n", msg);
+}
+
+/* Report a usage error for command c (NULL: the top level); returns 2. */
+static int
+usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c != NULL)
+		fail("%s: %s (see 'stpgate %s --help')", c->name, msg, c->name);
+	else
+		fail("%s (see 'stpgate --help')", msg);
+	return EXIT_USAGE;
+}
+
+static int
+cmd_help(const struct cmd *c)
+{
+	printf("usage: stpgate %s\n\n%s", c->usage, c->help);
+	return 0;
+}
+
+/* Exit status for a failure to read or parse user input. */
+static int
+input_status(int rc)
+{
+	if (rc == STP_ENOMEM || rc == STP_ECRYPTO)
+		return EXIT_RUNTIME;
+	return EXIT_USAGE;
+}
+
+/*
+ * Pick out the single FILE operand of a command that takes no options
+ * (besides --help, handled before).  "--" ends the options.
+ */
+static int
+one_operand(const struct cmd *c, int argc, char **argv, const char **out)
+{
+	const char *arg = NULL;
+	int i, opts = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (opts && strcmp(argv[i], "--") == 0) {
+			opts = 0;
+			continue;
+		}
+		if (opts && argv[i][0] == '-' && argv[i][1] != '\0')
+			return usage_error(c, "unknown option '%s'", argv[i]);
+		if (arg != NULL)
+			return usage_error(c, "unexpected argument '%s'",
+			    argv[i]);
+		arg = argv[i];
+	}
+	if (arg == NULL || arg[0] == '\0')
+		return usage_error(c, "missing argument");
+	*out = arg;
+	return 0;
+}
+
+/* Print the "public key:" and "fingerprint:" lines for pub. */
+static int
+print_key(const uint8_t pub[SIGN_PUB_LEN])
+{
+	char text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
+	int rc;
+
+	if ((rc = identity_pub_encode(pub, text)) != 0 ||
+	    (rc = identity_fingerprint(pub, fp, sizeof(fp))) != 0) {
+		fail("cannot encode the public key: %s", stp_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	printf("public key:  %s\nfingerprint: %s\n", text, fp);
+	return 0;
+}
+
+/* Is a failed save's errno about the path the user gave (so exit 2)? */
+static int
+path_errno(int e)
+{
+	switch (e) {
+	case ENOENT: case ENOTDIR: case EACCES: case EPERM: case EROFS:
+	case EISDIR: case ELOOP: case ENAMETOOLONG: case EEXIST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+keygen_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[ERRBUF_LEN];
+	const char *path = NULL, *a;
+	uint8_t pub[SIGN_PUB_LEN];
+	sign_key *k = NULL;
+	int force = 0, i, rc, status;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+			if (i + 1 >= argc)
+				return usage_error(c, "%s needs a FILE", a);
+			path = argv[++i];
+		} else if (strncmp(a, "--output=", 9) == 0) {
+			path = a + 9;
+		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--force") == 0) {
+			force = 1;
+		} else if (a[0] == '-') {
+			return usage_error(c, "unknown option '%s'", a);
+		} else {
+			return usage_error(c, "unexpected argument '%s'", a);
+		}
+	}
+	if (path == NULL || path[0] == '\0')
+		return usage_error(c, "missing -o FILE");
+
+	if ((rc = identity_generate(&k)) != 0) {
+		fail("cannot generate a key: %s", stp_strerror(rc));
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	if ((rc = identity_save(path, k, force, err, sizeof(err))) != 0) {
+		if (rc == STP_EEXIST) {
+			fail("%s: already exists; use --force to replace it",
+			    path);
+			status = EXIT_USAGE;
+		} else {
+			/* identity_save left errno saying why. */
+			status = rc == STP_EIO && path_errno(errno) ?
+			    EXIT_USAGE : EXIT_RUNTIME;
+			fail("%s", err);
+		}
+		goto out;
+	}
+	sign_key_public(k, pub);
+	printf("identity:    %s\n", path);
+	status = print_key(pub);
+out:
+	sign_key_free(k);
+	return status;
+}
+
+static int
+pubkey_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[ERRBUF_LEN], text[IDENTITY_PUBTEXT_LEN + 1];
+	const char *path = NULL;
+	uint8_t pub[SIGN_PUB_LEN];
+	sign_key *k = NULL;
+	int rc, status;
+
+	if ((status = one_operand(c, argc, argv, &path)) != 0)
+		return status;
+	if ((rc = identity_load(path, &k, err, sizeof(err))) != 0) {
+		fail("%s", err);
+		return input_status(rc);
+	}
+	sign_key_public(k, pub);
+	sign_key_free(k);
+	if ((rc = identity_pub_encode(pub, text)) != 0) {
+		fail("cannot encode the public key: %s", stp_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	printf("%s\n", text);
+	return 0;
+}
+
+static int
+fingerprint_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[ERRBUF_LEN];
+	const char *arg = NULL;
+	uint8_t pub[SIGN_PUB_LEN];
+	sign_key *k = NULL;
+	struct stat st;
+	int rc, status;
+
+	if ((status = one_operand(c, argc, argv, &arg)) != 0)
+		return status;
+	if (strncmp(arg, IDENTITY_PUBTEXT_PREFIX,
+	    IDENTITY_PUBTEXT_PREFIX_LEN) == 0) {
+		rc = identity_pub_decode(arg, pub, err, sizeof(err));
+		if (rc != 0) {
+			fail("%s: %s", arg, err);
+			return input_status(rc);
+		}
+		return print_key(pub);
+	}
+	if (stat(arg, &st) == -1 && errno == ENOENT) {
+		fail("%s: no such file, and not a key text (those start with "
+		    "'%s')", arg, IDENTITY_PUBTEXT_PREFIX);
+		return EXIT_USAGE;
+	}
+	if ((rc = identity_load(arg, &k, err, sizeof(err))) != 0) {
+		fail("%s", err);
+		return input_status(rc);
+	}
+	sign_key_public(k, pub);
+	sign_key_free(k);
+	return print_key(pub);
+}
+
+static const char keygen_help[] =
+    "Create a new identity: a fresh Ed25519 secret key, written to FILE\n"
+    "with mode 0600.  Prints the public key text, which your peers put in\n"
+    "their configs, and its fingerprint, which you read to them so they\n"
+    "can check they got the right key.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  where to write the identity (required)\n"
+    "  -f, --force        replace FILE if it exists (default: refuse)\n"
+    "  -h, --help         show this help\n";
+
+static const char pubkey_help[] =
+    "Print the public key text (\"stp1:...\") of the identity in FILE,\n"
+    "alone on one line, for scripts and config files.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help  show this help\n";
+
+static const char fingerprint_help[] =
+    "Print a public key text and its fingerprint, eight words to compare\n"
+    "aloud with the key's owner, who runs 'stpgate fingerprint' on their\n"
+    "own identity file.  KEY is a public key text (\"stp1:...\"); any\n"
+    "other argument is read as an identity file (write ./stp1:x for a\n"
+    "file so named).\n"
+    "\n"
+    "options:\n"
+    "  -h, --help  show this help\n";
+
+static const struct cmd commands[] = {
+	{ "keygen", "create a new identity (a secret key file)",
+	    "keygen -o FILE [--force]", keygen_help, keygen_main },
+	{ "pubkey", "print the public key text of an identity file",
+	    "pubkey FILE", pubkey_help, pubkey_main },
+	{ "fingerprint", "print a public key and its fingerprint words",
+	    "fingerprint KEY|FILE", fingerprint_help, fingerprint_main },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+main_help(void)
+{
+	size_t i;
+
+	printf("usage: stpgate COMMAND [options]\n"
+	    "       stpgate --help | --version\n"
+	    "\n"
+	    "stpgate carries local TCP connections inside authenticated,\n"
+	    "end-to-end encrypted sessions between peers named by their keys.\n"
+	    "\n"
+	    "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+	printf("\nRun 'stpgate COMMAND --help' for a command's options.\n");
+}
+
+/* True if argv[1..] asks for help before any "--". */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+dispatch(int argc, char **argv)
+{
+	const char *a;
+	size_t i;
+
+	if (argc < 2)
+		return usage_error(NULL, "missing command");
+	a = argv[1];
+	if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		main_help();
+		return 0;
+	}
+	if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+		printf("stpgate %s\n", STP_VERSION);
+		return 0;
+	}
+	if (a[0] == '-')
+		return usage_error(NULL, "unknown option '%s'", a);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(a, commands[i].name) != 0)
+			continue;
+		if (wants_help(argc - 1, argv + 1))
+			return cmd_help(&commands[i]);
+		return commands[i].fn(&commands[i], argc - 1, argv + 1);
+	}
+	return usage_error(NULL, "%s: unknown command", a);
+}
+
+int
+main(int argc, char **argv)
+{
+	int status = dispatch(argc, argv);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fail("stdout: write error: %s", strerror(errno));
+		if (status == 0)
+			status = EXIT_RUNTIME;
+	}
+	return status;
+}

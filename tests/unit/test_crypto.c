@@ -1,0 +1,492 @@
+/*
+ * test_crypto.c: the small contracts of crypto/: crypto_memeq and
+ * crypto_wipe; rand_bytes, rand_uniform and the test seed; SHA-256/512
+ * known answers (FIPS 180 examples) and the running SHA-512 (chunking, peek,
+ * dup); HMAC-SHA-512 (RFC 4231 test cases 1-7); Ed25519 round trip and
+ * refusals; X25519 agreement.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "crypto/hash.h"
+#include "crypto/rand.h"
+#include "crypto/sign.h"
+#include "crypto/x25519.h"
+#include "err.h"
+#include "testlib.h"
+
+static int
+all_byte(const uint8_t *p, size_t n, uint8_t b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != b)
+			return 0;
+	return 1;
+}
+
+/* Decode a hex literal of known length into out (test data is well formed). */
+static void
+unhex_into(uint8_t *out, size_t len, const char *hex)
+{
+	size_t n;
+	uint8_t *b = t_unhex(hex, &n);
+
+	if (!T_INT(n, len) || b == NULL)
+		memset(out, 0, len);
+	else
+		memcpy(out, b, len);
+	free(b);
+}
+
+static void
+test_memeq_wipe(void)
+{
+	uint8_t a[64], b[64], buf[100];
+	size_t i;
+
+	t_set_ctx("crypto_memeq");
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = b[i] = (uint8_t)(i * 7 + 1);
+	T_INT(crypto_memeq(a, b, sizeof(a)), 1);
+	T_INT(crypto_memeq(a, b, 0), 1);
+	for (i = 0; i < sizeof(a); i++) {
+		t_set_ctx("crypto_memeq differ at %zu", i);
+		b[i] ^= 0x01;
+		T_INT(crypto_memeq(a, b, sizeof(a)), 0);
+		/* A difference past n is not looked at. */
+		T_INT(crypto_memeq(a, b, i), 1);
+		b[i] ^= 0x81;
+		T_INT(crypto_memeq(a, b, sizeof(a)), 0);
+		b[i] ^= 0x80;
+	}
+	t_set_ctx("crypto_memeq");
+	T_INT(crypto_memeq(a, b, sizeof(a)), 1);
+
+	t_set_ctx("crypto_wipe");
+	memset(buf, 0xaa, sizeof(buf));
+	crypto_wipe(buf + 10, 80);
+	T_OK(all_byte(buf, 10, 0xaa));
+	T_OK(all_byte(buf + 10, 80, 0));
+	T_OK(all_byte(buf + 90, 10, 0xaa));
+	crypto_wipe(buf, 0);
+	T_OK(all_byte(buf, 10, 0xaa));
+	crypto_wipe(buf, sizeof(buf));
+	T_OK(all_byte(buf, sizeof(buf), 0));
+}
+
+static void
+test_rand(void)
+{
+	static const char s1[] = "seed one", s2[] = "seed two";
+	uint8_t a[64], b[64], c[64], d[64];
+	int seen[7] = { 0 };
+	uint32_t v;
+	int i, ok;
+
+	t_set_ctx("rand_bytes");
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	T_INT(rand_bytes(a, sizeof(a)), 0);
+	T_INT(rand_bytes(b, sizeof(b)), 0);
+	T_OK(!all_byte(a, sizeof(a), 0));
+	T_OK(memcmp(a, b, sizeof(a)) != 0);
+	T_INT(rand_bytes(a, 0), 0);
+
+	t_set_ctx("rand_uniform");
+	for (ok = 1, i = 0; i < 1000; i++)
+		ok &= rand_uniform(1) == 0;
+	T_OK(ok);
+	for (ok = 1, i = 0; i < 2000; i++) {
+		v = rand_uniform(7);
+		ok &= v < 7;
+		if (v < 7)
+			seen[v] = 1;
+	}
+	T_OK(ok);
+	for (i = 0; i < 7; i++)
+		T_OK(seen[i]);
+	for (ok = 1, i = 0; i < 1000; i++)
+		ok &= rand_uniform(1000) < 1000;
+	T_OK(ok);
+	for (ok = 1, i = 0; i < 1000; i++)
+		ok &= rand_uniform(0x80000001u) < 0x80000001u;
+	T_OK(ok);
+	for (ok = 1, i = 0; i < 1000; i++)
+		ok &= rand_uniform(UINT32_MAX) < UINT32_MAX;
+	T_OK(ok);
+
+	t_set_ctx("rand_test_seed");
+	rand_test_seed(s1, sizeof(s1));
+	T_INT(rand_bytes(a, sizeof(a)), 0);
+	T_INT(rand_bytes(b, sizeof(b)), 0);
+	T_OK(memcmp(a, b, sizeof(a)) != 0);
+	rand_test_seed(s1, sizeof(s1));
+	T_INT(rand_bytes(c, sizeof(c)), 0);
+	T_MEM(c, sizeof(c), a, sizeof(a));
+	T_INT(rand_bytes(c, sizeof(c)), 0);
+	T_MEM(c, sizeof(c), b, sizeof(b));
+	/* The stream does not depend on how it is cut into calls. */
+	rand_test_seed(s1, sizeof(s1));
+	T_INT(rand_bytes(c, 10), 0);
+	T_INT(rand_bytes(c + 10, 54), 0);
+	T_MEM(c, sizeof(c), a, sizeof(a));
+	rand_test_seed(s2, sizeof(s2));
+	T_INT(rand_bytes(c, sizeof(c)), 0);
+	T_OK(memcmp(c, a, sizeof(a)) != 0);
+	rand_test_seed(NULL, 0);
+	T_INT(rand_bytes(c, sizeof(c)), 0);
+	T_INT(rand_bytes(d, sizeof(d)), 0);
+	T_OK(memcmp(c, a, sizeof(a)) != 0);
+	T_OK(memcmp(c, d, sizeof(c)) != 0);
+	T_OK(!all_byte(c, sizeof(c), 0));
+}
+
+static void
+test_hash_kat(void)
+{
+	static const struct {
+		const char *msg, *sha256, *sha512;
+	} kat[] = {
+		{ "",
+		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+		  "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e" },
+		{ "abc",
+		  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		  "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+		  "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f" },
+	};
+	static const char million_256[] =
+	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+	static const char million_512[] =
+	    "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
+	    "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b";
+	uint8_t d256[HASH_SHA256_LEN], d512[HASH_SHA512_LEN];
+	uint8_t w256[HASH_SHA256_LEN], w512[HASH_SHA512_LEN];
+	uint8_t *m;
+	hash_ctx *h;
+	size_t i;
+
+	for (i = 0; i < sizeof(kat) / sizeof(kat[0]); i++) {
+		t_set_ctx("sha2 \"%s\"", kat[i].msg);
+		unhex_into(w256, sizeof(w256), kat[i].sha256);
+		unhex_into(w512, sizeof(w512), kat[i].sha512);
+		if (T_INT(hash_sha256(d256, kat[i].msg, strlen(kat[i].msg)), 0))
+			T_MEM(d256, sizeof(d256), w256, sizeof(w256));
+		if (T_INT(hash_sha512(d512, kat[i].msg, strlen(kat[i].msg)), 0))
+			T_MEM(d512, sizeof(d512), w512, sizeof(w512));
+		if (T_OK((h = hash_sha512_new()) != NULL)) {
+			if (T_INT(hash_update(h, kat[i].msg, strlen(kat[i].msg)),
+			    0) && T_INT(hash_peek(h, d512), 0))
+				T_MEM(d512, sizeof(d512), w512, sizeof(w512));
+			hash_free(h);
+		}
+	}
+
+	t_set_ctx("sha2 one million 'a'");
+	if ((m = malloc(1000000)) == NULL) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	memset(m, 'a', 1000000);
+	unhex_into(w256, sizeof(w256), million_256);
+	unhex_into(w512, sizeof(w512), million_512);
+	if (T_INT(hash_sha256(d256, m, 1000000), 0))
+		T_MEM(d256, sizeof(d256), w256, sizeof(w256));
+	if (T_INT(hash_sha512(d512, m, 1000000), 0))
+		T_MEM(d512, sizeof(d512), w512, sizeof(w512));
+	if (T_OK((h = hash_sha512_new()) != NULL)) {
+		int ok = 1;
+
+		for (i = 0; i < 1000; i++)
+			ok &= hash_update(h, m, 1000) == 0;
+		T_OK(ok);
+		if (T_INT(hash_peek(h, d512), 0))
+			T_MEM(d512, sizeof(d512), w512, sizeof(w512));
+		hash_free(h);
+	}
+	free(m);
+	hash_free(NULL);
+}
+
+#define RUN_LEN 5000
+
+static void
+test_hash_running(void)
+{
+	static uint8_t data[RUN_LEN], other[RUN_LEN];
+	uint8_t want[HASH_SHA512_LEN], got[HASH_SHA512_LEN];
+	uint8_t mid[HASH_SHA512_LEN], want_mid[HASH_SHA512_LEN];
+	hash_ctx *h, *d;
+	size_t off, n, cut;
+	int round, ok;
+
+	rand_bytes(data, sizeof(data));
+	rand_bytes(other, sizeof(other));
+	T_INT(hash_sha512(want, data, sizeof(data)), 0);
+
+	for (round = 0; round < 20; round++) {
+		t_set_ctx("running sha512 round %d", round);
+		if (!T_OK((h = hash_sha512_new()) != NULL))
+			return;
+		cut = rand_uniform(RUN_LEN + 1);
+		for (ok = 1, off = 0; off < cut; off += n) {
+			n = rand_uniform(300);
+			if (n > cut - off)
+				n = cut - off;
+			ok &= hash_update(h, data + off, n) == 0;
+		}
+		T_OK(ok);
+
+		/* Peek at the prefix: right, and the state goes on unchanged. */
+		T_INT(hash_sha512(want_mid, data, cut), 0);
+		if (T_INT(hash_peek(h, mid), 0))
+			T_MEM(mid, sizeof(mid), want_mid, sizeof(want_mid));
+		if (T_INT(hash_peek(h, mid), 0))
+			T_MEM(mid, sizeof(mid), want_mid, sizeof(want_mid));
+
+		/* A copy goes its own way. */
+		if (T_OK((d = hash_dup(h)) != NULL)) {
+			uint8_t *both = malloc(cut + sizeof(other) + 1);
+
+			if (both == NULL) {
+				fprintf(stderr, "out of memory\n");
+				exit(2);
+			}
+			memcpy(both, data, cut);
+			memcpy(both + cut, other, sizeof(other));
+			T_INT(hash_update(d, other, sizeof(other)), 0);
+			T_INT(hash_sha512(want_mid, both, cut + sizeof(other)), 0);
+			if (T_INT(hash_peek(d, got), 0))
+				T_MEM(got, sizeof(got), want_mid, sizeof(want_mid));
+			free(both);
+		}
+
+		for (ok = 1, off = cut; off < RUN_LEN; off += n) {
+			n = rand_uniform(700);
+			if (n > RUN_LEN - off)
+				n = RUN_LEN - off;
+			ok &= hash_update(h, data + off, n) == 0;
+		}
+		T_OK(ok);
+		if (T_INT(hash_peek(h, got), 0))
+			T_MEM(got, sizeof(got), want, sizeof(want));
+		hash_free(h);
+
+		/* The copy outlives the original. */
+		if (d != NULL) {
+			T_INT(hash_update(d, "", 0), 0);
+			if (T_INT(hash_peek(d, got), 0))
+				T_MEM(got, sizeof(got), want_mid, sizeof(want_mid));
+			hash_free(d);
+		}
+	}
+}
+
+/* RFC 4231 section 4: HMAC-SHA-512 test cases 1-7. */
+static void
+test_hmac(void)
+{
+	static const struct {
+		int id;
+		const char *key, *data, *mac;
+		size_t mac_len;
+	} tc[] = {
+		{ 1, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+		  "4869205468657265",
+		  "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+		  "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854",
+		  64 },
+		{ 2, "4a656665",
+		  "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+		  "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+		  "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+		  64 },
+		{ 3, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+		  "dddddddddddddddddddddddddddddddddddd",
+		  "fa73b0089d56a284efb0f0756c890be9b1b5dbdd8ee81a3655f83e33b2279d39"
+		  "bf3e848279a722c806b485a47e67c807b946a337bee8942674278859e13292fb",
+		  64 },
+		{ 4, "0102030405060708090a0b0c0d0e0f10111213141516171819",
+		  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+		  "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+		  "b0ba465637458c6990e5a8c5f61d4af7e576d97ff94b872de76f8050361ee3db"
+		  "a91ca5c11aa25eb4d679275cc5788063a5f19741120c4f2de2adebeb10a298dd",
+		  64 },
+		/* Test case 5 lists only the first 128 bits. */
+		{ 5, "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c",
+		  "546573742057697468205472756e636174696f6e",
+		  "415fad6271580a531d4179bc891d87a6", 16 },
+		{ 6, NULL,
+		  "54657374205573696e67204c6172676572205468616e20426c6f636b2d53697a"
+		  "65204b6579202d2048617368204b6579204669727374",
+		  "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
+		  "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598",
+		  64 },
+		{ 7, NULL,
+		  "5468697320697320612074657374207573696e672061206c6172676572207468"
+		  "616e20626c6f636b2d73697a65206b657920616e642061206c61726765722074"
+		  "68616e20626c6f636b2d73697a6520646174612e20546865206b6579206e6565"
+		  "647320746f20626520686173686564206265666f7265206265696e6720757365"
+		  "642062792074686520484d414320616c676f726974686d2e",
+		  "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944"
+		  "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58",
+		  64 },
+	};
+	uint8_t big_key[131], out[HASH_SHA512_LEN], want[HASH_SHA512_LEN];
+	size_t i, kl, dl;
+
+	/* Test cases 6 and 7 use 131 bytes of 0xaa as the key. */
+	memset(big_key, 0xaa, sizeof(big_key));
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		uint8_t *key = NULL, *data;
+
+		t_set_ctx("RFC 4231 test case %d", tc[i].id);
+		if (tc[i].key != NULL)
+			key = t_unhex(tc[i].key, &kl);
+		data = t_unhex(tc[i].data, &dl);
+		unhex_into(want, tc[i].mac_len, tc[i].mac);
+		if (T_OK(data && (tc[i].key == NULL || key)) &&
+		    T_INT(hash_hmac_sha512(out, key ? key : big_key,
+		    key ? kl : sizeof(big_key), data, dl), 0))
+			T_MEM(out, tc[i].mac_len, want, tc[i].mac_len);
+		free(key);
+		free(data);
+	}
+	t_set_ctx("RFC 4231 counts");
+	T_INT(i, 7);
+}
+
+static void
+test_sign(void)
+{
+	static const uint8_t msg[] = "a message to be signed";
+	uint8_t pub[SIGN_PUB_LEN], pub2[SIGN_PUB_LEN], pubc[SIGN_PUB_LEN];
+	uint8_t seed[SIGN_SEED_LEN], sig[SIGN_SIG_LEN + 1], sig2[SIGN_SIG_LEN];
+	uint8_t bad[sizeof(msg)];
+	sign_key *k = NULL, *k2 = NULL, *kc = NULL;
+	size_t i;
+
+	t_set_ctx("sign");
+	if (!T_INT(sign_key_generate(&k), 0) || !T_OK(k != NULL) ||
+	    !T_INT(sign_key_generate(&k2), 0) || !T_OK(k2 != NULL))
+		goto out;
+	sign_key_public(k, pub);
+	sign_key_public(k2, pub2);
+	T_OK(memcmp(pub, pub2, sizeof(pub)) != 0);
+
+	/* The seed rebuilds the same key. */
+	sign_key_seed(k, seed);
+	if (T_INT(sign_key_from_seed(&kc, seed), 0)) {
+		sign_key_public(kc, pubc);
+		T_MEM(pubc, sizeof(pubc), pub, sizeof(pub));
+	}
+	crypto_wipe(seed, sizeof(seed));
+
+	memset(sig, 0, sizeof(sig));
+	if (!T_INT(sign_sign(k, msg, sizeof(msg), sig), 0))
+		goto out;
+	T_INT(sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN), 0);
+	/* Deterministic, and the rebuilt key signs alike. */
+	if (kc != NULL && T_INT(sign_sign(kc, msg, sizeof(msg), sig2), 0))
+		T_MEM(sig2, sizeof(sig2), sig, SIGN_SIG_LEN);
+
+	t_set_ctx("sign wrong message");
+	memcpy(bad, msg, sizeof(msg));
+	bad[0] ^= 1;
+	T_INT(sign_verify(pub, bad, sizeof(bad), sig, SIGN_SIG_LEN), STP_EVERIFY);
+	T_INT(sign_verify(pub, msg, sizeof(msg) - 1, sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	t_set_ctx("sign wrong key");
+	T_INT(sign_verify(pub2, msg, sizeof(msg), sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	t_set_ctx("sign wrong length");
+	T_INT(sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN - 1),
+	    STP_EVERIFY);
+	T_INT(sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN + 1),
+	    STP_EVERIFY);
+	T_INT(sign_verify(pub, msg, sizeof(msg), sig, 0), STP_EVERIFY);
+	for (i = 0; i < 8 * SIGN_SIG_LEN; i++) {
+		int rc;
+
+		t_set_ctx("sign flipped sig bit %zu", i);
+		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
+		rc = sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN);
+		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
+		/* A flipped R bit can make R undecodable: still STP_EVERIFY. */
+		T_INT(rc, STP_EVERIFY);
+	}
+	t_set_ctx("sign intact after flips");
+	T_INT(sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN), 0);
+
+	t_set_ctx("sign empty message");
+	if (T_INT(sign_sign(k, msg, 0, sig2), 0))
+		T_INT(sign_verify(pub, msg, 0, sig2, sizeof(sig2)), 0);
+out:
+	sign_key_free(k);
+	sign_key_free(k2);
+	sign_key_free(kc);
+	sign_key_free(NULL);
+}
+
+static void
+test_x25519(void)
+{
+	uint8_t a_priv[X25519_LEN], a_pub[X25519_LEN];
+	uint8_t b_priv[X25519_LEN], b_pub[X25519_LEN];
+	uint8_t ab[X25519_LEN], ba[X25519_LEN], p[X25519_LEN];
+	static const uint8_t zero_point[X25519_LEN];
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		t_set_ctx("x25519 agreement %d", i);
+		if (!T_INT(x25519_keypair(a_priv, a_pub), 0) ||
+		    !T_INT(x25519_keypair(b_priv, b_pub), 0))
+			return;
+		T_OK(memcmp(a_priv, b_priv, sizeof(a_priv)) != 0);
+		if (T_INT(x25519_public(p, a_priv), 0))
+			T_MEM(p, sizeof(p), a_pub, sizeof(a_pub));
+		if (T_INT(x25519_shared(ab, a_priv, b_pub), 0) &&
+		    T_INT(x25519_shared(ba, b_priv, a_pub), 0)) {
+			T_MEM(ab, sizeof(ab), ba, sizeof(ba));
+			T_OK(!all_byte(ab, sizeof(ab), 0));
+		}
+		/* The zero point is of low order: refused. */
+		memset(p, 0xa5, sizeof(p));
+		T_INT(x25519_shared(p, a_priv, zero_point), STP_EWEAKKEY);
+		T_OK(all_byte(p, sizeof(p), 0));
+	}
+	crypto_wipe(a_priv, sizeof(a_priv));
+	crypto_wipe(b_priv, sizeof(b_priv));
+}
+
+int
+main(void)
+{
+	t_set_ctx("crypto_init");
+	T_INT(crypto_init(), 0);
+	T_INT(crypto_init(), 0);
+
+	test_memeq_wipe();
+	t_section("crypto_memeq, crypto_wipe");
+	test_rand();
+	t_section("rand");
+	test_hash_kat();
+	t_section("sha256/sha512 known answers");
+	test_hash_running();
+	t_section("running sha512");
+	test_hmac();
+	t_section("hmac-sha512 (RFC 4231)");
+	test_sign();
+	t_section("ed25519 sign/verify");
+	test_x25519();
+	t_section("x25519 agreement");
+
+	t_set_ctx("%s", "");
+	return t_done();
+}

@@ -1,0 +1,148 @@
+/*
+ * endpoint.h: one side of an STP connection, sans I/O: framing, the
+ * handshake, the record layer, rekeying and close (proto/STP.md).  Bytes in,
+ * events and bytes out; the caller owns the socket and the clock.
+ *
+ * Crypto runs in jobs.  With inline_crypto set, every job runs inside the
+ * call that made it (tests, `workers: 0`).  Otherwise the owner takes jobs
+ * with endpoint_job_take(), runs endpoint_job_run() on any thread, and hands
+ * each back with endpoint_job_done(); the endpoint puts results back in
+ * sequence order, so frames reach the wire and records reach the app in
+ * order whatever order the workers finish in.
+ *
+ * Input is taken only while there is room (endpoint_input_room): a receiver
+ * that cannot keep up stops reading its socket instead of buffering.
+ *
+ * Threading: every endpoint_* call except endpoint_job_run is made on the
+ * owner's thread.
+ */
+#ifndef STP_ENDPOINT_H
+#define STP_ENDPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "crypto/aead.h"
+#include "handshake.h"
+#include "stp.pb-c.h"
+
+/* Defaults (proto/STP.md, "Rekey"). */
+#define EP_DEFAULT_REKEY_BYTES (1ull << 30)
+#define EP_DEFAULT_REKEY_INTERVAL_MS (10ull * 60 * 1000)
+#define EP_DEFAULT_REKEM_INTERVAL_MS (60ull * 60 * 1000)
+#define EP_DEFAULT_MAX_OUTPUT (4u << 20)
+#define EP_DEFAULT_MAX_JOBS 64     /* records in flight per direction */
+
+typedef struct endpoint_config {
+	hs_config hs;
+	int inline_crypto;            /* run jobs inside the calls that make them */
+	uint64_t rekey_bytes;         /* 0: EP_DEFAULT_REKEY_BYTES */
+	uint64_t rekey_interval_ms;   /* 0: default */
+	uint64_t rekem_interval_ms;   /* 0: default; only the initiator starts one */
+	size_t max_output;            /* bytes queued for the wire before sends are refused; 0: default */
+	unsigned max_jobs;            /* 0: default */
+	/*
+	 * Responder: is this key in the peer map?  0 if so.  Called on the
+	 * owner's thread when AUTH_I checked out, before any record is accepted.
+	 */
+	int (*lookup)(void *cookie, const uint8_t pk[32]);
+	void *cookie;
+} endpoint_config;
+
+enum ep_event_type {
+	EP_ESTABLISHED = 1, /* handshake done: endpoint_peer() etc. now valid */
+	EP_RECORD,          /* a stream record for the mux: ev.rec */
+	EP_PONG,            /* answer to our ping: ev.rtt_ms */
+	EP_CLOSED,          /* the peer closed: ev.code, ev.reason */
+};
+
+typedef struct ep_event {
+	int type;
+	/* EP_RECORD: open/accept/data/window/fin/reset; valid until the next endpoint_poll. */
+	const Stp__V1__Record *rec;
+	uint64_t rtt_ms;
+	uint32_t code;
+	const char *reason;
+} ep_event;
+
+typedef struct ep_stats {
+	uint64_t records_sent, records_recv;
+	uint64_t bytes_sent, bytes_recv;     /* plaintext */
+	uint64_t wire_sent, wire_recv;       /* frame bytes */
+	uint64_t key_updates_sent, key_updates_recv, rekems;
+} ep_stats;
+
+typedef struct endpoint endpoint;
+typedef struct endpoint_job endpoint_job;
+
+/* New endpoint, or NULL when out of memory. */
+endpoint *endpoint_new(const endpoint_config *c, uint64_t now_ms);
+/* Wipes all keys and frees, including jobs still queued; never frees a job that is out. */
+void endpoint_free(endpoint *e);
+
+/* Initiator: queue the HELLO.  0 or an error. */
+int endpoint_start(endpoint *e, uint64_t now_ms);
+
+/* How many more bytes endpoint_input will take now. */
+size_t endpoint_input_room(const endpoint *e);
+/*
+ * Received bytes (len <= endpoint_input_room).  Processes every complete
+ * frame it can.  0, or an error: the connection is finished (endpoint_reason
+ * says why; a Close may still be waiting in the output).  STP_EMAC1 means
+ * say nothing and close.
+ */
+int endpoint_input(endpoint *e, const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/*
+ * Next event: 1 and *ev filled, or 0.  A bad record queued behind an event
+ * the owner had not taken yet is found here, and poll cannot return it: after
+ * polling, check endpoint_finished() (finished without an EP_CLOSED means
+ * failed; endpoint_reason says why).
+ */
+int endpoint_poll(endpoint *e, ep_event *ev);
+
+/*
+ * Send one record whose body the caller set in *r (seq and time are filled
+ * in here).  Not for key updates, rekey exchanges or close.  0, STP_EAGAIN
+ * (output over max_output: wait for endpoint_output_done), STP_ESTATE (not
+ * established, or closed), STP_ETOOBIG.
+ */
+int endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms);
+/* Send StreamData{stream_id, data}; len <= STP_MAX_DATA.  As endpoint_send. */
+int endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
+    size_t len, uint64_t now_ms);
+/* Send a Ping (id = now); its Pong comes back as EP_PONG. */
+int endpoint_ping(endpoint *e, uint64_t now_ms);
+/* Send Close{code, reason} as the last record; later sends fail. */
+int endpoint_close(endpoint *e, uint32_t code, const char *reason, uint64_t now_ms);
+/* Timers: key update by time, fresh exchange.  0 or an error. */
+int endpoint_tick(endpoint *e, uint64_t now_ms);
+
+/* Frames ready for the wire, not yet handed out, as iovecs in order; returns the count. */
+size_t endpoint_output(endpoint *e, struct iovec *iov, size_t max_iov);
+/* n bytes of the handed-out output are on the wire; their buffers are freed. */
+void endpoint_output_done(endpoint *e, size_t n);
+/* Bytes queued for the wire or being sealed. */
+size_t endpoint_output_pending(const endpoint *e);
+
+/* Jobs (inline_crypto off): next job to run, or NULL. */
+endpoint_job *endpoint_job_take(endpoint *e);
+/* Run a job; any thread, one aead_ctx per thread. */
+void endpoint_job_run(endpoint_job *j, aead_ctx *ctx);
+/* A job is back; 0 or an error as for endpoint_input. */
+int endpoint_job_done(endpoint *e, endpoint_job *j, uint64_t now_ms);
+/* Jobs handed out and not yet back. */
+unsigned endpoint_jobs_out(const endpoint *e);
+
+int endpoint_established(const endpoint *e);
+/* 1 once a Close was sent or received, or an error happened. */
+int endpoint_finished(const endpoint *e);
+/* Peer identity and session id; valid once established. */
+const uint8_t *endpoint_peer(const endpoint *e);
+const uint8_t *endpoint_sid(const endpoint *e);
+/* Why the connection failed or closed, for logs. */
+const char *endpoint_reason(const endpoint *e);
+void endpoint_get_stats(const endpoint *e, ep_stats *s);
+
+#endif

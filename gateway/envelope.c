@@ -1,0 +1,368 @@
+/*
+ * envelope.c: protobuf-c glue for the STP messages.  See envelope.h.
+ *
+ * The arena is one block carved by a bump pointer.  protobuf-c's unpack
+ * allocates the message, its strings, bytes, repeated arrays, unknown fields
+ * and (for messages of more than 16 fields on the wire) its scan slabs from
+ * it; its free is a no-op, so the library's own clean-up after a failed
+ * unpack (which walks the half-built message and frees what it finds) only
+ * reads arena memory that it wrote itself and gives nothing back.  A failed
+ * env_unpack rewinds the arena to where it started.
+ *
+ * env_find_bytes() and env_encode_data_record() speak the protobuf wire
+ * format directly:
+ *
+ *     tag    = varint(field << 3 | wire type)
+ *     type 0 = varint, 1 = 8 bytes, 2 = varint length then bytes, 5 = 4 bytes
+ *
+ * The data record encoder follows protobuf-c 1.4's proto3 rules, checked by
+ * tests/unit/test_envelope.c: fields are written in field-number order, a
+ * scalar equal to zero and an empty bytes field are left out, and a selected
+ * oneof sub-message is always written, even when it encodes to nothing
+ * (0x62 0x00).
+ */
+#include "envelope.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "err.h"
+#include "frame.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ENV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ENV_ASAN 1
+#endif
+#endif
+
+#ifdef ENV_ASAN
+#include <sanitizer/asan_interface.h>
+/* Poisoned gap after each allocation, so an overrun is reported. */
+#define ENV_REDZONE 16
+#define ENV_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define ENV_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ENV_REDZONE 0
+#define ENV_POISON(p, n) ((void)(p), (void)(n))
+#define ENV_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define ENV_ALIGN _Alignof(max_align_t)
+
+#define WT_VARINT 0
+#define WT_64BIT 1
+#define WT_LEN 2
+#define WT_32BIT 5
+
+#define MAX_FIELD 0x1fffffffu   /* largest protobuf field number, 2^29 - 1 */
+#define MAX_VARINT 10           /* bytes in the longest (64-bit) varint */
+#define MAX_SHORT_VARINT 5      /* bytes in the longest tag or length */
+
+/* Tags of the fields env_encode_data_record() writes. */
+#define TAG_RECORD_SEQ 0x08     /* Record.seq = 1, varint */
+#define TAG_RECORD_TIME 0x10    /* Record.time_ms = 2, varint */
+#define TAG_RECORD_DATA 0x62    /* Record.data = 12, length-delimited */
+#define TAG_SD_STREAM 0x08      /* StreamData.stream_id = 1, varint */
+#define TAG_SD_DATA 0x12        /* StreamData.data = 2, length-delimited */
+
+struct env_arena {
+	ProtobufCAllocator pa;  /* handed to protobuf-c; allocator_data = us */
+	size_t cap;
+	size_t used;
+	size_t high;            /* most ever used, for the wipe at free */
+	max_align_t mem[];      /* cap bytes */
+};
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	env_arena *a = data;
+	size_t step;
+	uint8_t *p;
+
+	if (size == 0)
+		size = 1;
+	if (size > SIZE_MAX - (ENV_ALIGN - 1) - ENV_REDZONE)
+		return NULL;
+	step = (size + ENV_REDZONE + ENV_ALIGN - 1) & ~(size_t)(ENV_ALIGN - 1);
+	if (step > a->cap - a->used)
+		return NULL;
+	p = (uint8_t *)a->mem + a->used;
+	a->used += step;
+	if (a->used > a->high)
+		a->high = a->used;
+	ENV_UNPOISON(p, size);
+	return p;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+/* Give back everything above mark. */
+static void
+arena_rewind(env_arena *a, size_t mark)
+{
+	a->used = mark;
+	ENV_POISON((uint8_t *)a->mem + mark, a->cap - mark);
+}
+
+env_arena *
+env_arena_new(size_t cap)
+{
+	env_arena *a;
+
+	if (cap > SIZE_MAX - sizeof(*a))
+		return NULL;
+	if ((a = malloc(sizeof(*a) + cap)) == NULL)
+		return NULL;
+	a->pa.alloc = arena_alloc;
+	a->pa.free = arena_free;
+	a->pa.allocator_data = a;
+	a->cap = cap;
+	a->used = 0;
+	a->high = 0;
+	ENV_POISON(a->mem, cap);
+	return a;
+}
+
+void
+env_arena_reset(env_arena *a)
+{
+	if (a != NULL)
+		arena_rewind(a, 0);
+}
+
+void
+env_arena_free(env_arena *a)
+{
+	if (a == NULL)
+		return;
+	/* Unpacked messages held record plaintext: do not leave it in the heap. */
+	ENV_UNPOISON(a->mem, a->cap);
+	crypto_wipe(a->mem, a->high);
+	free(a);
+}
+
+ProtobufCMessage *
+env_unpack(env_arena *a, const ProtobufCMessageDescriptor *d,
+    const uint8_t *buf, size_t len)
+{
+	ProtobufCMessage *m;
+	size_t mark;
+
+	if (a == NULL || d == NULL || (buf == NULL && len != 0))
+		return NULL;
+	/* protobuf-c keeps some lengths in 32-bit variables. */
+	if (len > INT32_MAX)
+		return NULL;
+	mark = a->used;
+	if ((m = protobuf_c_message_unpack(d, &a->pa, len, buf)) == NULL)
+		arena_rewind(a, mark);
+	return m;
+}
+
+int
+env_pack(const ProtobufCMessage *m, uint8_t *out, size_t cap)
+{
+	size_t n;
+
+	if (m == NULL)
+		return STP_EINVAL;
+	n = protobuf_c_message_get_packed_size(m);
+	if (n > cap || n > INT32_MAX)
+		return STP_ETOOBIG;
+	if (protobuf_c_message_pack(m, out) != n)
+		return STP_EINVAL;
+	return (int)n;
+}
+
+/*
+ * Read a varint of at most maxlen (<= 10) bytes from p[0..end).  Returns its
+ * length and sets *v (bits past the 64th are dropped), or 0 when it runs past
+ * end or is longer than maxlen.
+ */
+static size_t
+get_varint(const uint8_t *p, const uint8_t *end, size_t maxlen, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < maxlen && p + i < end; i++) {
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0) {
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The limits are protobuf-c's, so that whenever protobuf-c accepts a message
+ * this walk does too and sees the same fields: a tag or a length is at most 5
+ * bytes, any other varint at most 10; field number 0 and wire types 3, 4
+ * (groups), 6 and 7 are refused.  The wanted field with a wire type other
+ * than 2 makes protobuf-c refuse the message, so it is refused here too.
+ */
+int
+env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
+    const uint8_t **val, size_t *val_len)
+{
+	const uint8_t *p, *end, *found = NULL;
+	size_t n, found_len = 0;
+	uint64_t tag, v;
+	unsigned wt;
+
+	if (field == 0 || field > MAX_FIELD || (buf == NULL && len != 0))
+		return STP_EINVAL;
+	if (len == 0)
+		return 0;
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		if ((n = get_varint(p, end, MAX_SHORT_VARINT, &tag)) == 0 ||
+		    (tag >> 3) == 0)
+			return STP_EPARSE;
+		p += n;
+		wt = tag & 7;
+		switch (wt) {
+		case WT_VARINT:
+			if ((n = get_varint(p, end, MAX_VARINT, &v)) == 0)
+				return STP_EPARSE;
+			break;
+		case WT_64BIT:
+			n = 8;
+			break;
+		case WT_32BIT:
+			n = 4;
+			break;
+		case WT_LEN:
+			if ((n = get_varint(p, end, MAX_SHORT_VARINT, &v)) == 0 ||
+			    v > (uint64_t)(end - p) - n)
+				return STP_EPARSE;
+			p += n;
+			n = (size_t)v;
+			break;
+		default:                /* 3, 4: groups; 6, 7: undefined */
+			return STP_EPARSE;
+		}
+		if (n > (size_t)(end - p))
+			return STP_EPARSE;
+		if ((tag >> 3) == field) {
+			if (wt != WT_LEN)
+				return STP_EPARSE;
+			found = p;
+			found_len = n;
+		}
+		p += n;
+	}
+	if (found == NULL)
+		return 0;
+	*val = found;
+	*val_len = found_len;
+	return 1;
+}
+
+/* Bytes in the varint encoding of v. */
+static size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Length of the StreamData encoding (without Record's tag and length). */
+static size_t
+stream_data_len(uint32_t stream_id, size_t data_len)
+{
+	size_t n = 0;
+
+	if (stream_id != 0)
+		n += 1 + varint_len(stream_id);
+	if (data_len != 0)
+		n += 1 + varint_len(data_len) + data_len;
+	return n;
+}
+
+size_t
+env_data_record_len(uint64_t seq, uint64_t time_ms, uint32_t stream_id,
+    size_t data_len)
+{
+	size_t n = 0, sub;
+
+	/* Past any record we could send; keeps the sums below from wrapping. */
+	if (data_len > SIZE_MAX / 2)
+		return SIZE_MAX;
+	if (seq != 0)
+		n += 1 + varint_len(seq);
+	if (time_ms != 0)
+		n += 1 + varint_len(time_ms);
+	sub = stream_data_len(stream_id, data_len);
+	return n + 1 + varint_len(sub) + sub;
+}
+
+int
+env_encode_data_record(uint8_t *out, size_t cap, uint64_t seq,
+    uint64_t time_ms, uint32_t stream_id, const uint8_t *data, size_t data_len)
+{
+	size_t total, sub;
+	uint8_t *p = out;
+
+	if (data_len > STP_MAX_DATA)
+		return STP_ETOOBIG;
+	if (data == NULL && data_len != 0)
+		return STP_EINVAL;
+	total = env_data_record_len(seq, time_ms, stream_id, data_len);
+	if (total > cap)
+		return STP_ETOOBIG;
+	sub = stream_data_len(stream_id, data_len);
+
+	if (seq != 0) {
+		*p++ = TAG_RECORD_SEQ;
+		p = put_varint(p, seq);
+	}
+	if (time_ms != 0) {
+		*p++ = TAG_RECORD_TIME;
+		p = put_varint(p, time_ms);
+	}
+	*p++ = TAG_RECORD_DATA;
+	p = put_varint(p, sub);
+	if (stream_id != 0) {
+		*p++ = TAG_SD_STREAM;
+		p = put_varint(p, stream_id);
+	}
+	if (data_len != 0) {
+		*p++ = TAG_SD_DATA;
+		p = put_varint(p, data_len);
+		/* The caller may have put the data in place already. */
+		if (p != data)
+			memcpy(p, data, data_len);
+		p += data_len;
+	}
+	return (int)(p - out);
+}

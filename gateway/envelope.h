@@ -1,0 +1,62 @@
+/*
+ * envelope.h: protobuf-c glue for the STP messages (proto/stp.proto).
+ *
+ * Unpacking allocates only from an arena of fixed capacity given by the
+ * owner, so a hostile message can cost at most that many bytes, and one
+ * reset frees everything a message used.  Packing writes into the caller's
+ * buffer after checking the size.
+ */
+#ifndef STP_ENVELOPE_H
+#define STP_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "stp.pb-c.h"
+
+typedef struct env_arena env_arena;
+
+/*
+ * An arena of cap bytes, or NULL when out of memory.  Size it with headroom:
+ * under ASan every allocation carries a 16-byte guard.
+ */
+env_arena *env_arena_new(size_t cap);
+/* Forget everything allocated from it (every message unpacked with it). */
+void env_arena_reset(env_arena *a);
+void env_arena_free(env_arena *a);
+
+/*
+ * Unpack a message of type d from buf using only arena memory.  Returns the
+ * message, or NULL if it does not parse or needs more than the arena holds.
+ * The arena is NOT reset first: reset it when the previous message is done.
+ */
+ProtobufCMessage *env_unpack(env_arena *a, const ProtobufCMessageDescriptor *d,
+    const uint8_t *buf, size_t len);
+
+/* Pack m into out (cap bytes).  Returns the length, or STP_ETOOBIG. */
+int env_pack(const ProtobufCMessage *m, uint8_t *out, size_t cap);
+
+/*
+ * Find the last occurrence of length-delimited field `field` in a protobuf
+ * encoding without decoding it (no allocation).  Returns 1 and sets *val and
+ * *val_len when found, 0 when absent, STP_EPARSE when the encoding is broken.
+ */
+int env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
+    const uint8_t **val, size_t *val_len);
+
+/*
+ * The hot path: encode Record{seq, time_ms, data: StreamData{stream_id, data}}
+ * straight into out, byte-identical to what protobuf-c would produce.
+ * data_len must be <= STP_MAX_DATA.  Returns the length or STP_ETOOBIG.
+ * env_data_record_len() is that length.  data and out must not overlap,
+ * except that data may already sit where the encoding puts it
+ * (out + env_data_record_len(...) - data_len), which saves the copy.
+ */
+size_t env_data_record_len(uint64_t seq, uint64_t time_ms, uint32_t stream_id,
+    size_t data_len);
+int env_encode_data_record(uint8_t *out, size_t cap, uint64_t seq,
+    uint64_t time_ms, uint32_t stream_id, const uint8_t *data, size_t data_len);
+
+#endif

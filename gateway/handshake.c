@@ -517,9 +517,9 @@ finish(hs *h)
 static int
 work_i_auth(hs *h)
 {
-	Stp__V1__Auth *m;
-	uint8_t *pt;
-	size_t pt_len;
+	Stp__V1__Auth *m = NULL;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
 	int rc;
 
 	if ((rc = check_auth(h, &h->ks.key_r, 'r', h->th2, h->ks.fk_r, h->pk_r, &m,
@@ -694,9 +694,9 @@ out:
 static int
 work_r_auth(hs *h)
 {
-	Stp__V1__Auth *m;
-	uint8_t *pt;
-	size_t pt_len;
+	Stp__V1__Auth *m = NULL;
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
 	int rc;
 
 	if ((rc = check_auth(h, &h->ks.key_i, 'i', h->th3, h->ks.fk_i, NULL, &m,

@@ -624,7 +624,7 @@ test_find_cases(env_arena *a)
 	const uint8_t *val;
 	uint8_t *b;
 	size_t vlen, i;
-	int r, dec;
+	int r, dec = 0;
 
 	for (i = 0; i < sizeof(scan_cases) / sizeof(scan_cases[0]); i++) {
 		t_set_ctx("find_bytes: %s", scan_cases[i].name);
@@ -656,7 +656,7 @@ test_find_hellos(env_arena *a)
 	const uint8_t *val;
 	uint8_t *full, *b, *cat;
 	size_t flen, vlen, k, i, j, bounds[7], nb, clen, plen[3];
-	int r, dec, ok;
+	int r, dec = 0, ok;
 
 	for (i = 0; i < sizeof(adm_lens) / sizeof(adm_lens[0]); i++) {
 		t_set_ctx("find_bytes: Hello admission %zu", adm_lens[i]);

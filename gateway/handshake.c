@@ -379,7 +379,7 @@ work_i_reply(hs *h)
 	uint8_t ss_x[32], ss_m[32];
 	int rc;
 
-	rc = x25519_shared(ss_x, h->x_priv, h->x_peer);
+	rc = x25519_shared_pair(ss_x, h->x_priv, h->x_pub, h->x_peer);
 	if (rc != 0) {
 		rc = fail(h, rc, "responder's X25519 key is degenerate");
 		goto out;
@@ -647,7 +647,7 @@ work_r_hello(hs *h)
 		rc = fail(h, rc, "X25519 key generation failed");
 		goto out;
 	}
-	if ((rc = x25519_shared(ss_x, h->x_priv, h->x_peer)) != 0) {
+	if ((rc = x25519_shared_pair(ss_x, h->x_priv, h->x_pub, h->x_peer)) != 0) {
 		rc = fail(h, rc, "initiator's X25519 key is degenerate");
 		goto out;
 	}

@@ -6,7 +6,9 @@
  */
 #include "crypto/x25519.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "crypto/crypto.h"
 #include "crypto/rand.h"
@@ -41,18 +43,15 @@ x25519_keypair(uint8_t priv[X25519_LEN], uint8_t pub[X25519_LEN])
 	return rc;
 }
 
-int
-x25519_shared(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
-    const uint8_t peer[X25519_LEN])
+/* Derive with our key k (freed here) and the peer's public key. */
+static int
+derive(uint8_t out[X25519_LEN], EVP_PKEY *k, const uint8_t peer[X25519_LEN])
 {
-	EVP_PKEY *k = NULL, *p = NULL;
+	EVP_PKEY *p = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	size_t n = X25519_LEN;
 	int rc = STP_ECRYPTO;
 
-	if (crypto_init() != 0)
-		return STP_ECRYPTO;
-	k = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, X25519_LEN);
 	p = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, X25519_LEN);
 	if (k == NULL || p == NULL ||
 	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
@@ -71,4 +70,42 @@ out:
 	EVP_PKEY_free(p);
 	EVP_PKEY_free(k);
 	return rc;
+}
+
+int
+x25519_shared(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
+    const uint8_t peer[X25519_LEN])
+{
+	if (crypto_init() != 0)
+		return STP_ECRYPTO;
+	return derive(out, EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL,
+	    priv, X25519_LEN), peer);
+}
+
+int
+x25519_shared_pair(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
+    const uint8_t pub[X25519_LEN], const uint8_t peer[X25519_LEN])
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+
+	if (crypto_init() != 0)
+		return STP_ECRYPTO;
+	/* Both halves given: OpenSSL skips deriving the public key. */
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+	    (void *)priv, X25519_LEN);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pub, X25519_LEN);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_KEYPAIR, params) != 1)
+		k = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	if (k == NULL) {
+		crypto_wipe(out, X25519_LEN);
+		return STP_ECRYPTO;
+	}
+	return derive(out, k, peer);
 }

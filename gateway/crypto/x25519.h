@@ -19,5 +19,12 @@ int x25519_public(uint8_t pub[X25519_LEN], const uint8_t priv[X25519_LEN]);
  */
 int x25519_shared(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
     const uint8_t peer[X25519_LEN]);
+/*
+ * The same for a pair from x25519_keypair, given its public half too: OpenSSL
+ * then takes the public key as given instead of deriving it again, which
+ * saves a scalar multiplication.  pub must be X25519(priv, 9).
+ */
+int x25519_shared_pair(uint8_t out[X25519_LEN], const uint8_t priv[X25519_LEN],
+    const uint8_t pub[X25519_LEN], const uint8_t peer[X25519_LEN]);
 
 #endif

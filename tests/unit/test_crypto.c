@@ -456,9 +456,15 @@ test_x25519(void)
 			T_MEM(ab, sizeof(ab), ba, sizeof(ba));
 			T_OK(!all_byte(ab, sizeof(ab), 0));
 		}
-		/* The zero point is of low order: refused. */
+		/* The pair form gives the same secret. */
+		if (T_INT(x25519_shared_pair(p, a_priv, a_pub, b_pub), 0))
+			T_MEM(p, sizeof(p), ab, sizeof(ab));
+		/* The zero point is of low order: refused, by both forms. */
 		memset(p, 0xa5, sizeof(p));
 		T_INT(x25519_shared(p, a_priv, zero_point), STP_EWEAKKEY);
+		T_OK(all_byte(p, sizeof(p), 0));
+		memset(p, 0xa5, sizeof(p));
+		T_INT(x25519_shared_pair(p, a_priv, a_pub, zero_point), STP_EWEAKKEY);
 		T_OK(all_byte(p, sizeof(p), 0));
 	}
 	crypto_wipe(a_priv, sizeof(a_priv));

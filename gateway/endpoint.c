@@ -108,7 +108,7 @@ struct endpoint_job {
 	int kind;
 	int state;
 	int orphan;             /* out when its list was dropped: free on return */
-	int clear;              /* buffer holds nothing secret (ciphertext, handshake) */
+	int clear;              /* nothing secret in buf (ciphertext, handshake) */
 	int cls;                /* pool size class */
 	endpoint_job *qnext;    /* the queue of jobs for the owner */
 	endpoint_job *lnext;    /* send, receive or output list */
@@ -357,7 +357,7 @@ be24(const uint8_t *p)
 	return (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
 }
 
-/* Copy text from the peer in a log-safe form: printable ASCII, at most cap - 1. */
+/* Peer text in a log-safe form: printable ASCII, at most cap - 1 bytes. */
 static void
 sanitize(char *dst, size_t cap, const char *src)
 {
@@ -565,6 +565,13 @@ run_inline(endpoint *e, endpoint_job *j)
 	j->state = JS_DONE;
 }
 
+/* Plaintext bytes the reserved signature field takes in our records. */
+static size_t
+sig_room(const endpoint *e)
+{
+	return (e->our_flags & AUTH_FLAG_SIGN_RECORDS) ? RECORD_SIG_FIELD_LEN : 0;
+}
+
 /*
  * Finish a SEAL job whose plaintext (pt_len bytes) is at buf + 4: reserve the
  * signature field when we sign, write the header, take the next sequence
@@ -652,11 +659,11 @@ tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r)
 	r->signature.len = 0;
 	r->signature.data = NULL;
 	n = protobuf_c_message_get_packed_size(&r->base);
-	if (n > STP_MAX_RECORD_PT) {
+	if (n + sig_room(e) > STP_MAX_RECORD_PT) {
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	if ((j = job_get(e, FRAME_HDR_LEN + n + RECORD_SIG_FIELD_LEN +
+	if ((j = job_get(e, FRAME_HDR_LEN + n + sig_room(e) +
 	    AEAD_TAG_LEN)) == NULL) {
 		rc = STP_ENOMEM;
 		goto out;
@@ -872,7 +879,8 @@ rekem_on_init(endpoint *e, uint64_t seq, const Stp__V1__KemInit *ki)
 		rc = fail(e, rc, "rekey exchange: X25519 key generation failed");
 		goto out;
 	}
-	if ((rc = x25519_shared(e->rk.ss_x, xpriv, ki->x25519.data)) != 0) {
+	if ((rc = x25519_shared_pair(e->rk.ss_x, xpriv, xpub,
+	    ki->x25519.data)) != 0) {
 		rc = fail(e, STP_EPROTO,
 		    "record %llu: kem_init X25519 key is degenerate",
 		    (unsigned long long)seq);
@@ -917,7 +925,8 @@ rekem_on_reply(endpoint *e, uint64_t seq, const Stp__V1__KemReply *kr)
 	int rc;
 
 	if (!e->cfg.hs.initiator || !e->rk.sent)
-		return fail(e, STP_EPROTO, "record %llu: kem_reply without a kem_init",
+		return fail(e, STP_EPROTO,
+		    "record %llu: kem_reply without a kem_init",
 		    (unsigned long long)seq);
 	if (kr == NULL || kr->x25519.len != X25519_LEN ||
 	    kr->mlkem_ct.len != MLKEM768_CT_LEN)
@@ -1155,8 +1164,8 @@ establish(endpoint *e)
 	e->have_peer = 1;
 	hs_free(e->h);
 	e->h = NULL;
-	if (!e->cfg.hs.initiator &&
-	    (e->cfg.lookup == NULL || e->cfg.lookup(e->cfg.cookie, r.peer_pub) != 0)) {
+	if (!e->cfg.hs.initiator && (e->cfg.lookup == NULL ||
+	    e->cfg.lookup(e->cfg.cookie, r.peer_pub) != 0)) {
 		hs_result_wipe(&r);
 		return fail(e, STP_EPEER, "peer key not in the peer map");
 	}
@@ -1191,7 +1200,8 @@ hs_after(endpoint *e, int rc)
 	if (rc < 0) {
 		const char *why = hs_reason(e->h);
 
-		return fail(e, rc, "handshake: %s", why[0] ? why : stp_strerror(rc));
+		return fail(e, rc, "handshake: %s",
+		    why[0] ? why : stp_strerror(rc));
 	}
 	if ((p = hs_output(e->h, &len)) != NULL && len > 0) {
 		orc = out_raw(e, p, len);
@@ -1530,9 +1540,9 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 	if (len > STP_MAX_DATA)
 		return STP_ETOOBIG;
 	n = env_data_record_len(e->tx.seq, e->now, stream_id, len);
-	if (n > STP_MAX_RECORD_PT)
+	if (n + sig_room(e) > STP_MAX_RECORD_PT)
 		return STP_ETOOBIG;
-	if ((j = job_get(e, FRAME_HDR_LEN + n + RECORD_SIG_FIELD_LEN +
+	if ((j = job_get(e, FRAME_HDR_LEN + n + sig_room(e) +
 	    AEAD_TAG_LEN)) == NULL)
 		return STP_ENOMEM;
 	if ((rc = env_encode_data_record(j->rj.buf + FRAME_HDR_LEN, n,

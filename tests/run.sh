@@ -39,7 +39,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 # Everything the build and the tests use, by Debian package name.
 packages=(build-essential cmake pkg-config libuv1-dev libssl-dev libprotobuf-c-dev
-	protobuf-c-compiler libyaml-dev valgrind)
+	protobuf-c-compiler libyaml-dev valgrind python3 curl)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -62,7 +62,7 @@ run_suite() { # name, extra cmake args...
 	local dir="build/$name"
 	say "[$name] configure"
 	rm -rf "$dir"
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTP_WERROR=ON "$@" >/dev/null
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g -DSTP_WERROR=ON "$@" >/dev/null
 	say "[$name] build"
 	cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
 	say "[$name] test"

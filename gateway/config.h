@@ -1,0 +1,137 @@
+/*
+ * config.h: the peer map, loaded from YAML (conf/example.yaml documents every
+ * key and its default), as one typed, validated struct.
+ *
+ * config_load() reads the file through ytree (which keeps line:col), walks a
+ * schema table, and checks cross-references (a forward naming an unknown
+ * peer, a service allowing an unknown peer, duplicate names, overlapping
+ * listen addresses) and the identity file (exists, mode 0600, parses).  Every
+ * error is "file:line:col: key: reason"; loading never exits and never
+ * starts anything, so `stpgate check` and SIGHUP reload use the same code.
+ * Relative `identity` and `control` paths are taken relative to the config
+ * file's directory, and stored resolved.
+ */
+#ifndef STP_CONFIG_H
+#define STP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "crypto/sign.h"
+
+#define CFG_NAME_MAX 64      /* peer and service names: [A-Za-z0-9_.-], 1..63 */
+#define CFG_HOST_MAX 256
+#define CFG_PATH_MAX 4096
+#define CFG_FILE_MAX (1u << 20) /* a config file over 1 MiB is refused */
+
+/* Where a value came from, for messages that outlive the YAML tree. */
+typedef struct cfg_pos {
+	unsigned line, col;
+} cfg_pos;
+
+/* host:port as written.  host is an IP literal or (dial, proxy) a DNS name. */
+typedef struct cfg_addr {
+	char host[CFG_HOST_MAX];
+	uint16_t port;
+	int is_ip;                          /* host parsed as an IPv4/IPv6 literal */
+	struct sockaddr_storage ss;         /* valid when is_ip */
+	socklen_t ss_len;
+	cfg_pos pos;
+} cfg_addr;
+
+typedef struct cfg_peer {
+	char name[CFG_NAME_MAX];
+	uint8_t key[32];
+	int has_dial;
+	cfg_addr dial;                      /* we dial this peer here */
+	int has_proxy;
+	char proxy[CFG_HOST_MAX + 32];      /* socks5://[user:pass@]host:port (plugins) */
+	int sign_records;                   /* we sign every record we send to this peer */
+	cfg_pos pos;
+} cfg_peer;
+
+typedef struct cfg_forward {
+	cfg_addr listen;                    /* local listener for apps */
+	size_t peer;                        /* index into config.peers */
+	char service[CFG_NAME_MAX];         /* name in the peer's services map */
+	int allow_remote;                   /* a non-loopback listen address needs this */
+	cfg_pos pos;
+} cfg_forward;
+
+typedef struct cfg_service {
+	char name[CFG_NAME_MAX];
+	cfg_addr connect;                   /* where we connect for a stream */
+	size_t n_allow;
+	size_t *allow;                      /* indexes into config.peers */
+	cfg_pos pos;
+} cfg_service;
+
+enum cfg_log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+enum cfg_log_format { LOG_TEXT = 0, LOG_JSON = 1 };
+
+typedef struct config {
+	char path[CFG_PATH_MAX];
+	char identity_path[CFG_PATH_MAX];
+	sign_key *identity;                 /* loaded and checked (0600) */
+	int has_listen;
+	cfg_addr listen;                    /* peers may dial us here */
+	unsigned workers;                   /* crypto threads; 0 = on the loop */
+	int log_level, log_format;
+	int has_metrics;
+	cfg_addr metrics;                   /* loopback only */
+	char control[CFG_PATH_MAX];         /* control socket path; "" = none */
+
+	cfg_peer *peers;
+	size_t n_peers;
+	cfg_forward *forwards;
+	size_t n_forwards;
+	cfg_service *services;
+	size_t n_services;
+
+	struct {
+		unsigned max_sessions;          /* sessions at once (all peers) */
+		unsigned max_handshakes;        /* handshakes in progress at once */
+		unsigned handshakes_per_source; /* new handshakes per second per source address */
+		unsigned max_streams;           /* open streams per session */
+		unsigned max_connections;       /* local app connections, all forwards */
+		uint64_t session_buffer;        /* bytes buffered per session, both ways */
+	} limits;
+	struct {
+		uint64_t handshake_ms, connect_ms, keepalive_ms, dead_ms;
+		uint64_t stream_idle_ms;        /* 0 = no idle timeout */
+		uint64_t drain_ms;
+		uint64_t reconnect_min_ms, reconnect_max_ms;
+	} timeouts;
+	struct {
+		uint32_t window;                /* initial per-stream receive window */
+		uint32_t max_window;            /* a stream's window grows up to this */
+	} flow;
+	struct {
+		uint64_t bytes, interval_ms, fresh_interval_ms;
+	} rekey;
+} config;
+
+/*
+ * Load and validate path.  On success *out owns the config and 0 is
+ * returned; otherwise err holds one line, "file:line:col: key: reason" (or
+ * "file: reason" when there is no position), and the return is STP_EPARSE,
+ * STP_EIO, STP_EPERM (identity file mode), STP_ETOOBIG or STP_ENOMEM.
+ */
+int config_load(const char *path, config **out, char *err, size_t err_len);
+
+/* Frees everything, including the identity key; config_free(NULL) is a no-op. */
+void config_free(config *c);
+
+/* Index of the peer with this public key, or -1. */
+long config_peer_by_key(const config *c, const uint8_t key[32]);
+/* Index of the peer / service with this name, or -1. */
+long config_peer_by_name(const config *c, const char *name);
+long config_service_by_name(const config *c, const char *name);
+/* 1 if service s allows peer p. */
+int config_service_allows(const config *c, size_t s, size_t p);
+
+/* A one-line summary for `stpgate check`: counts of peers, forwards, services. */
+void config_summary(const config *c, char *out, size_t len);
+
+#endif

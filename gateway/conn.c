@@ -1,0 +1,651 @@
+/*
+ * conn.c: a TCP connection carrying STP, between libuv and the sans-I/O
+ * endpoint.  See conn.h.
+ *
+ * The loop: bytes read -> endpoint_input -> process(): events to the owner,
+ * jobs to the pool, output to the socket, reading resumed if the endpoint
+ * has room again.  process() runs after every input, job completion and
+ * write completion, and after the owner sends (conn_flush).
+ *
+ * One uv_write is in flight at a time and carries every frame that was ready
+ * (up to CONN_MAX_IOV), so a burst of records costs one syscall.  Reads go
+ * into one buffer shared by every conn of the loop (read callbacks never
+ * overlap), sized to what the endpoint can take.
+ */
+#include "conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "gateway.h"
+#include "log.h"
+#include "workers.h"
+
+#define CONN_MAX_IOV 64
+#define CONN_READ_BUF (256 * 1024)
+#define CONN_LINGER_MS 2000   /* at most this long to flush a Close */
+#define CONN_HIGH_WATER(c) ((c)->high)
+#define CONN_LOW_WATER(c) ((c)->high / 2)
+
+struct conn {
+	gateway *gw;
+	uv_tcp_t *tcp;
+	uv_timer_t timer;        /* handshake timeout, then the linger on close */
+	endpoint *ep;
+	const conn_owner_ops *ops;
+	void *owner;
+	int initiator;
+	int reading, writing;
+	int closing;             /* conn_close or a failure happened */
+	int flushing;            /* closing gracefully: waiting for output */
+	int handles;             /* open libuv handles (tcp, timer) */
+	int congested;           /* owner was told output is full */
+	unsigned jobs_out;       /* submitted to the pool, not back */
+	endpoint_job **held;     /* the pool said EAGAIN: retry later */
+	size_t n_held, cap_held;
+	conn *starved_next;      /* on the list of conns with held jobs */
+	int starved;
+	uv_write_t wreq;
+	uv_buf_t bufs[CONN_MAX_IOV];
+	size_t wbytes;
+	size_t high;             /* output high-water mark */
+	char addr[64];
+	uint64_t last_recv_ms, established_ms;
+	int established;
+	int eof;                 /* the socket reached EOF; act once records are done */
+	int confirmed;           /* initiator: a record from the responder arrived */
+};
+
+static uint8_t read_buf[CONN_READ_BUF];
+static conn *starved_head; /* conns holding jobs the pool refused */
+
+static void process(conn *c);
+
+static uint64_t
+now_ms(conn *c)
+{
+	return gateway_now(c->gw);
+}
+
+static void
+maybe_free(conn *c)
+{
+	gateway *gw = c->gw;
+
+	if (c->handles > 0 || c->jobs_out > 0)
+		return;
+	endpoint_free(c->ep);
+	free(c->held);
+	free(c);
+	gateway_conn_count(gw, -1);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+	conn *c = h->data;
+
+	if (h == (uv_handle_t *)c->tcp)
+		free(c->tcp);
+	c->handles--;
+	maybe_free(c);
+}
+
+/* Tear down the socket and timer now; the conn goes once jobs are back. */
+static void
+close_handles(conn *c)
+{
+	if (c->starved) {
+		conn **pp;
+
+		for (pp = &starved_head; *pp != NULL; pp = &(*pp)->starved_next) {
+			if (*pp == c) {
+				*pp = c->starved_next;
+				break;
+			}
+		}
+		c->starved = 0;
+	}
+	if (!uv_is_closing((uv_handle_t *)c->tcp))
+		uv_close((uv_handle_t *)c->tcp, on_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->timer))
+		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* Tell the owner, once; after this the conn has no owner. */
+static void
+notify_closed(conn *c, int err, const char *reason)
+{
+	const conn_owner_ops *ops = c->ops;
+	void *owner = c->owner;
+
+	c->ops = NULL;
+	c->owner = NULL;
+	if (ops != NULL && ops->closed != NULL)
+		ops->closed(owner, c, err, reason);
+}
+
+static void
+linger_expired(uv_timer_t *t)
+{
+	close_handles(t->data);
+}
+
+/* A failure: the owner hears why; whatever output is queued gets a short chance. */
+static void
+fail(conn *c, int err, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	notify_closed(c, err, reason);
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)c->tcp);
+		c->reading = 0;
+	}
+	/* mac1 failures get silence; anything else may carry a Close record. */
+	if (err != STP_EMAC1 && err != STP_EIO && endpoint_output_pending(c->ep) > 0) {
+		c->flushing = 1;
+		uv_timer_stop(&c->timer);
+		uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
+		process(c);
+		return;
+	}
+	close_handles(c);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	conn *c = h->data;
+	size_t room = endpoint_input_room(c->ep);
+
+	(void)suggested;
+	buf->base = (char *)read_buf;
+	buf->len = room < sizeof(read_buf) ? room : sizeof(read_buf);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	conn *c = s->data;
+	int rc;
+
+	if (nread == 0 || c->closing)
+		return;
+	if (nread == UV_ENOBUFS) {
+		/* No room: stop until jobs or the app make some. */
+		uv_read_stop(s);
+		c->reading = 0;
+		return;
+	}
+	if (nread == UV_EOF) {
+		/*
+		 * Records read before the EOF may still be in the pool (a Close
+		 * among them): decide what the EOF means once they are back.
+		 */
+		uv_read_stop(s);
+		c->reading = 0;
+		c->eof = 1;
+		process(c);
+		return;
+	}
+	if (nread < 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "connection %s", uv_strerror((int)nread));
+		fail(c, STP_EIO, why);
+		return;
+	}
+	c->last_recv_ms = now_ms(c);
+	rc = endpoint_input(c->ep, (const uint8_t *)buf->base, (size_t)nread,
+	    c->last_recv_ms);
+	if (rc != 0) {
+		fail(c, rc, endpoint_reason(c->ep));
+		return;
+	}
+	process(c);
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+	conn *c = req->data;
+
+	c->writing = 0;
+	if (status < 0) {
+		if (!c->closing) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "write failed: %s", uv_strerror(status));
+			fail(c, STP_EIO, why);
+		} else {
+			close_handles(c);
+		}
+		return;
+	}
+	endpoint_output_done(c->ep, c->wbytes);
+	c->wbytes = 0;
+	process(c);
+}
+
+static void
+write_out(conn *c)
+{
+	struct iovec iov[CONN_MAX_IOV];
+	size_t n, i;
+	int rc;
+
+	if (c->writing || uv_is_closing((uv_handle_t *)c->tcp))
+		return;
+	n = endpoint_output(c->ep, iov, CONN_MAX_IOV);
+	if (n == 0) {
+		if (c->flushing && endpoint_output_pending(c->ep) == 0)
+			close_handles(c);
+		return;
+	}
+	c->wbytes = 0;
+	for (i = 0; i < n; i++) {
+		c->bufs[i] = uv_buf_init(iov[i].iov_base, (unsigned)iov[i].iov_len);
+		c->wbytes += iov[i].iov_len;
+	}
+	c->wreq.data = c;
+	rc = uv_write(&c->wreq, (uv_stream_t *)c->tcp, c->bufs, (unsigned)n,
+	    on_written);
+	if (rc != 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "write failed: %s", uv_strerror(rc));
+		if (!c->closing)
+			fail(c, STP_EIO, why);
+		else
+			close_handles(c);
+		return;
+	}
+	c->writing = 1;
+}
+
+static void
+hold(conn *c, endpoint_job *j)
+{
+	if (c->n_held == c->cap_held) {
+		size_t cap = c->cap_held ? 2 * c->cap_held : 16;
+		endpoint_job **h = realloc(c->held, cap * sizeof(*h));
+
+		if (h == NULL) {
+			/* Run it here rather than lose it. */
+			static aead_ctx *ctx;
+
+			if (ctx == NULL)
+				ctx = aead_ctx_new();
+			endpoint_job_run(j, ctx);
+			c->jobs_out++;
+			conn_job_done(c, j);
+			return;
+		}
+		c->held = h;
+		c->cap_held = cap;
+	}
+	c->held[c->n_held++] = j;
+	if (!c->starved) {
+		c->starved = 1;
+		c->starved_next = starved_head;
+		starved_head = c;
+	}
+}
+
+/* Hand held jobs, then new ones, to the pool. */
+static void
+submit_jobs(conn *c)
+{
+	workers *w = gateway_workers(c->gw);
+	endpoint_job *j;
+	size_t i = 0;
+
+	if (w == NULL)
+		return; /* inline: the endpoint ran them already */
+	while (i < c->n_held && workers_submit(w, c->held[i], c) == 0) {
+		c->jobs_out++;
+		i++;
+	}
+	if (i > 0) {
+		memmove(c->held, c->held + i, (c->n_held - i) * sizeof(*c->held));
+		c->n_held -= i;
+	}
+	while (c->n_held == 0 && (j = endpoint_job_take(c->ep)) != NULL) {
+		if (workers_submit(w, j, c) == 0)
+			c->jobs_out++;
+		else
+			hold(c, j);
+	}
+}
+
+/* The session is really up: tell the owner. */
+static void
+confirm(conn *c)
+{
+	if (c->confirmed)
+		return;
+	c->confirmed = 1;
+	c->established_ms = now_ms(c);
+	uv_timer_stop(&c->timer);
+	if (c->ops && c->ops->established)
+		c->ops->established(c->owner, c);
+}
+
+static void
+deliver_events(conn *c)
+{
+	ep_event ev;
+
+	while (!c->closing) {
+		if (c->established && !c->confirmed) {
+			ep_stats st;
+
+			endpoint_get_stats(c->ep, &st);
+			if (st.records_recv > 0)
+				confirm(c);
+			if (c->closing)
+				break;
+		}
+		if (!endpoint_poll(c->ep, &ev))
+			break;
+		switch (ev.type) {
+		case EP_ESTABLISHED:
+			c->established = 1;
+			/*
+			 * An initiator's keys are ready once it sent AUTH_I, but the
+			 * responder may still refuse it (unknown key): only its first
+			 * record says it accepted, so wait for that (the responder
+			 * pings at once).  The handshake timer keeps running.
+			 */
+			if (!c->initiator)
+				confirm(c);
+			break;
+		case EP_RECORD:
+			if (c->ops && c->ops->record)
+				c->ops->record(c->owner, c, ev.rec);
+			break;
+		case EP_PONG:
+			if (c->ops && c->ops->pong)
+				c->ops->pong(c->owner, c, ev.rtt_ms);
+			break;
+		case EP_CLOSED: {
+			char why[192];
+
+			snprintf(why, sizeof(why), "closed by peer%s%s",
+			    ev.reason && ev.reason[0] ? ": " : "",
+			    ev.reason ? ev.reason : "");
+			fail(c, 0, why);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static void
+process(conn *c)
+{
+	submit_jobs(c);
+	deliver_events(c);
+	/* Finished without an EP_CLOSED (which would have closed us): an error. */
+	if (!c->closing && endpoint_finished(c->ep)) {
+		fail(c, STP_EPROTO, endpoint_reason(c->ep));
+		return;
+	}
+	if (c->closing && !c->flushing)
+		return;
+	submit_jobs(c);
+	write_out(c);
+	if (c->closing)
+		return;
+	if (c->eof) {
+		if (c->jobs_out > 0 || c->n_held > 0)
+			return; /* records still being opened */
+		if (endpoint_finished(c->ep) && endpoint_established(c->ep))
+			fail(c, 0, endpoint_reason(c->ep));
+		else if (c->initiator && c->established && !c->confirmed)
+			fail(c, STP_EPEER,
+			    "the peer closed the connection after our AUTH: our key is probably not in its peer map");
+		else
+			fail(c, STP_EIO, "connection closed by the other side");
+		return;
+	}
+	if (!c->reading && endpoint_input_room(c->ep) > 0 &&
+	    !endpoint_finished(c->ep)) {
+		if (uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
+			c->reading = 1;
+	}
+	if (c->congested && endpoint_output_pending(c->ep) < CONN_LOW_WATER(c)) {
+		c->congested = 0;
+		if (c->ops && c->ops->writable)
+			c->ops->writable(c->owner, c);
+	}
+}
+
+void
+conn_job_done(void *owner, endpoint_job *job)
+{
+	conn *c = owner, *s;
+	int rc;
+
+	c->jobs_out--;
+	rc = endpoint_job_done(c->ep, job, now_ms(c));
+	if (c->handles == 0) {
+		maybe_free(c);
+	} else if (rc != 0) {
+		fail(c, rc, endpoint_reason(c->ep));
+	} else {
+		process(c);
+	}
+	/* A slot in the pool is free: give starved conns a turn. */
+	while ((s = starved_head) != NULL) {
+		starved_head = s->starved_next;
+		s->starved = 0;
+		submit_jobs(s);
+		if (s->n_held > 0)
+			break; /* still full; it re-queued itself */
+	}
+}
+
+static void
+handshake_expired(uv_timer_t *t)
+{
+	conn *c = t->data;
+	char why[64];
+
+	snprintf(why, sizeof(why), "handshake timed out after %llu ms",
+	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms);
+	fail(c, STP_EPROTO, why);
+}
+
+static int
+lookup_peer(void *cookie, const uint8_t pk[32])
+{
+	return config_peer_by_key(gateway_config(cookie), pk) >= 0 ? 0 : STP_EPEER;
+}
+
+static void
+format_addr(conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (uv_tcp_getpeername(c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			uv_ip4_name(a, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			uv_ip6_name(a, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(c->addr, sizeof(c->addr), ss.ss_family == AF_INET6 ? "[%s]:%d" :
+	    "%s:%d", host, port);
+}
+
+conn *
+conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
+    const conn_owner_ops *ops, void *owner)
+{
+	const config *cfg = gateway_config(gw);
+	endpoint_config ec;
+	conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->gw = gw;
+	c->tcp = tcp;
+	c->initiator = initiator;
+	c->ops = ops;
+	c->owner = owner;
+	/* Streams stop reading above this; sends are refused at twice it. */
+	c->high = cfg->limits.session_buffer / 4;
+	if (c->high < 256 * 1024)
+		c->high = 256 * 1024;
+	memset(&ec, 0, sizeof(ec));
+	ec.hs.initiator = initiator;
+	ec.hs.identity = cfg->identity;
+	if (initiator && peer_pub != NULL) {
+		long p = config_peer_by_key(cfg, peer_pub);
+
+		memcpy(ec.hs.peer_pub, peer_pub, 32);
+		if (p >= 0 && cfg->peers[p].sign_records)
+			ec.hs.flags = AUTH_FLAG_SIGN_RECORDS;
+	}
+	ec.inline_crypto = gateway_workers(gw) == NULL;
+	ec.rekey_bytes = cfg->rekey.bytes;
+	ec.rekey_interval_ms = cfg->rekey.interval_ms;
+	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
+	ec.max_output = 2 * c->high;
+	ec.lookup = lookup_peer;
+	ec.cookie = gw;
+	if ((c->ep = endpoint_new(&ec, gateway_now(gw))) == NULL)
+		goto fail;
+	tcp->data = c;
+	c->handles = 1;
+	if (uv_timer_init(gateway_loop(gw), &c->timer) != 0)
+		goto fail_handles;
+	c->timer.data = c;
+	c->handles = 2;
+	uv_tcp_nodelay(tcp, 1);
+	format_addr(c);
+	gateway_conn_count(gw, 1);
+	c->last_recv_ms = gateway_now(gw);
+	return c;
+fail_handles:
+	c->ops = NULL;
+	gateway_conn_count(gw, 1); /* maybe_free takes it back */
+	close_handles(c);
+	return NULL;
+fail:
+	if (c != NULL) {
+		endpoint_free(c->ep);
+		free(c);
+	}
+	tcp->data = NULL;
+	uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+	return NULL;
+}
+
+int
+conn_start(conn *c)
+{
+	uint64_t hs_ms = gateway_config(c->gw)->timeouts.handshake_ms;
+	int rc;
+
+	uv_timer_start(&c->timer, handshake_expired, hs_ms, 0);
+	if (c->initiator && (rc = endpoint_start(c->ep, now_ms(c))) != 0) {
+		fail(c, rc, endpoint_reason(c->ep));
+		return rc;
+	}
+	process(c);
+	return 0;
+}
+
+void
+conn_set_owner(conn *c, const conn_owner_ops *ops, void *owner)
+{
+	c->ops = ops;
+	c->owner = owner;
+}
+
+endpoint *
+conn_endpoint(conn *c)
+{
+	return c->ep;
+}
+
+int
+conn_initiator(const conn *c)
+{
+	return c->initiator;
+}
+
+const char *
+conn_peer_addr(const conn *c)
+{
+	return c->addr;
+}
+
+uint64_t
+conn_last_recv_ms(const conn *c)
+{
+	return c->last_recv_ms;
+}
+
+uint64_t
+conn_established_ms(const conn *c)
+{
+	return c->established_ms;
+}
+
+void
+conn_flush(conn *c)
+{
+	if (!c->closing)
+		process(c);
+}
+
+int
+conn_congested(const conn *c)
+{
+	conn *m = (conn *)c;
+
+	if (endpoint_output_pending(c->ep) >= CONN_HIGH_WATER(c))
+		m->congested = 1;
+	return m->congested;
+}
+
+void
+conn_close(conn *c, int graceful, uint32_t code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	notify_closed(c, 0, reason);
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)c->tcp);
+		c->reading = 0;
+	}
+	if (graceful && endpoint_established(c->ep) && !endpoint_finished(c->ep) &&
+	    endpoint_close(c->ep, code, reason, now_ms(c)) == 0) {
+		c->flushing = 1;
+		uv_timer_stop(&c->timer);
+		uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
+		process(c);
+		return;
+	}
+	close_handles(c);
+}

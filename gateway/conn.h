@@ -1,0 +1,82 @@
+/*
+ * conn.h: one TCP connection that carries STP: the uv_tcp_t, the endpoint
+ * (endpoint.h) and the plumbing between them: reads fed to the endpoint while
+ * it has room, its output written with one uv_write of many buffers at a
+ * time, its jobs sent to the worker pool (or run inline), its events passed
+ * to the owner.
+ *
+ * A conn is created for each dial and each accepted connection.  Until the
+ * handshake is done its owner is the gateway; then the session of the peer
+ * it authenticated takes it (conn_set_owner).
+ *
+ * Lifetime: conn_close() starts the end; the conn is freed once its handle is
+ * closed and every job it sent to the pool is back.  The owner's on_closed
+ * callback runs exactly once, from conn_close or from a failure, and after it
+ * the owner must forget the conn.
+ */
+#ifndef STP_CONN_H
+#define STP_CONN_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "endpoint.h"
+
+typedef struct conn conn;
+struct gateway;
+
+typedef struct conn_owner_ops {
+	/* The handshake completed; endpoint_peer(conn_endpoint(c)) is the peer. */
+	void (*established)(void *owner, conn *c);
+	/* A stream record (EP_RECORD).  rec is valid only during the call. */
+	void (*record)(void *owner, conn *c, const Stp__V1__Record *rec);
+	/* Output space freed: streams that stopped reading may resume. */
+	void (*writable)(void *owner, conn *c);
+	/* Pong arrived. */
+	void (*pong)(void *owner, conn *c, uint64_t rtt_ms);
+	/* The connection is over (err 0: closed cleanly by either side). */
+	void (*closed)(void *owner, conn *c, int err, const char *reason);
+} conn_owner_ops;
+
+/*
+ * A conn around a connected (dialed) or accepted uv_tcp_t that the caller
+ * initialised on gw's loop and allocated with malloc; the conn takes the
+ * handle over (it closes and frees it).  initiator: 1 if we dialed.  The endpoint
+ * is configured from the gateway's config (identity, rekey, workers).
+ * Returns the conn or NULL (the handle is then closed for the caller).
+ */
+conn *conn_new(struct gateway *gw, uv_tcp_t *tcp, int initiator,
+    const uint8_t *peer_pub, const conn_owner_ops *ops, void *owner);
+
+/* Start: begin reading; the initiator sends its HELLO.  0 or an error. */
+int conn_start(conn *c);
+
+void conn_set_owner(conn *c, const conn_owner_ops *ops, void *owner);
+
+endpoint *conn_endpoint(conn *c);
+int conn_initiator(const conn *c);
+/* The remote address, "1.2.3.4:5678" / "[::1]:5678". */
+const char *conn_peer_addr(const conn *c);
+uint64_t conn_last_recv_ms(const conn *c);   /* loop time of the last bytes in */
+uint64_t conn_established_ms(const conn *c);
+
+/*
+ * After sending through the endpoint (endpoint_send*, endpoint_ping,
+ * endpoint_close), flush: hand jobs to the pool and output to the socket.
+ */
+void conn_flush(conn *c);
+
+/* 1 if the endpoint's queued output is above the high-water mark. */
+int conn_congested(const conn *c);
+
+/*
+ * Close: with a Close record first (code, reason) when established and
+ * graceful, else at once.  on_closed runs (err 0 if graceful).  Idempotent.
+ */
+void conn_close(conn *c, int graceful, uint32_t code, const char *reason);
+
+/* Called by the worker pool's done callback for jobs this conn submitted. */
+void conn_job_done(void *owner, endpoint_job *job);
+
+#endif

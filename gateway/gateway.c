@@ -1,0 +1,785 @@
+/*
+ * gateway.c: the process: config, listeners, sessions, handshakes in
+ * progress, the worker pool, signals, reload and drain.  See gateway.h.
+ *
+ * Inbound STP connections are owned here until their handshake completes;
+ * then the session of the authenticated peer takes them.  Before a handshake
+ * may start, the source passes a per-address token bucket and the global cap
+ * on handshakes in progress: a flood of connections costs one accept and a
+ * close each, and never touches established sessions' work.
+ */
+#include "gateway.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "err.h"
+#include "identity.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+#include "workers.h"
+
+#define BACKLOG 511
+#define RATE_SLOTS 4096   /* source addresses remembered by the rate limiter */
+#define RATE_PROBE 8
+
+struct fwd {
+	uv_tcp_t tcp;
+	gateway *gw;
+	size_t idx;                 /* in the current config's forwards */
+	char peer[CFG_NAME_MAX];
+	char service[CFG_NAME_MAX];
+	cfg_addr listen;
+	int allow_remote;
+	struct fwd *next;
+};
+
+struct pending {
+	conn *c;
+	struct pending *next;
+};
+
+struct rate_slot {
+	uint8_t addr[16];
+	uint8_t used;
+	double tokens;
+	uint64_t last_ms;
+};
+
+struct gateway {
+	uv_loop_t loop;
+	config *cfg;
+	workers *pool;
+	uv_tcp_t *plisten;          /* peers dial us here */
+	struct fwd *fwds;
+	session **sessions;         /* parallel to cfg->peers */
+	size_t n_sessions;
+	struct pending *pending;    /* inbound conns in their handshake */
+	unsigned n_pending;
+	unsigned n_app, n_conns, n_sessions_closing;
+	struct rate_slot *rate;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t drain_timer;
+	int draining, stopping, exit_code;
+	uint64_t drain_deadline;
+};
+
+static const conn_owner_ops inbound_ops;
+static void stop_now(gateway *gw);
+
+uv_loop_t *
+gateway_loop(gateway *gw)
+{
+	return &gw->loop;
+}
+
+const config *
+gateway_config(const gateway *gw)
+{
+	return gw->cfg;
+}
+
+struct workers *
+gateway_workers(gateway *gw)
+{
+	return gw->pool;
+}
+
+int
+gateway_draining(const gateway *gw)
+{
+	return gw->draining;
+}
+
+uint64_t
+gateway_now(gateway *gw)
+{
+	return uv_now(&gw->loop);
+}
+
+int
+gateway_app_conn_add(gateway *gw)
+{
+	if (gw->n_app >= gw->cfg->limits.max_connections) {
+		stp_metrics.limits_hit++;
+		log_limited(LOG_WARN, "connection limit", NULL,
+		    "connection refused: %u connections open, the limit (limits.max_connections)",
+		    gw->n_app);
+		return STP_ETOOBIG;
+	}
+	gw->n_app++;
+	return 0;
+}
+
+void
+gateway_app_conn_del(gateway *gw)
+{
+	if (gw->n_app > 0)
+		gw->n_app--;
+}
+
+void
+gateway_conn_count(gateway *gw, int delta)
+{
+	gw->n_conns += delta;
+	if (gw->stopping && gw->n_conns == 0 && gw->n_sessions_closing == 0)
+		stop_now(gw);
+}
+
+session *
+gateway_session_for(gateway *gw, const uint8_t key[32])
+{
+	long p = config_peer_by_key(gw->cfg, key);
+
+	return p < 0 ? NULL : gw->sessions[p];
+}
+
+static void
+addr_text(const cfg_addr *a, char *out, size_t len)
+{
+	snprintf(out, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host,
+	    a->port);
+}
+
+/* ---- inbound handshakes ---- */
+
+static void
+pending_del(gateway *gw, conn *c)
+{
+	struct pending **pp;
+
+	for (pp = &gw->pending; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->c == c) {
+			struct pending *p = *pp;
+
+			*pp = p->next;
+			free(p);
+			gw->n_pending--;
+			return;
+		}
+	}
+}
+
+static unsigned
+sessions_up(const gateway *gw)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < gw->n_sessions; i++)
+		if (gw->sessions[i] != NULL && session_up(gw->sessions[i]))
+			n++;
+	return n;
+}
+
+static void
+inbound_established(void *owner, conn *c)
+{
+	gateway *gw = owner;
+	endpoint *e = conn_endpoint(c);
+	session *s = gateway_session_for(gw, endpoint_peer(e));
+
+	pending_del(gw, c);
+	if (s == NULL) { /* the lookup passed, so only a reload can get here */
+		conn_close(c, 1, STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
+		    "peer removed from the config");
+		return;
+	}
+	if (!session_up(s) && sessions_up(gw) >= gw->cfg->limits.max_sessions) {
+		stp_metrics.limits_hit++;
+		log_limited(LOG_WARN, "session limit", NULL,
+		    "session with %s refused: %u sessions up, the limit (limits.max_sessions)",
+		    conn_peer_addr(c), gw->cfg->limits.max_sessions);
+		conn_close(c, 1, STP__V1__CLOSE_CODE__CLOSE_LIMIT, "too many sessions");
+		return;
+	}
+	stp_metrics.handshakes_ok++;
+	session_attach(s, c);
+}
+
+static int
+hs_reason_metric(int err)
+{
+	switch (err) {
+	case STP_EMAC1: return M_HS_MAC1;
+	case STP_EPEER: return M_HS_UNKNOWN_PEER;
+	case STP_EREJECTED: return M_HS_ADMISSION;
+	case STP_EIO: return M_HS_IO;
+	case STP_EAUTH: case STP_EVERIFY: return M_HS_AUTH;
+	default: return M_HS_PROTOCOL;
+	}
+}
+
+static void
+inbound_closed(void *owner, conn *c, int err, const char *reason)
+{
+	gateway *gw = owner;
+	endpoint *e = conn_endpoint(c);
+	int r = hs_reason_metric(err);
+
+	pending_del(gw, c);
+	if (err == STP_EPROTO && strstr(reason, "timed out") != NULL)
+		r = M_HS_TIMEOUT;
+	stp_metrics.handshakes_failed[r]++;
+	if (err == STP_EPEER && endpoint_peer(e) != NULL) {
+		/* Someone holding a real key we do not know: name it, so an
+		 * operator can add it after checking the fingerprint. */
+		char text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
+
+		identity_pub_encode(endpoint_peer(e), text);
+		identity_fingerprint(endpoint_peer(e), fp, sizeof(fp));
+		log_limited(LOG_WARN, "unknown peer", NULL,
+		    "handshake failed from %s: key not in the peer map: %s (fingerprint %s)",
+		    conn_peer_addr(c), text, fp);
+		return;
+	}
+	log_limited(err == STP_EMAC1 ? LOG_INFO : LOG_WARN,
+	    err == STP_EMAC1 ? "probe" : "handshake failed", NULL,
+	    "handshake failed from %s: %s", conn_peer_addr(c), reason);
+}
+
+static const conn_owner_ops inbound_ops = {
+	.established = inbound_established,
+	.closed = inbound_closed,
+};
+
+/* Token bucket per source address: handshakes_per_source a second, that burst. */
+static int
+rate_ok(gateway *gw, const struct sockaddr_storage *ss)
+{
+	uint8_t key[16] = { 0 };
+	double rate = gw->cfg->limits.handshakes_per_source;
+	uint64_t now = gateway_now(gw);
+	struct rate_slot *victim = NULL, *sl;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (ss->ss_family == AF_INET)
+		memcpy(key, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (i = 0; i < RATE_PROBE; i++) {
+		sl = &gw->rate[(h + i) % RATE_SLOTS];
+		if (sl->used && memcmp(sl->addr, key, 16) == 0) {
+			sl->tokens += (double)(now - sl->last_ms) * rate / 1000.0;
+			if (sl->tokens > rate)
+				sl->tokens = rate;
+			sl->last_ms = now;
+			if (sl->tokens < 1.0)
+				return 0;
+			sl->tokens -= 1.0;
+			return 1;
+		}
+		if (victim == NULL || !sl->used ||
+		    (victim->used && sl->last_ms < victim->last_ms))
+			victim = sl;
+	}
+	/* New source: take a free slot or the stalest of the probe window. */
+	memcpy(victim->addr, key, 16);
+	victim->used = 1;
+	victim->tokens = rate - 1.0;
+	victim->last_ms = now;
+	return 1;
+}
+
+static void
+on_peer_connection(uv_stream_t *server, int status)
+{
+	gateway *gw = server->data;
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	struct pending *p;
+	uv_tcp_t *tcp;
+	conn *c;
+
+	if (status < 0) {
+		log_limited(LOG_WARN, "accept", NULL, "accepting a peer connection failed: %s",
+		    uv_strerror(status));
+		return;
+	}
+	if ((tcp = malloc(sizeof(*tcp))) == NULL)
+		return;
+	uv_tcp_init(&gw->loop, tcp);
+	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len);
+	if (gw->draining || gw->n_pending >= gw->cfg->limits.max_handshakes ||
+	    !rate_ok(gw, &ss)) {
+		stp_metrics.handshakes_failed[M_HS_RATE]++;
+		log_limited(LOG_WARN, "handshake limit", NULL,
+		    "peer connection dropped: %s", gw->draining ? "shutting down" :
+		    gw->n_pending >= gw->cfg->limits.max_handshakes ?
+		    "too many handshakes in progress (limits.max_handshakes)" :
+		    "too many handshakes from one address (limits.handshakes_per_source)");
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return;
+	}
+	if ((c = conn_new(gw, tcp, 0, NULL, &inbound_ops, gw)) == NULL) {
+		free(p);
+		return;
+	}
+	p->c = c;
+	p->next = gw->pending;
+	gw->pending = p;
+	gw->n_pending++;
+	conn_start(c);
+}
+
+/* ---- forwards ---- */
+
+static void
+on_app_connection(uv_stream_t *server, int status)
+{
+	struct fwd *f = server->data;
+	gateway *gw = f->gw;
+	uv_tcp_t *tcp;
+	long p;
+
+	if (status < 0)
+		return;
+	if ((tcp = malloc(sizeof(*tcp))) == NULL)
+		return;
+	uv_tcp_init(&gw->loop, tcp);
+	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return;
+	}
+	p = config_peer_by_name(gw->cfg, f->peer);
+	if (gw->draining || p < 0 || gateway_app_conn_add(gw) != 0) {
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return;
+	}
+	session_accept_app(gw->sessions[p], tcp, f->service);
+}
+
+static int
+listen_on(gateway *gw, uv_tcp_t *tcp, const cfg_addr *a, uv_connection_cb cb,
+    void *data, char *err, size_t errlen)
+{
+	char at[CFG_HOST_MAX + 8];
+	int rc;
+
+	addr_text(a, at, sizeof(at));
+	uv_tcp_init(&gw->loop, tcp);
+	tcp->data = data;
+	if ((rc = uv_tcp_bind(tcp, (const struct sockaddr *)&a->ss, 0)) != 0 ||
+	    (rc = uv_listen((uv_stream_t *)tcp, BACKLOG, cb)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", at, uv_strerror(rc));
+		return STP_EIO;
+	}
+	return 0;
+}
+
+static void
+fwd_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static int
+fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
+{
+	const cfg_forward *fc = &gw->cfg->forwards[i];
+	struct fwd *f = calloc(1, sizeof(*f));
+	char at[CFG_HOST_MAX + 8];
+
+	if (f == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return STP_ENOMEM;
+	}
+	f->gw = gw;
+	f->idx = i;
+	snprintf(f->peer, sizeof(f->peer), "%s", gw->cfg->peers[fc->peer].name);
+	snprintf(f->service, sizeof(f->service), "%s", fc->service);
+	f->listen = fc->listen;
+	f->allow_remote = fc->allow_remote;
+	if (listen_on(gw, &f->tcp, &fc->listen, on_app_connection, f, err,
+	    errlen) != 0) {
+		uv_close((uv_handle_t *)&f->tcp, fwd_closed);
+		return STP_EIO;
+	}
+	addr_text(&fc->listen, at, sizeof(at));
+	log_info(f->peer, NULL, "listening on %s for %s/%s%s", at, f->peer,
+	    f->service, fc->allow_remote ? " (non-loopback: allow_remote is set)" : "");
+	f->next = gw->fwds;
+	gw->fwds = f;
+	return 0;
+}
+
+static void
+fwd_close(struct fwd *f)
+{
+	uv_close((uv_handle_t *)&f->tcp, fwd_closed);
+}
+
+static int
+same_forward(const struct fwd *f, const config *c, const cfg_forward *nf)
+{
+	return strcmp(f->listen.host, nf->listen.host) == 0 &&
+	    f->listen.port == nf->listen.port &&
+	    strcmp(f->peer, c->peers[nf->peer].name) == 0 &&
+	    strcmp(f->service, nf->service) == 0 &&
+	    f->allow_remote == nf->allow_remote;
+}
+
+static int
+plisten_open(gateway *gw, char *err, size_t errlen)
+{
+	char at[CFG_HOST_MAX + 8];
+
+	if (!gw->cfg->has_listen)
+		return 0;
+	if ((gw->plisten = malloc(sizeof(*gw->plisten))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return STP_ENOMEM;
+	}
+	if (listen_on(gw, gw->plisten, &gw->cfg->listen, on_peer_connection, gw,
+	    err, errlen) != 0) {
+		uv_close((uv_handle_t *)gw->plisten, (uv_close_cb)free);
+		gw->plisten = NULL;
+		return STP_EIO;
+	}
+	addr_text(&gw->cfg->listen, at, sizeof(at));
+	log_info(NULL, NULL, "listening for peers on %s", at);
+	return 0;
+}
+
+static void
+plisten_close(gateway *gw)
+{
+	if (gw->plisten != NULL) {
+		uv_close((uv_handle_t *)gw->plisten, (uv_close_cb)free);
+		gw->plisten = NULL;
+	}
+}
+
+/* ---- reload ---- */
+
+static void
+session_closed(void *arg)
+{
+	gateway *gw = arg;
+
+	gw->n_sessions_closing--;
+	if (gw->stopping && gw->n_conns == 0 && gw->n_sessions_closing == 0)
+		stop_now(gw);
+}
+
+static void
+reload(gateway *gw)
+{
+	config *nc = NULL, *oc = gw->cfg;
+	char err[1024];
+	uint8_t okey[32], nkey[32];
+	session **ns;
+	struct fwd **fp, *f;
+	size_t i, j;
+	int rc;
+
+	stp_metrics.config_reloads++;
+	if ((rc = config_load(oc->path, &nc, err, sizeof(err))) != 0) {
+		stp_metrics.config_reload_failures++;
+		log_error(NULL, NULL, "reload failed: %s; keeping the old config", err);
+		return;
+	}
+	sign_key_public(oc->identity, okey);
+	sign_key_public(nc->identity, nkey);
+	if (memcmp(okey, nkey, 32) != 0)
+		log_warn(NULL, NULL,
+		    "reload: the identity changed; a new identity needs a restart, keeping the old one");
+	/* Keep the running key object: every conn's handshake points at it. */
+	sign_key_free(nc->identity);
+	nc->identity = oc->identity;
+	oc->identity = NULL;
+	if (nc->workers != oc->workers)
+		log_warn(NULL, NULL, "reload: a new workers count needs a restart");
+	nc->workers = oc->workers;
+	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
+		log_error(NULL, NULL, "reload failed: out of memory; keeping the old config");
+		config_free(nc);
+		return;
+	}
+	/* Sessions: same name and key stay, with their streams; others go or come. */
+	for (i = 0; i < oc->n_peers; i++) {
+		long k = config_peer_by_name(nc, oc->peers[i].name);
+
+		if (k >= 0 && memcmp(nc->peers[k].key, oc->peers[i].key, 32) == 0) {
+			ns[k] = gw->sessions[i];
+			session_set_peer(ns[k], &nc->peers[k]);
+		} else {
+			log_info(oc->peers[i].name, NULL, "reload: peer removed");
+			gw->n_sessions_closing++;
+			session_shutdown(gw->sessions[i], STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
+			    "peer removed from the config", session_closed, gw);
+		}
+	}
+	gw->cfg = nc;
+	free(gw->sessions);
+	gw->sessions = ns;
+	gw->n_sessions = nc->n_peers;
+	for (i = 0; i < nc->n_peers; i++) {
+		if (ns[i] != NULL)
+			continue;
+		if ((ns[i] = session_new(gw, &nc->peers[i])) == NULL) {
+			log_error(nc->peers[i].name, NULL, "reload: out of memory");
+			continue;
+		}
+		log_info(nc->peers[i].name, NULL, "reload: peer added");
+		session_start(ns[i]);
+	}
+	/* Forwards: unchanged listeners stay open; others close or open. */
+	for (fp = &gw->fwds; (f = *fp) != NULL;) {
+		for (j = 0; j < nc->n_forwards; j++)
+			if (same_forward(f, nc, &nc->forwards[j]))
+				break;
+		if (j < nc->n_forwards) {
+			f->idx = j;
+			fp = &f->next;
+			continue;
+		}
+		*fp = f->next;
+		log_info(f->peer, NULL, "reload: forward %s:%u closed", f->listen.host,
+		    f->listen.port);
+		fwd_close(f);
+	}
+	for (j = 0; j < nc->n_forwards; j++) {
+		for (f = gw->fwds; f != NULL; f = f->next)
+			if (f->idx == j && same_forward(f, nc, &nc->forwards[j]))
+				break;
+		if (f == NULL && fwd_open(gw, j, err, sizeof(err)) != 0)
+			log_error(NULL, NULL, "reload: %s", err);
+	}
+	/* The peer listener, if its address changed. */
+	if (oc->has_listen != nc->has_listen || (nc->has_listen &&
+	    (strcmp(oc->listen.host, nc->listen.host) != 0 ||
+	    oc->listen.port != nc->listen.port))) {
+		plisten_close(gw);
+		if (plisten_open(gw, err, sizeof(err)) != 0)
+			log_error(NULL, NULL, "reload: %s", err);
+	}
+	log_setup(nc->log_level, nc->log_format, NULL);
+	config_free(oc);
+	log_info(NULL, NULL, "reloaded %s: %zu peers, %zu forwards, %zu services",
+	    nc->path, nc->n_peers, nc->n_forwards, nc->n_services);
+}
+
+/* ---- stop and drain ---- */
+
+static void
+pool_stopped(void *arg)
+{
+	gateway *gw = arg;
+
+	gw->pool = NULL;
+}
+
+static void
+stop_now(gateway *gw)
+{
+	/* Everything that could send a job is gone: stop the pool, then the loop empties. */
+	if (gw->pool != NULL) {
+		workers *w = gw->pool;
+
+		workers_stop(w, pool_stopped, gw);
+	}
+	if (!uv_is_closing((uv_handle_t *)&gw->sig_term)) {
+		uv_close((uv_handle_t *)&gw->sig_term, NULL);
+		uv_close((uv_handle_t *)&gw->sig_int, NULL);
+		uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+		uv_close((uv_handle_t *)&gw->drain_timer, NULL);
+	}
+}
+
+/* Close every session and handshake; stop_now runs once all are gone. */
+static void
+shutdown_all(gateway *gw)
+{
+	struct pending *p;
+	size_t i;
+
+	if (gw->stopping)
+		return;
+	gw->stopping = 1;
+	gw->draining = 1;
+	uv_timer_stop(&gw->drain_timer);
+	plisten_close(gw);
+	while (gw->fwds != NULL) {
+		struct fwd *f = gw->fwds;
+
+		gw->fwds = f->next;
+		fwd_close(f);
+	}
+	while ((p = gw->pending) != NULL) {
+		conn *c = p->c;
+
+		gw->pending = p->next;
+		free(p);
+		gw->n_pending--;
+		conn_set_owner(c, NULL, NULL);
+		conn_close(c, 0, 0, "shutting down");
+	}
+	for (i = 0; i < gw->n_sessions; i++) {
+		if (gw->sessions[i] == NULL)
+			continue;
+		gw->n_sessions_closing++;
+		session_shutdown(gw->sessions[i], STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
+		    "gateway shutting down", session_closed, gw);
+		gw->sessions[i] = NULL;
+	}
+	if (gw->n_conns == 0 && gw->n_sessions_closing == 0)
+		stop_now(gw);
+}
+
+static void
+drain_check(uv_timer_t *t)
+{
+	gateway *gw = t->data;
+	size_t i, busy = 0;
+
+	for (i = 0; i < gw->n_sessions; i++)
+		if (gw->sessions[i] != NULL && !session_idle(gw->sessions[i]))
+			busy++;
+	if (busy == 0) {
+		log_info(NULL, NULL, "drained: every stream finished");
+		shutdown_all(gw);
+	} else if (gateway_now(gw) >= gw->drain_deadline) {
+		log_warn(NULL, NULL, "drain time (timeouts.drain) is up: closing %zu busy sessions",
+		    busy);
+		shutdown_all(gw);
+	}
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	gateway *gw = h->data;
+
+	if (signum == SIGHUP) {
+		if (!gw->draining)
+			reload(gw);
+		return;
+	}
+	if (gw->draining) {
+		log_info(NULL, NULL, "second signal: stopping now");
+		shutdown_all(gw);
+		return;
+	}
+	gw->draining = 1;
+	log_info(NULL, NULL, "%s: draining (no new streams; up to %llu ms for open ones)",
+	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
+	    (unsigned long long)gw->cfg->timeouts.drain_ms);
+	plisten_close(gw);
+	while (gw->fwds != NULL) {
+		struct fwd *f = gw->fwds;
+
+		gw->fwds = f->next;
+		fwd_close(f);
+	}
+	gw->drain_deadline = gateway_now(gw) + gw->cfg->timeouts.drain_ms;
+	uv_timer_start(&gw->drain_timer, drain_check, 0, 100);
+}
+
+/* ---- run ---- */
+
+int
+gateway_run(const char *path)
+{
+	gateway *gw;
+	char err[1024];
+	int rc, code = 1, werr = 0;
+	size_t i;
+
+	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
+		fprintf(stderr, "stpgate: out of memory\n");
+		return 1;
+	}
+	if ((rc = config_load(path, &gw->cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "stpgate: %s\n", err);
+		free(gw);
+		return rc == STP_ENOMEM ? 1 : 2;
+	}
+	log_setup(gw->cfg->log_level, gw->cfg->log_format, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&gw->loop) != 0 ||
+	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL) {
+		log_error(NULL, NULL, "cannot start: out of memory");
+		goto out_cfg;
+	}
+	if (gw->cfg->workers > 0) {
+		gw->pool = workers_new(&gw->loop, gw->cfg->workers, conn_job_done, &werr);
+		if (gw->pool == NULL) {
+			log_error(NULL, NULL, "cannot start %u crypto workers: %s",
+			    gw->cfg->workers, stp_strerror(werr));
+			goto out_loop;
+		}
+	}
+	gw->n_sessions = gw->cfg->n_peers;
+	if ((gw->sessions = calloc(gw->n_sessions ? gw->n_sessions : 1,
+	    sizeof(*gw->sessions))) == NULL)
+		goto out_stop;
+	for (i = 0; i < gw->n_sessions; i++)
+		if ((gw->sessions[i] = session_new(gw, &gw->cfg->peers[i])) == NULL)
+			goto out_stop;
+	if (plisten_open(gw, err, sizeof(err)) != 0) {
+		log_error(NULL, NULL, "%s", err);
+		goto out_stop;
+	}
+	for (i = 0; i < gw->cfg->n_forwards; i++) {
+		if (fwd_open(gw, i, err, sizeof(err)) != 0) {
+			log_error(NULL, NULL, "%s", err);
+			goto out_stop;
+		}
+	}
+	uv_signal_init(&gw->loop, &gw->sig_term);
+	uv_signal_init(&gw->loop, &gw->sig_int);
+	uv_signal_init(&gw->loop, &gw->sig_hup);
+	uv_timer_init(&gw->loop, &gw->drain_timer);
+	gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw;
+	gw->drain_timer.data = gw;
+	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
+	{
+		char summary[512];
+
+		config_summary(gw->cfg, summary, sizeof(summary));
+		log_info(NULL, NULL, "started: %s", summary);
+	}
+	for (i = 0; i < gw->n_sessions; i++)
+		session_start(gw->sessions[i]);
+	uv_run(&gw->loop, UV_RUN_DEFAULT);
+	log_info(NULL, NULL, "stopped");
+	code = 0;
+	goto out_loop;
+out_stop:
+	/* Start-up failed half-way: close what exists and let the loop empty. */
+	signal(SIGPIPE, SIG_DFL);
+	uv_signal_init(&gw->loop, &gw->sig_term);
+	uv_signal_init(&gw->loop, &gw->sig_int);
+	uv_signal_init(&gw->loop, &gw->sig_hup);
+	uv_timer_init(&gw->loop, &gw->drain_timer);
+	shutdown_all(gw);
+	uv_run(&gw->loop, UV_RUN_DEFAULT);
+	code = 1;
+out_loop:
+	free(gw->sessions);
+	uv_loop_close(&gw->loop);
+out_cfg:
+	free(gw->rate);
+	config_free(gw->cfg);
+	free(gw);
+	return code;
+}

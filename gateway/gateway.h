@@ -1,0 +1,47 @@
+/*
+ * gateway.h: the running gateway: one libuv loop that owns the config, the
+ * peer listener, the forward listeners, a session per peer, the connections
+ * still in their handshake, the worker pool, and the signals (SIGTERM/SIGINT
+ * drain and stop, SIGHUP reloads the file).
+ */
+#ifndef STP_GATEWAY_H
+#define STP_GATEWAY_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+
+struct session;
+struct workers;
+struct conn;
+
+typedef struct gateway gateway;
+
+/*
+ * Load the config at path, start everything and run the loop until SIGTERM
+ * or SIGINT has drained it.  Returns the process exit status: 0 after a
+ * clean stop, 1 on a runtime failure (e.g. cannot bind), 2 on a config error.
+ */
+int gateway_run(const char *path);
+
+/* ---- for the other gateway objects ---- */
+uv_loop_t *gateway_loop(gateway *gw);
+const config *gateway_config(const gateway *gw);
+struct workers *gateway_workers(gateway *gw);      /* NULL: crypto inline */
+int gateway_draining(const gateway *gw);
+/* Loop time in ms (uv_now). */
+uint64_t gateway_now(gateway *gw);
+/*
+ * App connections (both accepted and connected to services): 0 if one more
+ * is allowed under limits.max_connections (and counts it), else STP_ETOOBIG.
+ */
+int gateway_app_conn_add(gateway *gw);
+void gateway_app_conn_del(gateway *gw);
+/* A conn we dialed or accepted authenticated peer `key`: its session, or NULL. */
+struct session *gateway_session_for(gateway *gw, const uint8_t key[32]);
+/* STP connections alive (conn.c counts them: +1 new, -1 freed). */
+void gateway_conn_count(gateway *gw, int delta);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * metrics.h: the gateway's counters, in one place, rendered as Prometheus
+ * text exposition.  Counters are touched only on the loop thread (the worker
+ * pool keeps its own, read through workers_get_stats), so plain integers do.
+ *
+ * Per-peer figures (bytes, streams, state) live in the session and are
+ * rendered by the caller through metrics_render's peer callback.
+ */
+#ifndef STP_METRICS_H
+#define STP_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a handshake failed (label "reason" of stpgate_handshakes_total{result="fail"}). */
+enum m_hs_reason {
+	M_HS_MAC1,        /* first message failed mac1: silence */
+	M_HS_ADMISSION,   /* admission refused or challenged away */
+	M_HS_RATE,        /* per-source or global limit */
+	M_HS_UNKNOWN_PEER,
+	M_HS_AUTH,        /* AUTH did not open, signature or Finished bad */
+	M_HS_TIMEOUT,
+	M_HS_PROTOCOL,    /* anything else the peer got wrong */
+	M_HS_REJECTED,    /* the peer refused us */
+	M_HS_IO,          /* connect failed, reset */
+	M_HS_REASONS
+};
+
+/* Why a stream open was refused. */
+enum m_stream_reason {
+	M_ST_NOT_ALLOWED, M_ST_UNKNOWN_SERVICE, M_ST_CONNECT_FAILED, M_ST_LIMIT,
+	M_ST_NO_SESSION, M_ST_PEER_REFUSED, M_ST_REASONS
+};
+
+/* Why a record (or session) was rejected after keys existed. */
+enum m_rec_reason {
+	M_REC_AUTH,       /* failed to open: tampered, replayed, reordered, dropped */
+	M_REC_SIGNATURE,
+	M_REC_PROTOCOL,   /* malformed, wrong state, after close, flow control */
+	M_REC_TOO_BIG,
+	M_REC_REASONS
+};
+
+typedef struct metrics {
+	uint64_t handshakes_ok;
+	uint64_t handshakes_failed[M_HS_REASONS];
+	uint64_t streams_opened, streams_closed;
+	uint64_t streams_refused[M_ST_REASONS];
+	uint64_t records_rejected[M_REC_REASONS];
+	uint64_t sessions_up, sessions_down;
+	uint64_t rekeys;
+	uint64_t limits_hit;          /* any configured cap reached */
+	uint64_t config_reloads, config_reload_failures;
+} metrics;
+
+/* The process-wide counters. */
+extern metrics stp_metrics;
+
+const char *metrics_hs_reason_name(int r);
+const char *metrics_stream_reason_name(int r);
+const char *metrics_rec_reason_name(int r);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * session.h: everything about one peer: its STP connection (dialed or
+ * accepted), its streams, keepalive, reconnect with backoff and jitter, and
+ * what `stpgate status` and the metrics show about it.
+ *
+ * States:  IDLE (waiting for the peer to dial us) / BACKOFF -> CONNECTING
+ * (resolving, TCP connect) -> HANDSHAKE -> UP -> (connection lost) BACKOFF or
+ * IDLE.  Only a session whose peer has `dial` dials; either side may open
+ * streams once it is up.  When both sides dial at once and two connections
+ * come up, the one whose initiator has the smaller public key stays (both
+ * ends apply the same rule) and the other is closed with CLOSE_REPLACED.
+ */
+#ifndef STP_SESSION_H
+#define STP_SESSION_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "conn.h"
+#include "stp.pb-c.h"
+
+struct gateway;
+struct stream;
+typedef struct session session;
+
+enum session_state {
+	SESS_IDLE, SESS_BACKOFF, SESS_CONNECTING, SESS_HANDSHAKE, SESS_UP,
+	SESS_CLOSING
+};
+
+/* A session for peer p (p must outlive it; see session_set_peer). */
+session *session_new(struct gateway *gw, const cfg_peer *p);
+/* Begin: dial if the peer has `dial`, else wait to be dialed. */
+void session_start(session *s);
+/* Point at the peer's entry in a reloaded config (same name and key). */
+void session_set_peer(session *s, const cfg_peer *p);
+/*
+ * Stop: reset every stream, close the connection with `code`/`reason`,
+ * stop timers; done(s) runs when all handles are closed and s is freed.
+ */
+void session_shutdown(session *s, uint32_t code, const char *reason,
+    void (*done)(void *arg), void *arg);
+
+/* An authenticated connection from or to this peer (the gateway hands it over). */
+void session_attach(session *s, conn *c);
+
+/* An app connected to a forward for this peer's `service`. */
+void session_accept_app(session *s, uv_tcp_t *app, const char *service);
+
+/* Draining: no new streams; 1 when the session has no streams left. */
+int session_idle(const session *s);
+
+/* ---- for stream.c ---- */
+struct gateway *session_gateway(session *s);
+const cfg_peer *session_peer(const session *s);
+int session_up(const session *s);
+/* Send a record body; 0, STP_EAGAIN (congested), STP_ESTATE (not up). */
+int session_send(session *s, Stp__V1__Record *r);
+int session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len);
+/* 1 when the connection's output is over its high-water mark. */
+int session_congested(const session *s);
+/* A new stream id of our parity; 0 when ids ran out. */
+uint32_t session_next_id(session *s);
+void session_add_stream(session *s, struct stream *st);
+void session_remove_stream(session *s, struct stream *st);
+/* A stream waits for the session: dial now if we dial and are backing off. */
+void session_kick(session *s);
+/*
+ * May a stream grow its receive window by `grow` bytes?  1 if the sum of all
+ * windows in the session stays within limits.session_buffer (and counts it).
+ */
+int session_window_budget(session *s, uint32_t grow);
+/* Bytes held for local apps (in uv_write) went up or down by delta. */
+void session_buffered(session *s, int64_t delta);
+
+/* ---- for status and metrics ---- */
+typedef struct session_info {
+	const char *name;
+	int state;
+	char addr[CFG_HOST_MAX + 8];
+	uint64_t up_since_ms, rtt_ms;
+	uint64_t bytes_in, bytes_out;
+	unsigned streams;
+	char last_error[160];
+	uint8_t sid[16];
+} session_info;
+void session_get_info(const session *s, session_info *i);
+const char *session_state_name(int state);
+
+#endif

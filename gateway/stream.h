@@ -1,0 +1,73 @@
+/*
+ * stream.h: one tunneled TCP connection: a local socket (an app's, accepted
+ * on a forward listener, or ours, connected to a service) joined to a stream
+ * id in its peer's session.
+ *
+ * Flow control (proto/STP.md "Streams"): each side grants the other a
+ * receive window; StreamData never exceeds it; WindowUpdate adds to it once
+ * the bytes were written to the local socket.  We read the local socket only
+ * while the peer's window has room and the session's output is below its
+ * high-water mark, so a slow app on the far side stops its sender instead of
+ * filling a buffer, and never stalls the other streams.  A window grows (up
+ * to flow.max_window) while the local app keeps up, so one stream can fill
+ * the bandwidth-delay product.
+ *
+ * Half-close: EOF from the local socket becomes StreamFin; a StreamFin from
+ * the peer becomes shutdown(SHUT_WR) once everything before it was written.
+ * The stream is done when both directions have finished (or on a reset).
+ */
+#ifndef STP_STREAM_H
+#define STP_STREAM_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "stp.pb-c.h"
+
+struct session;
+typedef struct stream stream;
+
+/*
+ * An app connection accepted on a forward listener, for `service` on the
+ * session's peer.  The stream takes the handle over (closes and frees it).
+ * It sends StreamOpen as soon as the session is up (at once if it is) and
+ * reads nothing from the app until the peer accepts.  NULL if out of memory
+ * (the handle is then closed).
+ */
+stream *stream_new_local(struct session *s, uv_tcp_t *app, const char *service);
+
+/*
+ * The peer opened stream id for a service we offer and allow: connect to
+ * host:port (a name is resolved now), then answer StreamAccept, or
+ * StreamReset with the reason if the connect fails or times out.
+ */
+stream *stream_new_remote(struct session *s, uint32_t id, uint32_t peer_window,
+    const char *host, uint16_t port, const char *service);
+
+/* The session is up (again): a waiting local stream sends its StreamOpen. */
+void stream_session_up(stream *st);
+
+/* A record for this stream (accept, data, window, fin, reset). */
+void stream_on_record(stream *st, const Stp__V1__Record *rec);
+
+/* The session can take output again: resume reading if there is credit. */
+void stream_resume(stream *st);
+
+/*
+ * Abort: close the local socket at once (with an RST where possible) and,
+ * when send_reset and the session is up, tell the peer.  The stream is
+ * removed from its session and freed when its handle is closed.
+ */
+void stream_abort(stream *st, int send_reset, uint32_t code, const char *reason);
+
+uint32_t stream_id(const stream *st);
+/* The link the session's hash table chains streams with. */
+stream **stream_hnext(stream *st);
+/* Loop time when the stream last moved data (idle timeout). */
+uint64_t stream_last_active_ms(const stream *st);
+/* Bytes sent to / received from the peer on this stream. */
+uint64_t stream_bytes_out(const stream *st);
+uint64_t stream_bytes_in(const stream *st);
+
+#endif

@@ -1,0 +1,777 @@
+"""
+gwlib.py: the harness for the gateway integration tests: a temporary
+directory, identities made by the real binary, YAML configs written as text,
+free loopback ports, `stpgate run` processes with their logs in files, and
+the local apps and services the tunnels carry (echo, sink, source).
+
+Everything here is bounded in time: every wait has a deadline, every socket a
+timeout, and every process we start is killed when the test ends, however it
+ends (atexit, a watchdog, and PR_SET_PDEATHSIG should this process die).
+All addresses are 127.0.0.1.  Python 3 standard library only.
+"""
+
+import atexit
+import ctypes
+import hashlib
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HOST = "127.0.0.1"
+MiB = 1 << 20
+
+_T0 = time.monotonic()
+
+
+def say(msg):
+	"""One progress line, stamped with the seconds since the test began."""
+	sys.stdout.write("[%7.2f] %s\n" % (time.monotonic() - _T0, msg))
+	sys.stdout.flush()
+
+
+class Results:
+	"""The pass/fail tally; a failed check prints why and the test goes on."""
+
+	def __init__(self):
+		self.passed = 0
+		self.failed = 0
+		self.lock = threading.Lock()
+
+	def ok(self, cond, what, detail=""):
+		with self.lock:
+			if cond:
+				self.passed += 1
+			else:
+				self.failed += 1
+		if cond:
+			say("ok: " + what)
+		else:
+			say("FAIL: " + what + (" (" + detail + ")" if detail else ""))
+		return bool(cond)
+
+	def fail(self, what, detail=""):
+		return self.ok(False, what, detail)
+
+	def done(self):
+		print("%d passed, %d failed" % (self.passed, self.failed))
+		sys.stdout.flush()
+		return 0 if self.failed == 0 and self.passed > 0 else 1
+
+
+# ---- processes ----
+
+_PR_SET_PDEATHSIG = 1
+try:
+	_libc = ctypes.CDLL(None, use_errno=True)
+except OSError:
+	_libc = None
+
+
+def _child_setup():
+	# Die with the test: if this process is killed (a ctest timeout sends
+	# SIGKILL), nothing it started keeps running.  Processes are started from
+	# the main thread only, which lives as long as the test.
+	if _libc is not None:
+		_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+	os.setpgid(0, 0)
+
+
+_procs = []        # every Popen we started
+_procs_lock = threading.Lock()
+
+
+def _kill_all():
+	with _procs_lock:
+		procs = list(_procs)
+	for p in procs:
+		if p.poll() is None:
+			try:
+				os.kill(p.pid, signal.SIGKILL)
+			except OSError:
+				pass
+			try:
+				p.wait(timeout=5)
+			except subprocess.TimeoutExpired:
+				pass
+
+
+atexit.register(_kill_all)
+
+
+def spawn(argv, log_path=None, env=None):
+	"""Start argv with stdout+stderr to log_path (or /dev/null); remembered
+	so that it is killed when the test ends."""
+	out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+	try:
+		p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+		    stderr=subprocess.STDOUT, preexec_fn=_child_setup, env=env,
+		    close_fds=True)
+	finally:
+		if log_path:
+			out.close()
+	with _procs_lock:
+		_procs.append(p)
+	return p
+
+
+def rss_kib(pid):
+	"""VmRSS of pid in KiB, or None if it is gone."""
+	try:
+		with open("/proc/%d/status" % pid) as f:
+			for line in f:
+				if line.startswith("VmRSS:"):
+					return int(line.split()[1])
+	except (OSError, ValueError):
+		return None
+	return None
+
+
+def binary_sanitizer(path):
+	"""'asan', 'tsan' or None: which sanitizer runtime the binary carries."""
+	try:
+		with open(path, "rb") as f:
+			data = f.read()
+	except OSError:
+		return None
+	if b"__tsan_init" in data:
+		return "tsan"
+	if b"__asan_init" in data:
+		return "asan"
+	return None
+
+
+# ---- the harness ----
+
+class Harness:
+	"""One test run: a temp dir, the stpgate binary, the tally, and
+	everything to clean up."""
+
+	def __init__(self, stpgate, workers=1, keep=False, timeout=280):
+		self.stpgate = os.path.abspath(stpgate)
+		if not os.access(self.stpgate, os.X_OK):
+			raise SystemExit("not an executable: %s" % stpgate)
+		self.workers = workers
+		self.rekey = None       # {key: value} for every config, if set
+		self.keep = keep
+		self.dir = tempfile.mkdtemp(prefix="stpgate-it.")
+		self.r = Results()
+		self.gateways = []
+		self.servers = []
+		self._ports = set()
+		self._socks = []
+		self.sanitizer = binary_sanitizer(self.stpgate)
+		self._done = threading.Event()
+		w = threading.Thread(target=self._watchdog, args=(timeout,), daemon=True)
+		w.start()
+		say("harness: dir %s, stpgate %s%s, workers %d" % (self.dir,
+		    self.stpgate, " (%s build)" % self.sanitizer if self.sanitizer else "",
+		    workers))
+
+	def _watchdog(self, timeout):
+		if self._done.wait(timeout):
+			return
+		say("FAIL: the test did not finish within %d s; killing everything" % timeout)
+		self.dump_logs()
+		_kill_all()
+		print("%d passed, %d failed" % (self.r.passed, self.r.failed + 1))
+		sys.stdout.flush()
+		os._exit(1)
+
+	def path(self, name):
+		return os.path.join(self.dir, name)
+
+	def port(self):
+		"""A loopback port that was free a moment ago (bind 0, read, close),
+		never the same one twice in a run."""
+		for _ in range(100):
+			s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+			try:
+				s.bind((HOST, 0))
+				p = s.getsockname()[1]
+			finally:
+				s.close()
+			if p not in self._ports:
+				self._ports.add(p)
+				return p
+		raise RuntimeError("no free port")
+
+	def keygen(self, name):
+		"""A new identity file NAME.key; returns (path, public key text)."""
+		path = self.path(name + ".key")
+		p = subprocess.run([self.stpgate, "keygen", "-o", path],
+		    capture_output=True, text=True, timeout=30)
+		if p.returncode != 0:
+			raise RuntimeError("stpgate keygen failed (%d): %s" % (p.returncode, p.stderr))
+		q = subprocess.run([self.stpgate, "pubkey", path],
+		    capture_output=True, text=True, timeout=30)
+		key = q.stdout.strip().splitlines()[0] if q.returncode == 0 and q.stdout.strip() else ""
+		if not key.startswith("stp1:"):
+			m = re.search(r"stp1:[A-Za-z0-9_-]+", p.stdout)
+			if not m:
+				raise RuntimeError("no public key from keygen: %r" % p.stdout)
+			key = m.group(0)
+		return path, key
+
+	def check(self, cfg_path):
+		"""`stpgate check -c FILE`: (exit status, stdout, stderr)."""
+		p = subprocess.run([self.stpgate, "check", "-c", cfg_path],
+		    capture_output=True, text=True, timeout=30)
+		return p.returncode, p.stdout, p.stderr
+
+	def gateway(self, name, cfg_text):
+		"""A gateway NAME with its config written to NAME.yaml (not started)."""
+		g = Gateway(self, name, self.path(name + ".yaml"))
+		g.write_config(cfg_text)
+		self.gateways.append(g)
+		return g
+
+	def server(self, handler, name):
+		"""A threaded TCP server on a fresh loopback port; handler(conn, srv)
+		runs in its own thread for each connection."""
+		s = TcpServer(handler, name)
+		self.servers.append(s)
+		return s
+
+	def connect(self, port, timeout=10):
+		s = socket.create_connection((HOST, port), timeout=timeout)
+		self._socks.append(s)
+		return s
+
+	def dump_logs(self, lines=40):
+		for g in self.gateways:
+			for path in g.log_paths:
+				try:
+					with open(path, "rb") as f:
+						text = f.read().decode("utf-8", "replace").splitlines()
+				except OSError:
+					continue
+				say("---- last %d lines of %s ----" % (min(lines, len(text)),
+				    os.path.basename(path)))
+				for line in text[-lines:]:
+					sys.stdout.write("    " + line + "\n")
+		sys.stdout.flush()
+
+	def finish(self):
+		"""Stop every gateway (checking each exits 0 on SIGTERM), close
+		everything, print the tally; returns the exit status."""
+		for g in self.gateways:
+			if g.running():
+				g.stop()
+		for s in self._socks:
+			try:
+				s.close()
+			except OSError:
+				pass
+		for s in self.servers:
+			s.close()
+		_kill_all()
+		if self.r.failed:
+			self.dump_logs()
+		self._done.set()
+		if self.keep:
+			say("kept %s" % self.dir)
+		else:
+			shutil.rmtree(self.dir, ignore_errors=True)
+		return self.r.done()
+
+
+def yq(s):
+	"""A YAML double-quoted scalar."""
+	return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_text(identity, workers, listen=None, peers=None, forwards=None,
+    services=None, timeouts=None, flow=None, rekey=None, log_level="info"):
+	"""A gateway config as YAML text.  peers: {name: {key, dial?}};
+	forwards: [(listen_port, peer, service)]; services: {name: (port,
+	[peers])}; timeouts/flow/rekey: {key: value} written as given."""
+	out = ["# written by tests/integration/gwlib.py",
+	    "identity: " + yq(identity)]
+	if listen is not None:
+		out.append("listen: " + yq("%s:%d" % (HOST, listen)))
+	out.append("workers: %d" % workers)
+	out += ["log:", "  level: " + log_level, "  format: text"]
+	out.append("peers:")
+	for name, p in (peers or {}).items():
+		out.append("  %s:" % name)
+		out.append("    key: " + yq(p["key"]))
+		if p.get("dial"):
+			out.append("    dial: " + yq("%s:%d" % (HOST, p["dial"])))
+	if forwards:
+		out.append("forwards:")
+		for port, peer, service in forwards:
+			out.append("  - listen: " + yq("%s:%d" % (HOST, port)))
+			out.append("    peer: " + peer)
+			out.append("    service: " + service)
+	if services:
+		out.append("services:")
+		for name, (port, allow) in services.items():
+			out.append("  %s:" % name)
+			out.append("    connect: " + yq("%s:%d" % (HOST, port)))
+			out.append("    allow: [" + ", ".join(allow) + "]")
+	if timeouts:
+		out.append("timeouts:")
+		for k, v in timeouts.items():
+			out.append("  %s: %s" % (k, v))
+	for section, kv in (("flow", flow), ("rekey", rekey)):
+		if kv:
+			out.append(section + ":")
+			for k, v in kv.items():
+				out.append("  %s: %s" % (k, v))
+	return "\n".join(out) + "\n"
+
+
+def peer_line(peer, what):
+	"""A regex for a log line naming peer=PEER and containing WHAT."""
+	p = r"peer=%s\b" % re.escape(peer)
+	w = re.escape(what)
+	return "(%s.*%s|%s.*%s)" % (p, w, w, p)
+
+
+class Gateway:
+	"""One `stpgate run -c FILE` process at a time; each start logs to a new
+	file NAME.N.log, so waits after a restart see only the new instance."""
+
+	def __init__(self, h, name, cfg_path):
+		self.h = h
+		self.name = name
+		self.cfg_path = cfg_path
+		self.proc = None
+		self.starts = 0
+		self.log_paths = []
+		self.env = None
+
+	def write_config(self, text):
+		tmp = self.cfg_path + ".tmp"
+		with open(tmp, "w") as f:
+			f.write(text)
+		os.replace(tmp, self.cfg_path)
+
+	@property
+	def log_path(self):
+		return self.log_paths[-1]
+
+	@property
+	def pid(self):
+		return self.proc.pid
+
+	def start(self):
+		self.starts += 1
+		self.log_paths.append(self.h.path("%s.%d.log" % (self.name, self.starts)))
+		self.proc = spawn([self.h.stpgate, "run", "-c", self.cfg_path],
+		    self.log_path, self.env)
+		say("%s: started pid %d (log %s)" % (self.name, self.proc.pid,
+		    os.path.basename(self.log_path)))
+		return self
+
+	def running(self):
+		return self.proc is not None and self.proc.poll() is None
+
+	def log(self):
+		try:
+			with open(self.log_path, "rb") as f:
+				return f.read().decode("utf-8", "replace")
+		except OSError:
+			return ""
+
+	def mark(self):
+		"""The log's current length: a `since` for wait_log and grep."""
+		return len(self.log())
+
+	def grep(self, regex, since=0):
+		"""Lines of the current log (after offset since) matching regex."""
+		rx = re.compile(regex)
+		return [l for l in self.log()[since:].splitlines() if rx.search(l)]
+
+	def wait_log(self, regex, timeout, since=0):
+		"""The first line matching regex after offset since, waiting up to
+		timeout seconds; None if none came (or the process died)."""
+		rx = re.compile(regex)
+		deadline = time.monotonic() + timeout
+		while True:
+			for line in self.log()[since:].splitlines():
+				if rx.search(line):
+					return line
+			if time.monotonic() >= deadline:
+				return None
+			if not self.running():
+				# One last look: the line may have been written as it died.
+				for line in self.log()[since:].splitlines():
+					if rx.search(line):
+						return line
+				return None
+			time.sleep(0.05)
+
+	def hup(self):
+		os.kill(self.proc.pid, signal.SIGHUP)
+
+	def kill(self):
+		"""SIGKILL, as a crash would."""
+		os.kill(self.proc.pid, signal.SIGKILL)
+		self.proc.wait(timeout=10)
+		say("%s: killed (SIGKILL)" % self.name)
+
+	def stop(self, timeout=None, check=True):
+		"""SIGTERM and wait; SIGKILL only if it hangs.  With check, exit 0
+		within the bound is a passed check and anything else a failure.
+		Returns the exit status (None if it had to be killed)."""
+		if timeout is None:
+			timeout = 30 if self.h.sanitizer else 12
+		if self.proc.poll() is not None:
+			rc = self.proc.returncode
+			if check:
+				self.h.r.fail("%s was still running at the end" % self.name,
+				    "it had exited with status %d" % rc)
+			return rc
+		os.kill(self.proc.pid, signal.SIGTERM)
+		try:
+			rc = self.proc.wait(timeout=timeout)
+		except subprocess.TimeoutExpired:
+			os.kill(self.proc.pid, signal.SIGKILL)
+			self.proc.wait(timeout=10)
+			if check:
+				self.h.r.fail("%s stops on SIGTERM" % self.name,
+				    "still running %d s after SIGTERM; killed" % timeout)
+			return None
+		if check:
+			self.h.r.ok(rc == 0, "%s exits 0 on SIGTERM" % self.name,
+			    "exit status %d" % rc)
+		return rc
+
+
+# ---- local services (run inside this process) ----
+
+class TcpServer:
+	"""A listening socket on a fresh loopback port with one thread per
+	accepted connection running handler(conn, server)."""
+
+	def __init__(self, handler, name):
+		self.name = name
+		self.handler = handler
+		self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		self.sock.bind((HOST, 0))
+		self.sock.listen(512)
+		self.sock.settimeout(0.2)
+		self.port = self.sock.getsockname()[1]
+		self.accepted = 0
+		self.errors = []
+		self.stopping = threading.Event()
+		self.lock = threading.Lock()
+		self.conns = []
+		self.state = {}       # for handlers to leave results in
+		threading.Thread(target=self._loop, daemon=True).start()
+
+	def _loop(self):
+		while not self.stopping.is_set():
+			try:
+				c, _ = self.sock.accept()
+			except socket.timeout:
+				continue
+			except OSError:
+				return
+			c.settimeout(None)
+			with self.lock:
+				self.accepted += 1
+				self.conns.append(c)
+			threading.Thread(target=self._run, args=(c,), daemon=True).start()
+
+	def _run(self, c):
+		try:
+			self.handler(c, self)
+		except (OSError, ValueError) as e:
+			with self.lock:
+				self.errors.append(repr(e))
+		finally:
+			try:
+				c.close()
+			except OSError:
+				pass
+
+	def close(self):
+		self.stopping.set()
+		try:
+			self.sock.close()
+		except OSError:
+			pass
+		with self.lock:
+			conns = list(self.conns)
+		for c in conns:
+			try:
+				c.shutdown(socket.SHUT_RDWR)
+			except OSError:
+				pass
+
+
+def echo_handler(c, srv):
+	"""Echo every byte back; on EOF, finish our side too."""
+	c.settimeout(120)
+	while True:
+		d = c.recv(256 * 1024)
+		if not d:
+			break
+		c.sendall(d)
+	c.shutdown(socket.SHUT_WR)
+
+
+def sink_handler(rate):
+	"""Read and discard at most rate bytes/s; srv.state['bytes'] counts."""
+	def h(c, srv):
+		c.settimeout(1)
+		start = time.monotonic()
+		got = 0
+		while not srv.stopping.is_set():
+			# Never ahead of the rate: wait until the budget allows a chunk.
+			allowed = int((time.monotonic() - start) * rate) - got
+			if allowed <= 0:
+				time.sleep(min(0.05, (-allowed + 1) / rate + 0.001))
+				continue
+			try:
+				d = c.recv(min(allowed, 64 * 1024))
+			except socket.timeout:
+				continue
+			if not d:
+				break
+			got += len(d)
+			with srv.lock:
+				srv.state["bytes"] = srv.state.get("bytes", 0) + len(d)
+	return h
+
+
+class Pattern:
+	"""Deterministic bytes: a random block repeated, its length not a power
+	of two so that a lost or doubled chunk shows.  chunk(off, n) is the
+	stream's bytes [off, off+n)."""
+
+	def __init__(self, seed_len=4 * MiB + 4093):
+		self.block = os.urandom(seed_len)
+		self.double = self.block + self.block
+		self.n = seed_len
+
+	def chunk(self, off, n):
+		out = []
+		while n > 0:
+			o = off % self.n
+			k = min(n, self.n)
+			out.append(self.double[o:o + k])
+			off += k
+			n -= k
+		return b"".join(out)
+
+	def sha256(self, total, step=MiB):
+		h = hashlib.sha256()
+		off = 0
+		while off < total:
+			k = min(step, total - off)
+			h.update(self.chunk(off, k))
+			off += k
+		return h.hexdigest()
+
+
+def source_handler(pattern, total=None):
+	"""Send pattern bytes (total of them, or until the peer goes away), then
+	close.  srv.state['sent'] counts."""
+	def h(c, srv):
+		c.settimeout(120)
+		off = 0
+		step = 256 * 1024
+		while not srv.stopping.is_set() and (total is None or off < total):
+			k = step if total is None else min(step, total - off)
+			c.sendall(pattern.chunk(off, k))
+			off += k
+			with srv.lock:
+				srv.state["sent"] = srv.state.get("sent", 0) + k
+		c.shutdown(socket.SHUT_WR)
+	return h
+
+
+# ---- app side helpers ----
+
+def recv_to_end(s, deadline, sink=None):
+	"""Read until EOF, reset or deadline.  Returns (bytes read, how) with how
+	'eof', 'reset' or 'timeout'.  sink(data) sees every chunk."""
+	n = 0
+	while True:
+		left = deadline - time.monotonic()
+		if left <= 0:
+			return n, "timeout"
+		s.settimeout(min(left, 1.0))
+		try:
+			d = s.recv(256 * 1024)
+		except socket.timeout:
+			continue
+		except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+			return n, "reset"
+		if not d:
+			return n, "eof"
+		n += len(d)
+		if sink:
+			sink(d)
+
+
+def closed_within(s, seconds):
+	"""Wait for the peer to close s (EOF or reset), reading and discarding.
+	Returns (how, elapsed, bytes) with how 'eof', 'reset' or 'timeout'."""
+	t0 = time.monotonic()
+	n, how = recv_to_end(s, t0 + seconds)
+	return how, time.monotonic() - t0, n
+
+
+def app_closed_within(port, seconds, send=b""):
+	"""Connect an app to port, send some bytes, and wait for the gateway to
+	close the connection.  Returns (how, elapsed, bytes) like closed_within;
+	a close so fast that connect() itself reports the reset counts as
+	'reset' (connect() on loopback polls for completion and can see the
+	RST that followed the accept)."""
+	t0 = time.monotonic()
+	try:
+		s = socket.create_connection((HOST, port), timeout=seconds)
+	except (ConnectionResetError, ConnectionAbortedError):
+		return "reset", time.monotonic() - t0, 0
+	except OSError as e:
+		return "connect failed: %r" % e, time.monotonic() - t0, 0
+	try:
+		if send:
+			try:
+				s.sendall(send)
+			except OSError:
+				pass
+		n, how = recv_to_end(s, t0 + seconds)
+		return how, time.monotonic() - t0, n
+	finally:
+		s.close()
+
+
+def echo_roundtrip(port, data, timeout=30):
+	"""Connect, send data while reading the echo back, compare.  Returns
+	None on success, else what went wrong."""
+	try:
+		s = socket.create_connection((HOST, port), timeout=timeout)
+	except OSError as e:
+		return "connect: %r" % e
+	try:
+		return echo_many_socks([s], [data], timeout)[1]
+	finally:
+		s.close()
+
+
+def echo_many(port, datas, timeout):
+	"""Open len(datas) connections to port (all at once), push datas[i] on
+	connection i while reading its echo back, all multiplexed in one
+	selector loop.  Returns (number verified, first error or None)."""
+	socks = []
+	try:
+		for _ in datas:
+			socks.append(socket.create_connection((HOST, port), timeout=timeout))
+		return echo_many_socks(socks, datas, timeout)
+	except OSError as e:
+		return 0, "connect #%d: %r" % (len(socks), e)
+	finally:
+		for s in socks:
+			s.close()
+
+
+def echo_many_socks(socks, datas, timeout):
+	sel = selectors.DefaultSelector()
+	st = []
+	for i, (s, d) in enumerate(zip(socks, datas)):
+		s.setblocking(False)
+		st.append({"mv": memoryview(d), "sent": 0, "got": 0, "i": i, "s": s})
+		sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, st[-1])
+	deadline = time.monotonic() + timeout
+	ok = 0
+	err = None
+	live = len(st)
+	try:
+		while live:
+			left = deadline - time.monotonic()
+			if left <= 0:
+				short = [x for x in st if x["got"] < len(x["mv"])]
+				err = "timeout after %d s: %d of %d connections unfinished, " \
+				    "e.g. #%d sent %d got %d of %d" % (timeout, len(short), len(st),
+				    short[0]["i"], short[0]["sent"], short[0]["got"], len(short[0]["mv"]))
+				break
+			for key, ev in sel.select(min(left, 1.0)):
+				x = key.data
+				s = x["s"]
+				mv = x["mv"]
+				if ev & selectors.EVENT_WRITE and x["sent"] < len(mv):
+					try:
+						x["sent"] += s.send(mv[x["sent"]:x["sent"] + 256 * 1024])
+					except BlockingIOError:
+						pass
+					except OSError as e:
+						err = err or "#%d send after %d bytes: %r" % (x["i"], x["sent"], e)
+						sel.unregister(s)
+						live -= 1
+						continue
+					if x["sent"] == len(mv):
+						sel.modify(s, selectors.EVENT_READ, x)
+				if ev & selectors.EVENT_READ:
+					try:
+						d = s.recv(256 * 1024)
+					except BlockingIOError:
+						continue
+					except OSError as e:
+						err = err or "#%d recv after %d bytes: %r" % (x["i"], x["got"], e)
+						sel.unregister(s)
+						live -= 1
+						continue
+					if not d:
+						err = err or "#%d closed after echoing %d of %d bytes" % (
+						    x["i"], x["got"], len(mv))
+						sel.unregister(s)
+						live -= 1
+						continue
+					g = x["got"]
+					if g + len(d) > len(mv) or mv[g:g + len(d)] != d:
+						err = err or "#%d echo differs at byte %d" % (x["i"], g)
+						sel.unregister(s)
+						live -= 1
+						continue
+					x["got"] = g + len(d)
+					if x["got"] == len(mv):
+						ok += 1
+						sel.unregister(s)
+						live -= 1
+	finally:
+		sel.close()
+		for s in socks:
+			try:
+				s.setblocking(True)
+			except OSError:
+				pass
+	return ok, err
+
+
+class RssSampler:
+	"""Samples VmRSS of some pids every interval seconds in a thread."""
+
+	def __init__(self, pids, interval=0.5):
+		self.pids = dict(pids)          # label -> pid
+		self.max = {k: 0 for k in self.pids}
+		self.samples = {k: [] for k in self.pids}
+		self.stop_ev = threading.Event()
+		self.t = threading.Thread(target=self._loop, args=(interval,), daemon=True)
+		self.t.start()
+
+	def _loop(self, interval):
+		while not self.stop_ev.is_set():
+			for k, pid in self.pids.items():
+				v = rss_kib(pid)
+				if v is not None:
+					self.samples[k].append(v)
+					self.max[k] = max(self.max[k], v)
+			self.stop_ev.wait(interval)
+
+	def stop(self):
+		self.stop_ev.set()
+		self.t.join(5)

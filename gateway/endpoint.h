@@ -40,11 +40,17 @@ typedef struct endpoint_config {
 	uint64_t rekey_bytes;         /* 0: EP_DEFAULT_REKEY_BYTES */
 	uint64_t rekey_interval_ms;   /* 0: default */
 	uint64_t rekem_interval_ms;   /* 0: default; only the initiator starts one */
-	size_t max_output;            /* bytes queued for the wire before sends are refused; 0: default */
-	unsigned max_jobs;            /* 0: default */
+	/*
+	 * Bytes queued for the wire before app sends are refused; 0: default.
+	 * The protocol's own records (pong, key update, rekey exchange, close)
+	 * are never refused; of pongs only the latest is kept while full.
+	 */
+	size_t max_output;
+	unsigned max_jobs;            /* opens in flight (receive side); 0: default */
 	/*
 	 * Responder: is this key in the peer map?  0 if so.  Called on the
 	 * owner's thread when AUTH_I checked out, before any record is accepted.
+	 * NULL refuses every key (a responder fails closed).
 	 */
 	int (*lookup)(void *cookie, const uint8_t pk[32]);
 	void *cookie;
@@ -78,7 +84,11 @@ typedef struct endpoint_job endpoint_job;
 
 /* New endpoint, or NULL when out of memory. */
 endpoint *endpoint_new(const endpoint_config *c, uint64_t now_ms);
-/* Wipes all keys and frees, including jobs still queued; never frees a job that is out. */
+/*
+ * Wipes all keys and frees, including jobs still queued and output already
+ * handed out (so never free during a write of it).  A job that is out stays
+ * valid: endpoint_job_done on it remains legal and frees the rest.
+ */
 void endpoint_free(endpoint *e);
 
 /* Initiator: queue the HELLO.  0 or an error. */
@@ -119,7 +129,11 @@ int endpoint_close(endpoint *e, uint32_t code, const char *reason, uint64_t now_
 /* Timers: key update by time, fresh exchange.  0 or an error. */
 int endpoint_tick(endpoint *e, uint64_t now_ms);
 
-/* Frames ready for the wire, not yet handed out, as iovecs in order; returns the count. */
+/*
+ * Frames ready for the wire, not yet handed out, as iovecs in order; returns
+ * the count.  Output handed out is never handed out again: a caller that
+ * writes only part of it keeps its own iovecs for the rest.
+ */
 size_t endpoint_output(endpoint *e, struct iovec *iov, size_t max_iov);
 /* n bytes of the handed-out output are on the wire; their buffers are freed. */
 void endpoint_output_done(endpoint *e, size_t n);

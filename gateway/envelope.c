@@ -366,3 +366,52 @@ env_encode_data_record(uint8_t *out, size_t cap, uint64_t seq,
 	}
 	return (int)(p - out);
 }
+
+int
+env_decode_data_record(const uint8_t *buf, size_t len, uint64_t *seq,
+    uint64_t *time_ms, uint32_t *stream_id, const uint8_t **data,
+    size_t *data_len)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	uint64_t s = 0, t = 0, sub = 0, sid = 0, dl = 0;
+	size_t n;
+
+	if (p < end && *p == TAG_RECORD_SEQ) {
+		if ((n = get_varint(p + 1, end, MAX_VARINT, &s)) == 0)
+			return 0;
+		p += 1 + n;
+	}
+	if (p < end && *p == TAG_RECORD_TIME) {
+		if ((n = get_varint(p + 1, end, MAX_VARINT, &t)) == 0)
+			return 0;
+		p += 1 + n;
+	}
+	if (p >= end || *p != TAG_RECORD_DATA ||
+	    (n = get_varint(p + 1, end, MAX_SHORT_VARINT, &sub)) == 0)
+		return 0;
+	p += 1 + n;
+	if (sub != (uint64_t)(end - p))
+		return 0; /* something follows the body: padding, a signature */
+	if (p < end && *p == TAG_SD_STREAM) {
+		if ((n = get_varint(p + 1, end, MAX_VARINT, &sid)) == 0 || sid > UINT32_MAX)
+			return 0;
+		p += 1 + n;
+	}
+	if (p < end && *p == TAG_SD_DATA) {
+		if ((n = get_varint(p + 1, end, MAX_SHORT_VARINT, &dl)) == 0 ||
+		    dl != (uint64_t)(end - p - 1 - (ptrdiff_t)n))
+			return 0;
+		p += 1 + n;
+	}
+	if ((uint64_t)(end - p) != dl || dl > STP_MAX_DATA)
+		return 0;
+	/* Canonical only: the encoder must give back exactly these bytes. */
+	if (env_data_record_len(s, t, (uint32_t)sid, (size_t)dl) != len)
+		return 0;
+	*seq = s;
+	*time_ms = t;
+	*stream_id = (uint32_t)sid;
+	*data = dl ? p : NULL;
+	*data_len = (size_t)dl;
+	return 1;
+}

@@ -59,4 +59,16 @@ size_t env_data_record_len(uint64_t seq, uint64_t time_ms, uint32_t stream_id,
 int env_encode_data_record(uint8_t *out, size_t cap, uint64_t seq,
     uint64_t time_ms, uint32_t stream_id, const uint8_t *data, size_t data_len);
 
+/*
+ * The inverse, for the receive path: if buf is exactly the canonical
+ * encoding env_encode_data_record produces (no padding, no signature, no
+ * unknown field), return 1 with the values, *data pointing into buf (NULL
+ * when empty).  Anything else returns 0 and must go through env_unpack,
+ * which accepts every valid encoding: this never decides differently from
+ * protobuf-c, it only spares the copy.  Never reads outside buf.
+ */
+int env_decode_data_record(const uint8_t *buf, size_t len, uint64_t *seq,
+    uint64_t *time_ms, uint32_t *stream_id, const uint8_t **data,
+    size_t *data_len);
+
 #endif

@@ -285,11 +285,22 @@ maybe_shutdown(stream *st)
 		stream_maybe_done(st);
 }
 
+/* n bytes reached the local app: return them to the peer at half a window. */
+static void
+consumed(stream *st, size_t n)
+{
+	st->unacked += n;
+	if (st->unacked >= st->window / 2 && !st->fin_recv)
+		send_window_update(st);
+	maybe_shutdown(st);
+}
+
 static void
 on_local_written(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	stream *st = w->st;
+	size_t w_len = w->len;
 
 	st->queued -= w->len;
 	session_buffered(st->s, -(int64_t)w->len);
@@ -303,17 +314,16 @@ on_local_written(uv_write_t *req, int status)
 		    "writing to the local socket failed: %s", uv_strerror(status));
 		return;
 	}
-	st->unacked += w->len;
 	free(w);
-	if (st->unacked >= st->window / 2 && !st->fin_recv)
-		send_window_update(st);
-	maybe_shutdown(st);
+	consumed(st, w_len);
 }
 
 static void
 on_data(stream *st, const Stp__V1__StreamData *d)
 {
+	const uint8_t *p;
 	struct wreq *w;
+	size_t len;
 	int rc;
 
 	if (st->fin_recv)
@@ -325,15 +335,36 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 		    (unsigned long long)st->recv_avail); return; }
 	if (d->data.len == 0)
 		return;
-	st->recv_avail -= d->data.len;
-	st->bytes_in += d->data.len;
+	p = d->data.data;
+	len = d->data.len;
+	st->recv_avail -= len;
+	st->bytes_in += len;
 	st->last_active = gateway_now(st->gw);
-	/* The record's memory is gone after this call: copy once, write. */
-	if ((w = malloc(sizeof(*w) + d->data.len)) == NULL)
+	/*
+	 * Most of the time the socket takes it all at once: write straight from
+	 * the record.  Only what it leaves is copied (the record's memory is
+	 * gone after this call) and queued behind.
+	 */
+	if (st->queued == 0) {
+		uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+
+		rc = uv_try_write((uv_stream_t *)st->tcp, &b, 1);
+		if (rc < 0 && rc != UV_EAGAIN)
+			{ stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+			    "writing to the local socket failed: %s", uv_strerror(rc)); return; }
+		if (rc > 0) {
+			p += rc;
+			len -= (size_t)rc;
+			consumed(st, (size_t)rc);
+			if (len == 0 || st->state == ST_DEAD)
+				return;
+		}
+	}
+	if ((w = malloc(sizeof(*w) + len)) == NULL)
 		{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
 	w->st = st;
-	w->len = d->data.len;
-	memcpy(w->data, d->data.data, d->data.len);
+	w->len = len;
+	memcpy(w->data, p, len);
 	{
 		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 

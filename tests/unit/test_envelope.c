@@ -925,6 +925,19 @@ test_data_record(void)
 		T_INT(env_encode_data_record(out, wlen - 1, r.seq, r.time_ms,
 		    sd.stream_id, data_a, lens[il]), STP_ETOOBIG);
 
+		/* The in-place decoder reads the canonical bytes back. */
+		{
+			uint64_t ds = 0, dt = 0;
+			uint32_t dsid = 0;
+			const uint8_t *dd = NULL;
+			size_t dl = 0;
+
+			T_INT(env_decode_data_record(want, wlen, &ds, &dt, &dsid,
+			    &dd, &dl), 1);
+			T_OK(ds == r.seq && dt == r.time_ms && dsid == sids[id]);
+			T_MEM(dd, dl, data_a, lens[il]);
+			T_OK(dl == 0 || (dd >= want && dd + dl == want + wlen));
+		}
 		env_arena_reset(a);
 		u = (Stp__V1__Record *)env_unpack(a,
 		    &stp__v1__record__descriptor, want, wlen);
@@ -970,6 +983,94 @@ test_data_record(void)
 	t_section("data record");
 }
 
+
+/*
+ * env_decode_data_record must never decide differently from protobuf-c: on
+ * records with padding, signatures or other bodies it declines (0), and on
+ * every byte string it accepts, protobuf-c decodes the same values.  Random
+ * mutations of canonical records probe the edges; ASan checks the bounds.
+ */
+static void
+test_decode_agrees(void)
+{
+	static uint8_t buf[STP_MAX_RECORD_PT + 64];
+	Stp__V1__Record r = STP__V1__RECORD__INIT, *u;
+	Stp__V1__StreamData sd = STP__V1__STREAM_DATA__INIT;
+	Stp__V1__Ping ping = STP__V1__PING__INIT;
+	uint8_t pad[3] = { 1, 2, 3 };
+	size_t n, k, accepted = 0, declined = 0;
+	uint64_t ds, dt;
+	uint32_t dsid;
+	const uint8_t *dd;
+	size_t dl;
+	env_arena *a = env_arena_new(STP_MAX_RECORD_PT + 4096);
+	int i;
+
+	t_set_ctx("decode declines");
+	r.seq = 7;
+	r.time_ms = 8;
+	r.body_case = STP__V1__RECORD__BODY_DATA;
+	r.data = &sd;
+	sd.stream_id = 9;
+	sd.data = bin(data_a, 100);
+	r.padding = bin(pad, sizeof(pad));
+	n = protobuf_c_message_pack(&r.base, buf);
+	T_INT(env_decode_data_record(buf, n, &ds, &dt, &dsid, &dd, &dl), 0);
+	r.padding = bin(NULL, 0);
+	r.signature = bin(data_a, 64);
+	n = protobuf_c_message_pack(&r.base, buf);
+	T_INT(env_decode_data_record(buf, n, &ds, &dt, &dsid, &dd, &dl), 0);
+	r.signature = bin(NULL, 0);
+	r.body_case = STP__V1__RECORD__BODY_PING;
+	r.ping = &ping;
+	n = protobuf_c_message_pack(&r.base, buf);
+	T_INT(env_decode_data_record(buf, n, &ds, &dt, &dsid, &dd, &dl), 0);
+
+	t_set_ctx("decode agrees with protobuf-c");
+	srand(20261122);
+	for (i = 0; i < 200000; i++) {
+		r.body_case = STP__V1__RECORD__BODY_DATA;
+		r.data = &sd;
+		r.seq = (uint64_t)rand() << (rand() % 40);
+		r.time_ms = rand() % 3 ? (uint64_t)rand() : 0;
+		sd.stream_id = rand() % 4 ? (uint32_t)rand() : 0;
+		sd.data = bin(data_a, (size_t)(rand() % 300));
+		n = protobuf_c_message_pack(&r.base, buf);
+		/* Mutate: a byte, a truncation, or an extension. */
+		switch (rand() % 3) {
+		case 0:
+			buf[rand() % n] ^= (uint8_t)(1 + rand() % 255);
+			break;
+		case 1:
+			n = (size_t)(rand() % (int)n);
+			break;
+		default:
+			for (k = 0; k < 4; k++)
+				buf[n + k] = (uint8_t)rand();
+			n += 1 + (size_t)(rand() % 4);
+		}
+		if (env_decode_data_record(buf, n, &ds, &dt, &dsid, &dd, &dl) != 1) {
+			declined++;
+			continue;
+		}
+		accepted++;
+		env_arena_reset(a);
+		u = (Stp__V1__Record *)env_unpack(a, &stp__v1__record__descriptor,
+		    buf, n);
+		if (!T_OK(u != NULL && u->body_case == STP__V1__RECORD__BODY_DATA &&
+		    u->data != NULL))
+			break;
+		T_OK(u->seq == ds && u->time_ms == dt && u->data->stream_id == dsid &&
+		    u->padding.len == 0 && u->signature.len == 0);
+		T_MEM(u->data->data.data, u->data->data.len, dd, dl);
+	}
+	t_set_ctx("decode agrees with protobuf-c: %zu accepted, %zu declined",
+	    accepted, declined);
+	T_OK(accepted > 1000 && declined > 1000);
+	env_arena_free(a);
+	t_section("decode in place");
+}
+
 int
 main(void)
 {
@@ -978,5 +1079,6 @@ main(void)
 	test_roundtrip();
 	test_find_bytes();
 	test_data_record();
+	test_decode_agrees();
 	return t_done();
 }

@@ -202,6 +202,9 @@ struct endpoint {
 	endpoint_job *ev_job;
 	Stp__V1__Record fast_rec;
 	Stp__V1__StreamData fast_data;
+	/* endpoint_data_reserve: the job, where its data starts, how much fits. */
+	endpoint_job *resv;
+	size_t resv_hdr, resv_max;
 
 	int pong_pending;
 	uint64_t pong_id;
@@ -1409,6 +1412,11 @@ release(endpoint *e)
 		job_free(e->ev_job);
 		e->ev_job = NULL;
 	}
+	if (e->resv != NULL) {
+		e->resv->rj.len = e->resv->rj.cap;
+		job_free(e->resv);
+		e->resv = NULL;
+	}
 	while ((j = list_pop(&e->outq)) != NULL)
 		job_free(j);
 	e->out_next = NULL;
@@ -1601,6 +1609,85 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 	if ((rc = tx_submit(e, j, FRAME_RECORD, (size_t)rc)) != 0)
 		return rc;
 	return tx_maybe_rekey(e);
+}
+
+/* The longest data-record header (all varints at their widest) for len bytes. */
+static size_t
+data_hdr_max(size_t len)
+{
+	return env_data_record_len(UINT64_MAX, UINT64_MAX, UINT32_MAX, len) - len;
+}
+
+uint8_t *
+endpoint_data_reserve(endpoint *e, size_t max)
+{
+	endpoint_job *j;
+	size_t hdr;
+
+	if (e->resv != NULL || max == 0 || max > STP_MAX_DATA ||
+	    app_send_ok(e) != 0)
+		return NULL;
+	hdr = data_hdr_max(max);
+	if ((j = job_get(e, FRAME_HDR_LEN + hdr + max + sig_room(e) +
+	    AEAD_TAG_LEN)) == NULL)
+		return NULL;
+	e->resv = j;
+	e->resv_hdr = hdr;
+	e->resv_max = max;
+	return j->rj.buf + FRAME_HDR_LEN + hdr;
+}
+
+int
+endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
+    uint64_t now_ms)
+{
+	endpoint_job *j = e->resv;
+	uint8_t *data;
+	size_t n, shift;
+	int rc;
+
+	e->now = now_ms;
+	if (j == NULL)
+		return STP_ESTATE;
+	if (len > e->resv_max)
+		return STP_ETOOBIG;
+	if ((rc = app_send_ok(e)) != 0)
+		return rc;
+	if (len == 0) {
+		endpoint_data_cancel(e);
+		return 0;
+	}
+	data = j->rj.buf + FRAME_HDR_LEN + e->resv_hdr;
+	n = env_data_record_len(e->tx.seq, e->now, stream_id, len);
+	/*
+	 * The real header is at most resv_hdr long: start the frame later by
+	 * the difference, so the header ends exactly where the data begins and
+	 * the data never moves.
+	 */
+	shift = e->resv_hdr - (n - len);
+	j->rj.buf += shift;
+	j->rj.cap -= shift;
+	e->resv = NULL;
+	if ((rc = env_encode_data_record(j->rj.buf + FRAME_HDR_LEN, n, e->tx.seq,
+	    e->now, stream_id, data, len)) < 0) {
+		j->rj.len = j->rj.cap; /* app bytes are in there: wipe them all */
+		job_put(e, j);
+		return rc;
+	}
+	if ((rc = tx_submit(e, j, FRAME_RECORD, (size_t)rc)) != 0)
+		return rc;
+	return tx_maybe_rekey(e);
+}
+
+void
+endpoint_data_cancel(endpoint *e)
+{
+	if (e->resv != NULL) {
+		/* The caller may have read app bytes into it: wipe it all. */
+		e->resv->rj.len = e->resv->rj.cap;
+		job_put(e, e->resv);
+		e->resv = NULL;
+	}
 }
 
 int

@@ -122,6 +122,19 @@ int endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms);
 /* Send StreamData{stream_id, data}; len <= STP_MAX_DATA.  As endpoint_send. */
 int endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
     size_t len, uint64_t now_ms);
+/*
+ * Zero-copy sending: reserve room for up to max (<= STP_MAX_DATA) bytes of
+ * StreamData and get where to put them (read the app's socket straight into
+ * it); then commit the bytes actually there, or cancel.  At most one
+ * reservation at a time.  reserve returns NULL when a send would fail now
+ * (not established, closed, output full, out of memory).  commit returns as
+ * endpoint_send; on an error the reservation stays (copy the data out if it
+ * must survive) until endpoint_data_cancel.
+ */
+uint8_t *endpoint_data_reserve(endpoint *e, size_t max);
+int endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
+    uint64_t now_ms);
+void endpoint_data_cancel(endpoint *e);
 /* Send a Ping (id = now); its Pong comes back as EP_PONG. */
 int endpoint_ping(endpoint *e, uint64_t now_ms);
 /* Send Close{code, reason} as the last record; later sends fail. */

@@ -272,6 +272,34 @@ session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len)
 	return rc;
 }
 
+uint8_t *
+session_data_reserve(session *s, size_t max)
+{
+	if (!session_up(s) || conn_congested(s->c))
+		return NULL;
+	return endpoint_data_reserve(conn_endpoint(s->c), max);
+}
+
+int
+session_data_commit(session *s, uint32_t id, size_t len)
+{
+	int rc;
+
+	if (!session_up(s))
+		return STP_ESTATE;
+	rc = endpoint_data_commit(conn_endpoint(s->c), id, len, gateway_now(s->gw));
+	if (rc == 0)
+		conn_flush(s->c);
+	return rc;
+}
+
+void
+session_data_cancel(session *s)
+{
+	if (s->c != NULL)
+		endpoint_data_cancel(conn_endpoint(s->c));
+}
+
 int
 session_congested(const session *s)
 {
@@ -284,6 +312,16 @@ static void
 set_error(session *s, const char *why)
 {
 	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
+}
+
+/* Key updates and fresh exchanges on a connection. */
+static uint64_t
+conn_rekeys(conn *c)
+{
+	ep_stats st;
+
+	endpoint_get_stats(conn_endpoint(c), &st);
+	return st.key_updates_sent + st.key_updates_recv + st.rekems;
 }
 
 /* Keepalive: ping, tick the endpoint's rekey timers, detect a dead peer. */
@@ -390,6 +428,7 @@ session_attach(session *s, conn *c)
 		log_info(s->name, s->sid, "session replaced by a %s connection (%s)",
 		    conn_initiator(c) ? "dialed" : "accepted", conn_peer_addr(c));
 		s->c = NULL;
+		stp_metrics.rekeys += conn_rekeys(old);
 		conn_set_owner(old, NULL, NULL);
 		abort_all(s, "session replaced");
 		conn_close(old, 1, STP__V1__CLOSE_CODE__CLOSE_REPLACED,
@@ -405,6 +444,7 @@ session_attach(session *s, conn *c)
 static void
 on_established(void *owner, conn *c)
 {
+	stp_metrics.handshakes_ok++; /* one we dialed (the gateway counts inbound ones) */
 	session_attach(owner, c);
 }
 
@@ -591,6 +631,14 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 	s->c = NULL;
 	uv_timer_stop(&s->keep);
 	stp_metrics.sessions_down++;
+	stp_metrics.rekeys += conn_rekeys(c);
+	switch (err) { /* an established session ended by a bad record */
+	case STP_EAUTH: stp_metrics.records_rejected[M_REC_AUTH]++; break;
+	case STP_EVERIFY: stp_metrics.records_rejected[M_REC_SIGNATURE]++; break;
+	case STP_ETOOBIG: stp_metrics.records_rejected[M_REC_TOO_BIG]++; break;
+	case STP_EPROTO: stp_metrics.records_rejected[M_REC_PROTOCOL]++; break;
+	default: break;
+	}
 	log_info(s->name, s->sid, "session down: %s", reason && reason[0] ? reason :
 	    "closed");
 	set_error(s, reason && reason[0] ? reason : "closed");
@@ -598,7 +646,6 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 	s->rtt_ms = 0;
 	if (s->shutting_down)
 		{ maybe_done(s); return; }
-	(void)err;
 	if (s->peer->has_dial)
 		schedule_retry(s, reason);
 	else
@@ -929,6 +976,7 @@ session_shutdown(session *s, uint32_t code, const char *reason,
 		conn_set_owner(c, NULL, NULL);
 		log_info(s->name, s->sid, "session down: %s", reason);
 		stp_metrics.sessions_down++;
+		stp_metrics.rekeys += conn_rekeys(c);
 		conn_close(c, 1, code, reason);
 	}
 	uv_close((uv_handle_t *)&s->retry, on_timer_closed);
@@ -956,6 +1004,7 @@ session_get_info(const session *s, session_info *i)
 	if (s->c != NULL) {
 		snprintf(i->addr, sizeof(i->addr), "%s", conn_peer_addr(s->c));
 		i->up_since_ms = s->up_since_ms;
+		i->rekeys = conn_rekeys(s->c);
 		memcpy(i->sid, s->sid, sizeof(i->sid));
 	} else if (s->peer->has_dial) {
 		snprintf(i->addr, sizeof(i->addr), "%s:%u", s->peer->dial.host,

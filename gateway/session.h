@@ -59,6 +59,14 @@ int session_up(const session *s);
 /* Send a record body; 0, STP_EAGAIN (congested), STP_ESTATE (not up). */
 int session_send(session *s, Stp__V1__Record *r);
 int session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len);
+/*
+ * Zero-copy sends (endpoint_data_reserve and friends on the session's
+ * connection): where to read up to max bytes of a stream's data; NULL when
+ * the session cannot take them now.
+ */
+uint8_t *session_data_reserve(session *s, size_t max);
+int session_data_commit(session *s, uint32_t id, size_t len);
+void session_data_cancel(session *s);
 /* 1 when the connection's output is over its high-water mark. */
 int session_congested(const session *s);
 /* A new stream id of our parity; 0 when ids ran out. */
@@ -83,6 +91,7 @@ typedef struct session_info {
 	uint64_t up_since_ms, rtt_ms;
 	uint64_t bytes_in, bytes_out;
 	unsigned streams;
+	uint64_t rekeys;        /* key updates + fresh exchanges on the live connection */
 	char last_error[160];
 	uint8_t sid[16];
 } session_info;

@@ -67,6 +67,7 @@ struct stream {
 	int shut_done;          /* local shutdown(SHUT_WR) issued */
 	uint8_t *pending;       /* read but not yet sent (session refused it) */
 	size_t pending_len;
+	int reserved;           /* the read buffer is an endpoint reservation */
 
 	uint64_t bytes_in, bytes_out, last_active;
 	stream *hnext;          /* session's hash chain */
@@ -397,18 +398,30 @@ stop_reading(stream *st)
 	}
 }
 
+/*
+ * Read straight into the next record's buffer (an endpoint reservation), so
+ * the app's bytes are copied once, by the kernel; the shared buffer is only
+ * the fallback when no reservation can be had.  libuv calls on_read right
+ * after on_alloc, so one reservation per connection at a time is enough.
+ */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	stream *st = h->data;
 	uint64_t n = st->send_credit;
+	uint8_t *p;
 
 	(void)suggested;
 	if (!may_read(st))
 		n = 0;
 	if (n > sizeof(read_buf))
 		n = sizeof(read_buf);
-	buf->base = (char *)read_buf;
+	if (n > 0 && (p = session_data_reserve(st->s, (size_t)n)) != NULL) {
+		st->reserved = 1;
+		buf->base = (char *)p;
+	} else {
+		buf->base = (char *)read_buf;
+	}
 	buf->len = (size_t)n;
 }
 
@@ -428,7 +441,35 @@ send_fin(stream *st)
 static void
 forward(stream *st, const uint8_t *data, size_t len)
 {
-	int rc = session_send_data(st->s, st->id, data, len);
+	int rc;
+
+	if (st->reserved) {
+		/* The data is already in the record's buffer. */
+		st->reserved = 0;
+		rc = session_data_commit(st->s, st->id, len);
+		if (rc != 0 && rc != STP_EAGAIN) {
+			session_data_cancel(st->s);
+			{ stream_abort(st, 0, 0, "session gone"); return; }
+		}
+		if (rc == STP_EAGAIN) {
+			/* Keep a copy, then give the reservation back. */
+			if ((st->pending = malloc(len)) != NULL) {
+				memcpy(st->pending, data, len);
+				st->pending_len = len;
+			}
+			session_data_cancel(st->s);
+			if (st->pending == NULL)
+				{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
+				    "out of memory"); return; }
+			stop_reading(st);
+			return;
+		}
+		st->send_credit -= len;
+		st->bytes_out += len;
+		st->last_active = gateway_now(st->gw);
+		return;
+	}
+	rc = session_send_data(st->s, st->id, data, len);
 
 	if (rc == STP_EAGAIN) {
 		if ((st->pending = malloc(len)) == NULL)
@@ -451,6 +492,11 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 {
 	stream *st = h->data;
 
+	if (st->reserved && (nread <= 0 || st->state == ST_DEAD)) {
+		/* Nothing was read into the reservation, or nobody will send it. */
+		st->reserved = 0;
+		session_data_cancel(st->s);
+	}
 	if (st->state == ST_DEAD)
 		return;
 	if (nread == UV_ENOBUFS) {

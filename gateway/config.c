@@ -700,19 +700,35 @@ p_int(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+/* A quantity with units (a size or a duration): the same checks, other words. */
+struct unitkind {
+	const char *noun;   /* "a size" */
+	const char *units;  /* how to write one */
+	const char *(*fmt)(char *, size_t, uint64_t);
+	int (*parse)(const char *, size_t, uint64_t *);
+};
+
+static const struct unitkind size_kind = {
+	"a size", "bytes, or a number with B, KiB, MiB or GiB", fmt_size, parse_size
+};
+static const struct unitkind dur_kind = {
+	"a duration", "a number with ms, s, m or h; a bare number is seconds",
+	fmt_dur, parse_dur
+};
+
 static int
-p_size(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+p_units(struct ld *l, const ytree_node *v, const struct field *f, void *dst,
+    const struct unitkind *k)
 {
 	char what[160], lo[32], hi[32];
 	uint64_t x = 0;
 	int rc = -1;
 
-	fmt_size(lo, sizeof(lo), f->min);
-	fmt_size(hi, sizeof(hi), f->max);
-	snprintf(what, sizeof(what), "a size %s..%s (bytes, or a number with "
-	    "B, KiB, MiB or GiB)", lo, hi);
+	k->fmt(lo, sizeof(lo), f->min);
+	k->fmt(hi, sizeof(hi), f->max);
+	snprintf(what, sizeof(what), "%s %s..%s (%s)", k->noun, lo, hi, k->units);
 	if (is_plain(v))
-		rc = parse_size(v->str, v->len, &x);
+		rc = k->parse(v->str, v->len, &x);
 	if (rc == -1)
 		return fail_type(l, v, what);
 	if (rc == -2 || x < f->min || x > f->max)
@@ -723,25 +739,15 @@ p_size(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 }
 
 static int
+p_size(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	return p_units(l, v, f, dst, &size_kind);
+}
+
+static int
 p_dur(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
-	char what[160], lo[32], hi[32];
-	uint64_t x = 0;
-	int rc = -1;
-
-	fmt_dur(lo, sizeof(lo), f->min);
-	fmt_dur(hi, sizeof(hi), f->max);
-	snprintf(what, sizeof(what), "a duration %s..%s (a number with ms, "
-	    "s, m or h; a bare number is seconds)", lo, hi);
-	if (is_plain(v))
-		rc = parse_dur(v->str, v->len, &x);
-	if (rc == -1)
-		return fail_type(l, v, what);
-	if (rc == -2 || x < f->min || x > f->max)
-		return fail(l, v, "%s is out of range %s..%s", v->str, lo,
-		    hi);
-	store_u(dst, f->w, x);
-	return 0;
+	return p_units(l, v, f, dst, &dur_kind);
 }
 
 static int

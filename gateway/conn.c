@@ -134,6 +134,16 @@ linger_expired(uv_timer_t *t)
 	close_handles(t->data);
 }
 
+/* Closing: give the queued output (a Close record) a short time to leave. */
+static void
+linger(conn *c)
+{
+	c->flushing = 1;
+	uv_timer_stop(&c->timer);
+	uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
+	process(c);
+}
+
 /* A failure: the owner hears why; whatever output is queued gets a short chance. */
 static void
 fail(conn *c, int err, const char *reason)
@@ -148,10 +158,7 @@ fail(conn *c, int err, const char *reason)
 	}
 	/* mac1 failures get silence; anything else may carry a Close record. */
 	if (err != STP_EMAC1 && err != STP_EIO && endpoint_output_pending(c->ep) > 0) {
-		c->flushing = 1;
-		uv_timer_stop(&c->timer);
-		uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
-		process(c);
+		linger(c);
 		return;
 	}
 	close_handles(c);
@@ -641,10 +648,7 @@ conn_close(conn *c, int graceful, uint32_t code, const char *reason)
 	}
 	if (graceful && endpoint_established(c->ep) && !endpoint_finished(c->ep) &&
 	    endpoint_close(c->ep, code, reason, now_ms(c)) == 0) {
-		c->flushing = 1;
-		uv_timer_stop(&c->timer);
-		uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
-		process(c);
+		linger(c);
 		return;
 	}
 	close_handles(c);

@@ -16,10 +16,12 @@
 #include <string.h>
 
 #include "conn.h"
+#include "control.h"
 #include "err.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "session.h"
 #include "workers.h"
 
@@ -62,6 +64,8 @@ struct gateway {
 	unsigned n_pending;
 	unsigned n_app, n_conns, n_sessions_closing;
 	struct rate_slot *rate;
+	control *ctl;               /* `stpgate status` talks to us here */
+	metrics_http *mh;           /* the Prometheus endpoint */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	int draining, stopping, exit_code;
@@ -136,6 +140,21 @@ gateway_session_for(gateway *gw, const uint8_t key[32])
 	long p = config_peer_by_key(gw->cfg, key);
 
 	return p < 0 ? NULL : gw->sessions[p];
+}
+
+void
+gateway_foreach_session(gateway *gw, void (*cb)(void *arg, const session_info *i),
+    void *arg)
+{
+	session_info info;
+	size_t i;
+
+	for (i = 0; i < gw->n_sessions; i++) {
+		if (gw->sessions[i] == NULL)
+			continue;
+		session_get_info(gw->sessions[i], &info);
+		cb(arg, &info);
+	}
 }
 
 static void
@@ -247,6 +266,22 @@ static const conn_owner_ops inbound_ops = {
 	.closed = inbound_closed,
 };
 
+/* A new connection from a listener, in a malloc'd handle; NULL if none. */
+static uv_tcp_t *
+accept_tcp(gateway *gw, uv_stream_t *server)
+{
+	uv_tcp_t *tcp = malloc(sizeof(*tcp));
+
+	if (tcp == NULL)
+		return NULL;
+	uv_tcp_init(&gw->loop, tcp);
+	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
+		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		return NULL;
+	}
+	return tcp;
+}
+
 /* Token bucket per source address: handshakes_per_source a second, that burst. */
 static int
 rate_ok(gateway *gw, const struct sockaddr_storage *ss)
@@ -303,13 +338,8 @@ on_peer_connection(uv_stream_t *server, int status)
 		    uv_strerror(status));
 		return;
 	}
-	if ((tcp = malloc(sizeof(*tcp))) == NULL)
+	if ((tcp = accept_tcp(gw, server)) == NULL)
 		return;
-	uv_tcp_init(&gw->loop, tcp);
-	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
-		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
-		return;
-	}
 	memset(&ss, 0, sizeof(ss));
 	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len);
 	if (gw->draining || gw->n_pending >= gw->cfg->limits.max_handshakes ||
@@ -348,15 +378,8 @@ on_app_connection(uv_stream_t *server, int status)
 	uv_tcp_t *tcp;
 	long p;
 
-	if (status < 0)
+	if (status < 0 || (tcp = accept_tcp(gw, server)) == NULL)
 		return;
-	if ((tcp = malloc(sizeof(*tcp))) == NULL)
-		return;
-	uv_tcp_init(&gw->loop, tcp);
-	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
-		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
-		return;
-	}
 	p = config_peer_by_name(gw->cfg, f->peer);
 	if (gw->draining || p < 0 || gateway_app_conn_add(gw) != 0) {
 		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
@@ -466,6 +489,43 @@ plisten_close(gateway *gw)
 	}
 }
 
+/* ---- control socket and metrics endpoint ---- */
+
+/* (Re)open the control socket unless it is open on old's path, the same. */
+static int
+control_reopen(gateway *gw, const config *old, char *err, size_t errlen)
+{
+	if (old != NULL && strcmp(old->control, gw->cfg->control) == 0 &&
+	    (gw->ctl != NULL || gw->cfg->control[0] == '\0'))
+		return 0;
+	if (gw->ctl != NULL) {
+		control_close(gw->ctl);
+		gw->ctl = NULL;
+	}
+	if (gw->cfg->control[0] == '\0')
+		return 0;
+	return control_open(gw, gw->cfg->control, &gw->ctl, err, errlen);
+}
+
+/* (Re)open the metrics endpoint unless it is open on old's address, the same. */
+static int
+metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen)
+{
+	const config *nc = gw->cfg;
+
+	if (old != NULL && old->has_metrics == nc->has_metrics && (!nc->has_metrics ||
+	    (gw->mh != NULL && strcmp(old->metrics.host, nc->metrics.host) == 0 &&
+	    old->metrics.port == nc->metrics.port)))
+		return 0;
+	if (gw->mh != NULL) {
+		metrics_http_close(gw->mh);
+		gw->mh = NULL;
+	}
+	if (!nc->has_metrics)
+		return 0;
+	return metrics_http_open(gw, &nc->metrics, &gw->mh, err, errlen);
+}
+
 /* ---- reload ---- */
 
 static void
@@ -570,6 +630,10 @@ reload(gateway *gw)
 		if (plisten_open(gw, err, sizeof(err)) != 0)
 			log_error(NULL, NULL, "reload: %s", err);
 	}
+	if (control_reopen(gw, oc, err, sizeof(err)) != 0)
+		log_error(NULL, NULL, "reload: %s", err);
+	if (metrics_reopen(gw, oc, err, sizeof(err)) != 0)
+		log_error(NULL, NULL, "reload: %s", err);
 	log_setup(nc->log_level, nc->log_format, NULL);
 	config_free(oc);
 	log_info(NULL, NULL, "reloaded %s: %zu peers, %zu forwards, %zu services",
@@ -616,6 +680,12 @@ shutdown_all(gateway *gw)
 	gw->draining = 1;
 	uv_timer_stop(&gw->drain_timer);
 	plisten_close(gw);
+	if (gw->ctl != NULL)
+		control_close(gw->ctl);
+	if (gw->mh != NULL)
+		metrics_http_close(gw->mh);
+	gw->ctl = NULL;
+	gw->mh = NULL;
 	while (gw->fwds != NULL) {
 		struct fwd *f = gw->fwds;
 
@@ -742,6 +812,11 @@ gateway_run(const char *path)
 			log_error(NULL, NULL, "%s", err);
 			goto out_stop;
 		}
+	}
+	if (control_reopen(gw, NULL, err, sizeof(err)) != 0 ||
+	    metrics_reopen(gw, NULL, err, sizeof(err)) != 0) {
+		log_error(NULL, NULL, "%s", err);
+		goto out_stop;
 	}
 	uv_signal_init(&gw->loop, &gw->sig_term);
 	uv_signal_init(&gw->loop, &gw->sig_int);

@@ -14,6 +14,7 @@
 #include "config.h"
 
 struct session;
+struct session_info;
 struct workers;
 struct conn;
 
@@ -43,5 +44,10 @@ void gateway_app_conn_del(gateway *gw);
 struct session *gateway_session_for(gateway *gw, const uint8_t key[32]);
 /* STP connections alive (conn.c counts them: +1 new, -1 freed). */
 void gateway_conn_count(gateway *gw, int delta);
+
+/* ---- for status and metrics ---- */
+/* Call cb(arg, info) for each peer's session, in config order; info is valid during the call. */
+void gateway_foreach_session(gateway *gw,
+    void (*cb)(void *arg, const struct session_info *i), void *arg);
 
 #endif

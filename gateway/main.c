@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "crypto/sign.h"
@@ -26,6 +30,10 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+
+#define DEFAULT_CONFIG "/etc/stpgate/stpgate.yaml"
+#define STATUS_TIMEOUT_S 5
+#define STATUS_ANSWER_MAX (64u << 20)
 
 /* Room for messages that quote a path (twice, for the chmod hint). */
 #define ERRBUF_LEN 8448
@@ -371,6 +379,8 @@ static const char run_help[] =
     "the running config kept; unchanged peers keep their sessions and\n"
     "streams); SIGTERM or SIGINT drain (no new streams, open ones get up to\n"
     "timeouts.drain to finish), then stop; a second one stops at once.\n"
+    "With 'control:' set it answers 'stpgate status' on that Unix socket;\n"
+    "with 'metrics:' set it serves Prometheus text at http://ADDR/metrics.\n"
     "\n"
     "options:\n"
     "  -c, --config FILE  the config file (see conf/example.yaml)\n"
@@ -379,11 +389,167 @@ static const char run_help[] =
     "exit status: 0 stopped cleanly, 1 runtime failure (e.g. an address in\n"
     "use), 2 config error.\n";
 
+/* ---- status ---- */
+
+/*
+ * Send req to the control socket at path and copy the answer to stdout.
+ * Returns the exit status.
+ */
+static int
+control_ask(const char *path, const char *req)
+{
+	struct sockaddr_un sa;
+	struct timeval tv = { STATUS_TIMEOUT_S, 0 };
+	char *buf = NULL;
+	size_t len = 0, cap = 0, rl = strlen(req);
+	ssize_t n;
+	int fd, e, status = EXIT_RUNTIME;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fail("%s: path too long for a Unix socket", path);
+		return EXIT_USAGE;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fail("socket: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		if (e == ENOENT || e == ECONNREFUSED)
+			fail("%s: gateway not running (connect: %s)", path, strerror(e));
+		else
+			fail("%s: connect: %s", path, strerror(e));
+		goto out;
+	}
+	if (write(fd, req, rl) != (ssize_t)rl) {
+		fail("%s: cannot send the request: %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb;
+
+			if (cap >= STATUS_ANSWER_MAX) {
+				fail("%s: answer over %u MiB", path, STATUS_ANSWER_MAX >> 20);
+				goto out;
+			}
+			if ((nb = realloc(buf, cap ? cap * 2 : 16384)) == NULL) {
+				fail("out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 16384;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("%s: %s", path, errno == EAGAIN || errno == EWOULDBLOCK ?
+			    "no answer from the gateway within 5 s" : strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len == 0) {
+		fail("%s: the gateway closed the connection without an answer", path);
+		goto out;
+	}
+	if (len >= 6 && memcmp(buf, "error:", 6) == 0) {
+		buf[len - 1] = '\0';
+		fail("%s: gateway says %s", path, buf);
+		goto out;
+	}
+	fwrite(buf, 1, len, stdout);
+	status = 0;
+out:
+	free(buf);
+	close(fd);
+	return status;
+}
+
+static int
+status_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[2048], sock[CFG_PATH_MAX];
+	const char *path = NULL;
+	config *cfg = NULL;
+	int i, rc, json = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				return usage_error(c, "%s needs a FILE", argv[i]);
+			path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			path = argv[i] + 9;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (argv[i][0] == '-') {
+			return usage_error(c, "unknown option '%s'", argv[i]);
+		} else {
+			return usage_error(c, "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (path == NULL) {
+		path = getenv("STPGATE_CONFIG");
+		if (path == NULL || path[0] == '\0')
+			path = DEFAULT_CONFIG;
+	}
+	if (path[0] == '\0')
+		return usage_error(c, "missing -c FILE");
+	if ((rc = config_load(path, &cfg, err, sizeof(err))) != 0) {
+		fail("%s", err);
+		return rc == STP_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	snprintf(sock, sizeof(sock), "%s", cfg->control);
+	config_free(cfg);
+	if (sock[0] == '\0') {
+		fail("%s: no control socket configured; set 'control:' to a path "
+		    "(see conf/example.yaml) and restart the gateway", path);
+		return EXIT_USAGE;
+	}
+	return control_ask(sock, json ? "status json\n" : "status\n");
+}
+
+static const char status_help[] =
+    "Ask the running gateway how its peers are, through its control socket\n"
+    "(the config's 'control:' path, mode 0600: run as the gateway's user or\n"
+    "root), and print one row per peer:\n"
+    "\n"
+    "  PEER STATE ADDRESS UPTIME RTT IN OUT STREAMS LAST-ERROR\n"
+    "\n"
+    "STATE is idle (waiting to be dialed), backoff, connecting, handshake,\n"
+    "up or closing; IN and OUT are the apps' bytes from and to the peer.\n"
+    "With --json, one JSON document instead:\n"
+    "  {\"version\":1,\"pid\":N,\"draining\":false,\"peers\":[{\"peer\":\"bob\",\n"
+    "   \"state\":\"up\",\"address\":\"HOST:PORT\",\"session\":\"1a2b3c4d\",\n"
+    "   \"uptime_ms\":N,\"rtt_ms\":N,\"bytes_in\":N,\"bytes_out\":N,\n"
+    "   \"streams\":N,\"last_error\":\"...\"}]}\n"
+    "(\"session\" is null while the session is not up.)\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE  the gateway's config file (default: $STPGATE_CONFIG,\n"
+    "                     else " DEFAULT_CONFIG ")\n"
+    "      --json         print JSON, for scripts\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 printed, 1 gateway not running or not answering,\n"
+    "2 usage or config error (also: the config has no 'control:').\n";
+
 static const struct cmd commands[] = {
 	{ "run", "run the gateway described by a config file",
 	    "run -c FILE", run_help, run_main },
 	{ "check", "validate a config file and print a summary",
 	    "check -c FILE", check_help, check_main },
+	{ "status", "show the running gateway's peers and sessions",
+	    "status [-c FILE] [--json]", status_help, status_main },
 	{ "keygen", "create a new identity (a secret key file)",
 	    "keygen -o FILE [--force]", keygen_help, keygen_main },
 	{ "pubkey", "print the public key text of an identity file",
@@ -408,7 +574,10 @@ main_help(void)
 	    "commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
-	printf("\nRun 'stpgate COMMAND --help' for a command's options.\n");
+	printf("\nRun 'stpgate COMMAND --help' for a command's options.\n"
+	    "\n"
+	    "exit status: 0 success, 1 runtime failure (e.g. an address in use, a\n"
+	    "gateway not running), 2 usage, input or config error.\n");
 }
 
 /* True if argv[1..] asks for help before any "--". */

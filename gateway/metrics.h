@@ -5,6 +5,21 @@
  *
  * Per-peer figures (bytes, streams, state) live in the session and are
  * rendered by the caller through metrics_render's peer callback.
+ *
+ * Every metric is named stpgate_*; counters end in _total.  The families:
+ *   stpgate_sessions{state}                     gauge, one sample per state
+ *   stpgate_sessions_established_total, stpgate_sessions_closed_total
+ *   stpgate_handshakes_total{result="ok"}, {result="fail",reason}
+ *   stpgate_streams_opened_total, stpgate_streams_closed_total,
+ *   stpgate_streams_refused_total{reason}, stpgate_streams_active (gauge)
+ *   stpgate_peer_up{peer}, stpgate_peer_streams{peer},
+ *   stpgate_peer_rtt_seconds{peer} (gauges),
+ *   stpgate_peer_bytes_total{peer,direction="in"|"out"} (app bytes)
+ *   stpgate_rekeys_total, stpgate_records_rejected_total{reason},
+ *   stpgate_limits_hit_total, stpgate_config_reloads_total{result}
+ *   stpgate_worker_threads, stpgate_worker_queue_depth,
+ *   stpgate_worker_jobs_running (gauges), stpgate_worker_jobs_total,
+ *   stpgate_worker_job_latency_seconds (histogram, queue to done)
  */
 #ifndef STP_METRICS_H
 #define STP_METRICS_H
@@ -55,6 +70,22 @@ typedef struct metrics {
 
 /* The process-wide counters. */
 extern metrics stp_metrics;
+
+struct session_info;
+struct workers_stats;
+
+/* How metrics_render sees the sessions: foreach(src, cb, arg) calls cb(arg, i) per peer. */
+typedef void (*metrics_peer_cb)(void *arg, const struct session_info *i);
+typedef void (*metrics_foreach_fn)(void *src, metrics_peer_cb cb, void *arg);
+
+/*
+ * Render stp_metrics, the sessions (foreach over src; foreach may be NULL)
+ * and the worker pool (ws; NULL when the crypto runs on the loop) as
+ * Prometheus text exposition (format 0.0.4).  On success *out is a malloc'd,
+ * NUL-terminated text of *len bytes.  0 or STP_ENOMEM.
+ */
+int metrics_render(metrics_foreach_fn foreach, void *src,
+    const struct workers_stats *ws, char **out, size_t *len);
 
 const char *metrics_hs_reason_name(int r);
 const char *metrics_stream_reason_name(int r);

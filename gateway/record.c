@@ -57,7 +57,7 @@ record_sig_message(uint8_t out[RECORD_SIG_MSG_LEN],
 
 /* SEAL: sign the reserved trailing field if asked, then seal in place. */
 static int
-seal(record_job *j, aead_ctx *ctx)
+seal_in_place(record_job *j, aead_ctx *ctx)
 {
 	uint8_t msg[RECORD_SIG_MSG_LEN];
 	uint8_t *pt;
@@ -96,7 +96,7 @@ seal(record_job *j, aead_ctx *ctx)
 
 /* OPEN: open in place, then check the trailing signature if asked. */
 static int
-open_(record_job *j, aead_ctx *ctx)
+open_in_place(record_job *j, aead_ctx *ctx)
 {
 	uint8_t msg[RECORD_SIG_MSG_LEN];
 	uint8_t *pt;
@@ -139,9 +139,9 @@ record_job_run(record_job *j, aead_ctx *ctx)
 	int rc;
 
 	if (j->op == RECORD_SEAL)
-		rc = seal(j, ctx);
+		rc = seal_in_place(j, ctx);
 	else if (j->op == RECORD_OPEN)
-		rc = open_(j, ctx);
+		rc = open_in_place(j, ctx);
 	else
 		rc = STP_EINVAL;
 	if (rc != 0) {

@@ -6,32 +6,8 @@
 # usage: test_cli.sh PATH-TO-STPGATE
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-	echo "usage: $0 PATH-TO-STPGATE" >&2
-	exit 2
-fi
-STPGATE=$1
-T=$(mktemp -d "${TMPDIR:-/tmp}/test_cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-	local what=$1
-	shift
-	if "$@"; then pass; else fail "$what"; fi
-}
-
-# run ARGS...: run stpgate; sets rc, out (stdout) and err (stderr).
-run() {
-	"$STPGATE" "$@" >"$T/.out" 2>"$T/.err"
-	rc=$?
-	out=$(cat "$T/.out")
-	err=$(cat "$T/.err")
-}
+# shellcheck source=clilib.sh
+. "$(dirname "$0")/clilib.sh" "$@"
 
 # expect_error STATUS MENTION ARGS...: stpgate ARGS fails with STATUS, prints
 # nothing on stdout and exactly one "stpgate: " line on stderr naming MENTION.

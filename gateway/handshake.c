@@ -330,7 +330,9 @@ input_i_reply_state(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 		if (h->c.answer == NULL)
 			return fail(h, STP_EREJECTED,
 			    "responder demands an admission answer (proof of work?) and none is configured");
-		memcpy(h->challenge, m->data.data, m->data.len);
+		/* protobuf-c gives NULL for empty bytes: no memcpy from NULL. */
+		if (m->data.len > 0)
+			memcpy(h->challenge, m->data.data, m->data.len);
 		h->challenge_len = m->data.len;
 		h->work = W_I_CHALLENGE;
 		return HS_WORK;

@@ -537,22 +537,28 @@ def http_edges(h, port):
 	r.ok(d == b"" and 3.5 <= dt <= 12, "an unfinished request is dropped after ~5 s",
 	    "%r after %.1f s" % (d, dt))
 
-	# 32 scrapes at once at most: the 33rd is closed at once.
+	# 32 scrapes at once at most: while 32 are held open, a 33rd is closed
+	# unanswered.  A slow (sanitizer) build may not have accepted all 32
+	# yet when the first extra one arrives, so try a few times while they
+	# are held (they time out only after 5 s); served every time = failure.
 	idle = [socket.create_connection((HOST, port), timeout=10) for _ in range(32)]
-	time.sleep(0.3)
-	extra = socket.create_connection((HOST, port), timeout=10)
-	t0 = time.monotonic()
-	try:
-		extra.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
-		d = extra.recv(100)
-	except (ConnectionResetError, BrokenPipeError):
-		d = b""
-	except socket.timeout:
-		d = None
-	dt = time.monotonic() - t0
-	extra.close()
-	r.ok(d == b"" and dt < 3, "the 33rd concurrent connection is closed at once",
-	    "%r after %.1f s" % (d, dt))
+	tries = []
+	for _ in range(10):
+		time.sleep(0.2)
+		extra = socket.create_connection((HOST, port), timeout=10)
+		try:
+			extra.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+			d = extra.recv(100)
+		except (ConnectionResetError, BrokenPipeError):
+			d = b""
+		except socket.timeout:
+			d = None
+		extra.close()
+		tries.append(d)
+		if d == b"":
+			break
+	r.ok(tries[-1] == b"", "a 33rd concurrent connection is closed unanswered",
+	    "answers: %r" % [t[:12] if t else t for t in tries])
 	for s in idle:
 		s.close()
 

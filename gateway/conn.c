@@ -57,6 +57,7 @@ struct conn {
 	int established;
 	int eof;                 /* the socket reached EOF; act once records are done */
 	int confirmed;           /* initiator: a record from the responder arrived */
+	int in_events;           /* inside deliver_events: an owner callback is running */
 };
 
 static uint8_t read_buf[CONN_READ_BUF];
@@ -343,10 +344,19 @@ confirm(conn *c)
 		c->ops->established(c->owner, c);
 }
 
+/*
+ * Hand the endpoint's events to the owner.  Never re-entered: an owner
+ * callback that sends (conn_flush -> process) must not poll the next event,
+ * because polling releases the record the callback is still reading.
+ */
 static void
 deliver_events(conn *c)
 {
 	ep_event ev;
+
+	if (c->in_events)
+		return;
+	c->in_events = 1;
 
 	while (!c->closing) {
 		if (c->established && !c->confirmed) {
@@ -393,6 +403,7 @@ deliver_events(conn *c)
 			break;
 		}
 	}
+	c->in_events = 0;
 }
 
 static void

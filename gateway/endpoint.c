@@ -378,6 +378,9 @@ sanitize(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+static void set_reason(endpoint *e, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 set_reason(endpoint *e, const char *fmt, va_list ap)
 {

@@ -42,6 +42,9 @@ int env_pack(const ProtobufCMessage *m, uint8_t *out, size_t cap);
  * Find the last occurrence of length-delimited field `field` in a protobuf
  * encoding without decoding it (no allocation).  Returns 1 and sets *val and
  * *val_len when found, 0 when absent, STP_EPARSE when the encoding is broken.
+ * It accepts what protobuf-c accepts, with one deliberate exception: a field
+ * numbered 0 is refused even where protobuf-c would skip it (a Hello carrying
+ * one is then refused as malformed: failing closed).
  */
 int env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
     const uint8_t **val, size_t *val_len);

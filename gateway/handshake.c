@@ -102,6 +102,9 @@ struct hs {
 };
 
 /* Record why we failed (first reason wins) and return err. */
+static int fail(hs *h, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(hs *h, int err, const char *fmt, ...)
 {

@@ -325,7 +325,7 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 	const uint8_t *p;
 	struct wreq *w;
 	size_t len;
-	int rc;
+	int rc = 0;
 
 	if (st->fin_recv)
 		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
@@ -356,16 +356,29 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 		if (rc > 0) {
 			p += rc;
 			len -= (size_t)rc;
-			consumed(st, (size_t)rc);
-			if (len == 0 || st->state == ST_DEAD)
-				return;
 		}
 	}
-	if ((w = malloc(sizeof(*w) + len)) == NULL)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
-	w->st = st;
-	w->len = len;
-	memcpy(w->data, p, len);
+	/*
+	 * Copy what is left before anything can send: a window update may
+	 * flush the session, and the record's memory must not be needed then.
+	 */
+	w = NULL;
+	if (len > 0) {
+		if ((w = malloc(sizeof(*w) + len)) == NULL)
+			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
+		w->st = st;
+		w->len = len;
+		memcpy(w->data, p, len);
+	}
+	if (rc > 0) {
+		consumed(st, (size_t)rc);
+		if (st->state == ST_DEAD) {
+			free(w);
+			return;
+		}
+	}
+	if (w == NULL)
+		return;
 	{
 		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/run.sh: install what is missing, build from scratch, run every test,
-# then run the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then run the suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# the threaded parts under ThreadSanitizer, then build the libFuzzer harnesses
+# with clang and fuzz each for a while.
 # Exits non-zero on any failure.  Works on a fresh Debian 12 as root.
 set -euo pipefail
 
@@ -9,15 +11,21 @@ usage() {
 Usage: tests/run.sh [--quick] [--no-install] [--jobs N]
 
 Builds stpgate in a fresh build directory and runs every ctest entry (labels
-unit, vectors, ct, integration), then builds again with ASan+UBSan and runs the
-suite there (label "sanitize").
+unit, vectors, protocol, ct, integration, fuzz), then builds again with
+ASan+UBSan and runs the suite there (label "sanitize"), then with
+ThreadSanitizer for the worker pool, the endpoint and the gateway integration
+tests, then builds the fuzz harnesses with clang (libFuzzer, ASan+UBSan) and
+runs each for STP_FUZZ_SECONDS (default 20) on a copy of its seed corpus
+(ctest -L fuzz).
 
-  --quick       skip the sanitizer pass and the long vector runs
+  --quick       skip the sanitizer and fuzzing passes and the long vector runs
   --no-install  do not apt-get install missing packages; fail instead
   --jobs N      parallel build/test jobs (default: number of cores)
   -h, --help    this text
 
-Build trees: build/test (normal), build/asan (sanitizers).
+Build trees: build/test (normal), build/asan and build/tsan (sanitizers),
+build/fuzz (clang).
+A fuzzer's crash reproducer is kept in build/fuzz/tests/fuzz/run/NAME/artifacts/.
 USAGE
 }
 
@@ -39,7 +47,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 # Everything the build and the tests use, by Debian package name.
 packages=(build-essential cmake pkg-config libuv1-dev libssl-dev libprotobuf-c-dev
-	protobuf-c-compiler libyaml-dev valgrind python3 curl)
+	protobuf-c-compiler libyaml-dev valgrind python3 curl clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -57,8 +65,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-run_suite() { # name, extra cmake args...
-	local name=$1; shift
+run_suite() { # name, ctest selection (-L/-R args, or ""), extra cmake args...
+	local name=$1 select=$2; shift 2
 	local dir="build/$name"
 	say "[$name] configure"
 	rm -rf "$dir"
@@ -66,16 +74,39 @@ run_suite() { # name, extra cmake args...
 	say "[$name] build"
 	cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
 	say "[$name] test"
-	(cd "$dir" && ctest --output-on-failure --timeout 900 -j "$jobs")
+	# shellcheck disable=SC2086 # $select is a list of ctest arguments
+	(cd "$dir" && ctest --output-on-failure --timeout 900 -j "$jobs" $select)
+}
+
+# The fuzzers: clang only (libFuzzer).  Only the fuzz targets are built.
+# -Werror stays with the gcc passes, which gate warnings: clang has a few of
+# its own that should not stop the fuzzing.
+fuzz_suite() {
+	local dir=build/fuzz
+	say "[fuzz] configure (clang)"
+	rm -rf "$dir"
+	CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTP_BENCH=OFF \
+		-DSTP_LONG_TESTS=OFF -DSTP_WERROR=OFF \
+		-DSTP_FUZZ_SECONDS="${STP_FUZZ_SECONDS:-20}" >/dev/null
+	say "[fuzz] build"
+	cmake --build "$dir" -j "$jobs" --target fuzz_all -- --no-print-directory >/dev/null 2>&1 ||
+		cmake --build "$dir" -j 1 --target fuzz_all -- --no-print-directory
+	say "[fuzz] test (${STP_FUZZ_SECONDS:-20} s per fuzzer)"
+	(cd "$dir" && ctest -L fuzz --output-on-failure --timeout 900 -j "$jobs")
 }
 
 start=$(date +%s)
 long=ON
 [ "$quick" = 1 ] && long=OFF
-run_suite test -DSTP_LONG_TESTS=$long
+run_suite test "" -DSTP_LONG_TESTS=$long
 if [ "$quick" = 0 ]; then
 	# The 10,000-iteration ML-KEM run is left to the plain build: under ASan it
 	# only repeats what the 100-iteration run already covered, ten times slower.
-	run_suite asan -DSTP_ASAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
+	run_suite asan "" -DSTP_ASAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
+	# ThreadSanitizer where threads meet: the worker pool, the endpoint's
+	# out-of-order jobs, and the real gateways with 0, 1, 2 and 4 workers.
+	run_suite tsan "-R ^(gw_|ops_|test_workers$|test_endpoint$|test_cli$)" \
+	    -DSTP_TSAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
+	fuzz_suite
 fi
 say "all suites passed in $(( $(date +%s) - start )) s"

@@ -448,6 +448,18 @@ fwd_close(struct fwd *f)
 	uv_close((uv_handle_t *)&f->tcp, fwd_closed);
 }
 
+/* Close every forward listener (drain and stop: no new app connections). */
+static void
+close_forwards(gateway *gw)
+{
+	struct fwd *f;
+
+	while ((f = gw->fwds) != NULL) {
+		gw->fwds = f->next;
+		fwd_close(f);
+	}
+}
+
 static int
 same_forward(const struct fwd *f, const config *c, const cfg_forward *nf)
 {
@@ -686,12 +698,7 @@ shutdown_all(gateway *gw)
 		metrics_http_close(gw->mh);
 	gw->ctl = NULL;
 	gw->mh = NULL;
-	while (gw->fwds != NULL) {
-		struct fwd *f = gw->fwds;
-
-		gw->fwds = f->next;
-		fwd_close(f);
-	}
+	close_forwards(gw);
 	while ((p = gw->pending) != NULL) {
 		conn *c = p->c;
 
@@ -752,12 +759,7 @@ on_signal(uv_signal_t *h, int signum)
 	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
 	    (unsigned long long)gw->cfg->timeouts.drain_ms);
 	plisten_close(gw);
-	while (gw->fwds != NULL) {
-		struct fwd *f = gw->fwds;
-
-		gw->fwds = f->next;
-		fwd_close(f);
-	}
+	close_forwards(gw);
 	gw->drain_deadline = gateway_now(gw) + gw->cfg->timeouts.drain_ms;
 	uv_timer_start(&gw->drain_timer, drain_check, 0, 100);
 }

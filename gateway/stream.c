@@ -450,46 +450,30 @@ send_fin(stream *st)
 	return session_send(st->s, &r);
 }
 
-/* Send what we read; keep it if the session cannot take it right now. */
+/*
+ * Send what we read; keep a copy if the session cannot take it right now.
+ * With a reservation the data already sits in the record's buffer: commit
+ * it, and give the reservation back whenever the commit failed (after the
+ * copy, which reads from it).
+ */
 static void
 forward(stream *st, const uint8_t *data, size_t len)
 {
-	int rc;
+	int reserved = st->reserved, rc;
 
-	if (st->reserved) {
-		/* The data is already in the record's buffer. */
-		st->reserved = 0;
-		rc = session_data_commit(st->s, st->id, len);
-		if (rc != 0 && rc != STP_EAGAIN) {
-			session_data_cancel(st->s);
-			{ stream_abort(st, 0, 0, "session gone"); return; }
-		}
-		if (rc == STP_EAGAIN) {
-			/* Keep a copy, then give the reservation back. */
-			if ((st->pending = malloc(len)) != NULL) {
-				memcpy(st->pending, data, len);
-				st->pending_len = len;
-			}
-			session_data_cancel(st->s);
-			if (st->pending == NULL)
-				{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
-				    "out of memory"); return; }
-			stop_reading(st);
-			return;
-		}
-		st->send_credit -= len;
-		st->bytes_out += len;
-		st->last_active = gateway_now(st->gw);
-		return;
-	}
-	rc = session_send_data(st->s, st->id, data, len);
-
-	if (rc == STP_EAGAIN) {
-		if ((st->pending = malloc(len)) == NULL)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
-			    "out of memory"); return; }
+	st->reserved = 0;
+	rc = reserved ? session_data_commit(st->s, st->id, len) :
+	    session_send_data(st->s, st->id, data, len);
+	if (rc == STP_EAGAIN && (st->pending = malloc(len)) != NULL) {
 		memcpy(st->pending, data, len);
 		st->pending_len = len;
+	}
+	if (reserved && rc != 0)
+		session_data_cancel(st->s);
+	if (rc == STP_EAGAIN) {
+		if (st->pending == NULL)
+			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
+			    "out of memory"); return; }
 		stop_reading(st);
 		return;
 	}

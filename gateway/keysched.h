@@ -56,7 +56,7 @@ int ks_fresh(uint8_t ts[KS_SECRET_LEN], const uint8_t ss_m[32],
 
 /* mac1_key = H("stp1 mac1" || 0 || pk_R)[0..32). */
 int ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32]);
-/* mac = HMAC(key, data)[0..16). */
+/* mac = HMAC-SHA256(key, data)[0..16) (STP.md, "HELLO"). */
 int ks_mac1(uint8_t mac[KS_MAC1_LEN], const uint8_t key[32], const uint8_t *data,
     size_t len);
 

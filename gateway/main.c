@@ -8,6 +8,7 @@
  * reason", where WHAT is the file or argument at fault.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,15 @@ run_main(const struct cmd *c, int argc, char **argv)
 
 	if ((rc = config_option(c, argc, argv, &path)) != 0)
 		return rc;
+	/*
+	 * Records are sealed and opened in buffers of up to 64 KiB that come
+	 * and go at line rate.  glibc's defaults hand freed memory at the top
+	 * of the heap back to the kernel above 128 KiB, so the next buffers
+	 * fault their pages in again (8% of a gateway's CPU in perf).  Keep up
+	 * to 8 MiB, and serve blocks up to 1 MiB from the heap.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	return gateway_run(path);
 }
 

@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 
@@ -45,11 +46,16 @@ ossl_algs(void)
 	return crypto_init() == 0 ? &algs : NULL;
 }
 
+/*
+ * glibc's explicit_bzero is its vectorised memset behind a compiler barrier;
+ * OPENSSL_cleanse stores a byte at a time, which showed as 5% of a gateway's
+ * CPU when every opened record is wiped.
+ */
 void
 crypto_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
 int

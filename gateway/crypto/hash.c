@@ -4,8 +4,8 @@
 #include "crypto/hash.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include "crypto/crypto.h"
@@ -46,32 +46,74 @@ hash_sha512(uint8_t out[HASH_SHA512_LEN], const void *data, size_t len)
 	return digest(a ? a->sha512 : NULL, out, HASH_SHA512_LEN, data, len);
 }
 
+/*
+ * HMAC (RFC 2104) over a digest fetched once: two digest passes and nothing
+ * else.  OpenSSL's EVP_MAC fetches the digest by name and builds a MAC
+ * context on every call, which cost more than the hashing itself for the
+ * small inputs we MAC (mac1 of a HELLO: 2.3 of 7.6 us).
+ */
+static int
+hmac(const EVP_MD *md, size_t block, uint8_t *out, size_t out_len,
+    const void *key, size_t key_len, const void *data, size_t len)
+{
+	uint8_t k[128], pad[128], inner[HASH_SHA512_LEN];
+	EVP_MD_CTX *c = NULL;
+	unsigned int n = 0;
+	size_t i;
+	int rc = STP_ECRYPTO;
+
+	memset(k, 0, sizeof(k));
+	if (md == NULL || (c = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (key_len > block) {
+		if (EVP_Digest(key, key_len, k, &n, md, NULL) != 1)
+			goto out;
+	} else if (key_len > 0) {
+		memcpy(k, key, key_len);
+	}
+	for (i = 0; i < block; i++)
+		pad[i] = k[i] ^ 0x36;
+	if (EVP_DigestInit_ex(c, md, NULL) != 1 ||
+	    EVP_DigestUpdate(c, pad, block) != 1 ||
+	    (len > 0 && EVP_DigestUpdate(c, data, len) != 1) ||
+	    EVP_DigestFinal_ex(c, inner, &n) != 1 || n != out_len)
+		goto out;
+	for (i = 0; i < block; i++)
+		pad[i] = k[i] ^ 0x5c;
+	if (EVP_DigestInit_ex(c, md, NULL) != 1 ||
+	    EVP_DigestUpdate(c, pad, block) != 1 ||
+	    EVP_DigestUpdate(c, inner, out_len) != 1 ||
+	    EVP_DigestFinal_ex(c, out, &n) != 1 || n != out_len)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		crypto_wipe(out, out_len);
+	crypto_wipe(k, sizeof(k));
+	crypto_wipe(pad, sizeof(pad));
+	crypto_wipe(inner, sizeof(inner));
+	EVP_MD_CTX_free(c);
+	return rc;
+}
+
 int
 hash_hmac_sha512(uint8_t out[HASH_SHA512_LEN], const void *key, size_t key_len,
     const void *data, size_t len)
 {
 	const struct ossl_algs *a = ossl_algs();
-	OSSL_PARAM params[2];
-	EVP_MAC_CTX *m = NULL;
-	size_t n = 0;
-	int rc = STP_ECRYPTO;
 
-	if (a == NULL || (m = EVP_MAC_CTX_new(a->hmac)) == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA512", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	/* OpenSSL refuses a NULL key even when its length is 0. */
-	if (EVP_MAC_init(m, key_len ? key : (const void *)"", key_len, params) != 1 ||
-	    (len > 0 && EVP_MAC_update(m, data, len) != 1) ||
-	    EVP_MAC_final(m, out, &n, HASH_SHA512_LEN) != 1 || n != HASH_SHA512_LEN)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0)
-		crypto_wipe(out, HASH_SHA512_LEN);
-	EVP_MAC_CTX_free(m);
-	return rc;
+	return hmac(a ? a->sha512 : NULL, 128, out, HASH_SHA512_LEN, key, key_len,
+	    data, len);
+}
+
+int
+hash_hmac_sha256(uint8_t out[HASH_SHA256_LEN], const void *key, size_t key_len,
+    const void *data, size_t len)
+{
+	const struct ossl_algs *a = ossl_algs();
+
+	return hmac(a ? a->sha256 : NULL, 64, out, HASH_SHA256_LEN, key, key_len,
+	    data, len);
 }
 
 hash_ctx *

@@ -1,6 +1,6 @@
 /*
- * hash.h: SHA-256, SHA-512 (one-shot and running, for handshake transcripts)
- * and HMAC-SHA-512.  SHA-3/SHAKE live in keccak.h (ML-KEM needs its own fast
+ * hash.h: SHA-256, SHA-512 (one-shot and running, for handshake transcripts),
+ * HMAC-SHA-512 and HMAC-SHA-256.  SHA-3/SHAKE live in keccak.h (ML-KEM needs its own fast
  * incremental XOF).
  */
 #ifndef STP_HASH_H
@@ -20,6 +20,9 @@ int hash_sha512(uint8_t out[HASH_SHA512_LEN], const void *data, size_t len);
 int hash_hmac_sha512(uint8_t out[HASH_SHA512_LEN], const void *key,
     size_t key_len, const void *data, size_t len);
 
+/* HMAC-SHA-256 (admission plugins' stateless challenges).  0 or STP_ECRYPTO. */
+int hash_hmac_sha256(uint8_t out[HASH_SHA256_LEN], const void *key,
+    size_t key_len, const void *data, size_t len);
 /* A running SHA-512. */
 typedef struct hash_ctx hash_ctx;
 

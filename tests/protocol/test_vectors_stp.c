@@ -717,7 +717,7 @@ run_all(void)
 		T_INT(ks_mac1_key(mk, pk_r), 0);
 		T_MEM(mk, 32, mac1_key, 32);
 	}
-	hash_hmac_sha512(tmp, mac1_key, 32, ir.f[0], ir.len[0] - KS_MAC1_LEN);
+	hash_hmac_sha256(tmp, mac1_key, 32, ir.f[0], ir.len[0] - KS_MAC1_LEN);
 	T_MEM(ir.f[0] + ir.len[0] - KS_MAC1_LEN, KS_MAC1_LEN, tmp, KS_MAC1_LEN);
 
 	/* REPLY: R's ephemeral key and ciphertext from the RNG. */

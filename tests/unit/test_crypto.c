@@ -338,6 +338,16 @@ test_hmac(void)
 		  "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58",
 		  64 },
 	};
+	/* RFC 4231's HMAC-SHA-256 results for the same cases (5: first 128 bits). */
+	static const char *const mac256[] = {
+		"b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+		"5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+		"773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+		"82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+		"a3b6167473100ee06e0c796c2955552b",
+		"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+		"9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+	};
 	uint8_t big_key[131], out[HASH_SHA512_LEN], want[HASH_SHA512_LEN];
 	size_t i, kl, dl;
 
@@ -359,6 +369,26 @@ test_hmac(void)
 		free(data);
 	}
 	t_set_ctx("RFC 4231 counts");
+	T_INT(i, 7);
+
+	/* The same seven cases under HMAC-SHA-256 (mac1, admission plugins). */
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		uint8_t *key = NULL, *data, o256[HASH_SHA256_LEN], w256[HASH_SHA256_LEN];
+		size_t ml = tc[i].id == 5 ? 16 : 32;
+
+		t_set_ctx("RFC 4231 test case %d, SHA-256", tc[i].id);
+		if (tc[i].key != NULL)
+			key = t_unhex(tc[i].key, &kl);
+		data = t_unhex(tc[i].data, &dl);
+		unhex_into(w256, ml, mac256[i]);
+		if (T_OK(data && (tc[i].key == NULL || key)) &&
+		    T_INT(hash_hmac_sha256(o256, key ? key : big_key,
+		    key ? kl : sizeof(big_key), data, dl), 0))
+			T_MEM(o256, ml, w256, ml);
+		free(key);
+		free(data);
+	}
+	t_set_ctx("RFC 4231 SHA-256 counts");
 	T_INT(i, 7);
 }
 
@@ -487,7 +517,7 @@ main(void)
 	test_hash_running();
 	t_section("running sha512");
 	test_hmac();
-	t_section("hmac-sha512 (RFC 4231)");
+	t_section("hmac-sha512, hmac-sha256 (RFC 4231)");
 	test_sign();
 	t_section("ed25519 sign/verify");
 	test_x25519();

@@ -5,7 +5,9 @@
 # Systems: direct (no tunnel: the ceiling), a socat two-hop relay (no crypto:
 # the relay ceiling), a stunnel pair (TLS 1.3, ChaCha20-Poly1305 and
 # AES-256-GCM), a spiped pair, `ssh -L` to a throwaway sshd (aes256-gcm and
-# chacha20-poly1305), and an stpgate pair with workers 0, 1 and 2.  Each
+# chacha20-poly1305), and an stpgate pair with workers 0, 1 and 2, and with
+# signed records (sign_records on both sides) at workers 1 and 2, and with
+# the padding plugin (buckets and cover records) at workers 0.  Each
 # tunnel carries two forwards: one to an iperf3 server, one to an echo server
 # (bench_net echo).  Every system stays up for the whole run, and each
 # scenario runs the systems in turn, run after run (A B C ... A B C ...), so
@@ -38,7 +40,8 @@ usage: bench/run.sh [--quick] [--runs N] [--ref W] [--only LIST] [--out DIR]
                0, 1 or 2 (default 2).  Targets are judged for every variant.
   --only LIST  comma-separated system ids, for trying the harness (direct,
                socat, stunnel-chacha, stunnel-aes, spiped, ssh-aes,
-               ssh-chacha, stp-w0, stp-w1, stp-w2); the ratios need stp-wREF
+               ssh-chacha, stp-w0, stp-w1, stp-w2, stp-signed-w1,
+               stp-signed-w2, stp-pad-w0); the ratios need stp-wREF
   --out DIR    where the results go (default <repo>/bench/results)
   --help       this text
 
@@ -157,6 +160,21 @@ declare -A COLOR=(
 	[ssh-chacha]="#bcbd22" [stp-w0]="#d62728" [stp-w1]="#ff7f0e"
 	[stp-w2]="#2ca02c"
 )
+# stpgate with every record signed and verified (sign_records on both
+# sides): what signatures cost, and what a second worker thread buys back.
+ALL_SYS+=(stp-signed-w1 stp-signed-w2)
+LABEL[stp-signed-w1]="stpgate signed records, workers: 1"
+LABEL[stp-signed-w2]="stpgate signed records, workers: 2"
+SHORT[stp-signed-w1]="stpgate-signed-w1"
+SHORT[stp-signed-w2]="stpgate-signed-w2"
+COLOR[stp-signed-w1]="#ffbb78"
+COLOR[stp-signed-w2]="#98df8a"
+# stpgate with the padding plugin on both sides (Kamune's buckets, cover
+# records at 10/s on average): what padding costs beside stp-w0.
+ALL_SYS+=(stp-pad-w0)
+LABEL[stp-pad-w0]="stpgate padding + cover, workers: 0"
+SHORT[stp-pad-w0]="stpgate-padding"
+COLOR[stp-pad-w0]="#9edae5"
 if [ -n "$ONLY" ]; then
 	IFS=, read -r -a SYS <<<"$ONLY"
 	for s in "${SYS[@]}"; do
@@ -492,9 +510,15 @@ stp_keys() {
 	STP_KEYS=1
 }
 
-# start_stp ID WORKERS: gateway A (apps' side, dials) and B (services' side).
+# start_stp ID WORKERS [signed]: gateway A (apps' side, dials) and B
+# (services' side); with "signed", sign_records for each other.
 start_stp() {
-	local id=$1 w=$2 l f1 f2 pa pb
+	local id=$1 w=$2 l f1 f2 pa pb sign=""
+	if [ "${3:-}" = signed ]; then sign="    sign_records: true"; fi
+	local plug=""
+	if [ "${3:-}" = padding ]; then
+		plug="plugins: {padding: {cover_rate: 10}}"
+	fi
 	stp_keys || return 1
 	port; l=$PORT; port; f1=$PORT; port; f2=$PORT
 	cat >"$tmp/$id-b.yaml" <<EOF
@@ -505,10 +529,12 @@ log: {level: ${BENCH_STP_LOG:-warn}}
 peers:
   a:
     key: $KEY_A
+$sign
 services:
   iperf: {connect: "127.0.0.1:$IPERF", allow: [a]}
   echo: {connect: "127.0.0.1:$ECHO", allow: [a]}
 limits: {max_streams: 4096, max_connections: 4096}
+$plug
 EOF
 	cat >"$tmp/$id-a.yaml" <<EOF
 identity: $tmp/a.key
@@ -518,10 +544,12 @@ peers:
   b:
     key: $KEY_B
     dial: 127.0.0.1:$l
+$sign
 forwards:
   - {listen: "127.0.0.1:$f1", peer: b, service: iperf}
   - {listen: "127.0.0.1:$f2", peer: b, service: echo}
 limits: {max_streams: 4096, max_connections: 4096}
+$plug
 timeouts: {reconnect_min: 100ms, reconnect_max: 1s}
 EOF
 	"$STPGATE" check -c "$tmp/$id-a.yaml" >/dev/null &&
@@ -546,6 +574,9 @@ start_system() {
 	stp-w0) start_stp stp-w0 0 ;;
 	stp-w1) start_stp stp-w1 1 ;;
 	stp-w2) start_stp stp-w2 2 ;;
+	stp-signed-w1) start_stp stp-signed-w1 1 signed ;;
+	stp-signed-w2) start_stp stp-signed-w2 2 signed ;;
+	stp-pad-w0) start_stp stp-pad-w0 0 padding ;;
 	esac
 }
 
@@ -1065,7 +1096,8 @@ report() {
 	echo "## What was measured"
 	echo
 	echo "- Every tunnel has two ends (two processes, or two process trees) on this machine: an app connects to the forward port of end A, A carries the bytes to end B, B connects to the service. iperf3 (\`-c 127.0.0.1 -p FWD -t $T -J\`; \`-P 4\`; \`-R\`) and a server \`iperf3 -s -1\` started per run; figures are iperf3's received bits per second."
-	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn."
+	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn. stpgate signed records: the same with \`sign_records: true\` for each other in both configs, so every record is signed (Ed25519) by its sender and verified by its receiver, in the worker pool."
+	echo "- stpgate padding + cover: the stp-w0 pair with \`plugins: {padding: {cover_rate: 10}}\` in both configs: every record padded inside the AEAD to 512 B, 1, 4, 16, 32 KiB or the 66,432-byte maximum, and cover records at 10/s on average each way (proto/STP.md, \"Padding and cover records\"); its ratio to stpgate workers: 0 is the throughput cost of padding."
 	echo "- CPU s/GB: utime+stime (and reaped children's) of both ends' process trees during the iperf3 run, over the bytes iperf3 received (10^9 bytes per GB)."
 	echo "- RTT: \`bench_net rr\`, 64-byte request, 64-byte echo, one open connection, TCP_NODELAY on the app's socket, 100 untimed round trips first. Connect: \`bench_net connect\`, connect() on the forward port to the first echoed byte of a new connection, one after another, 10 untimed first; stpgate opens a stream on its live session, ssh a channel on its live connection, stunnel and spiped run a handshake per connection, socat forks."
 	echo "- handshakes/s: stpgate's is bench_proto's handshake case: full hybrid handshakes (X25519 + ML-KEM-768, Ed25519 both ways) between two in-memory endpoints, ONE CORE, CPU time (wall: ${HS_STP_WALL:-?}/s), no network. stunnel and spiped: their sequential connect rate (1 / mean connect time, each connection one handshake, wall). ssh: sequential new SSH connections, each a full key exchange (OpenSSH's default sntrup761x25519-sha512, hybrid post-quantum too), key authentication and a session channel to sshd's in-process sftp subsystem, which ends at once (\`ssh -s ... sftp </dev/null\`, $SSH_HS_N, wall, including process start on both sides: sshd forks and re-executes itself per connection). These are not the same measurement: read them as orders of magnitude."

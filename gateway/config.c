@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,8 +53,8 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 #define SEC 1000ull
-#define MIN (60 * SEC)
-#define HOUR (60 * MIN)
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
 
 /* Address flags: what the host of HOST:PORT may be. */
 #define A_IP 0x1           /* an IP literal */
@@ -100,6 +101,7 @@ struct ld {
 	char path[KEYPATH_MAX];         /* dotted key path being checked */
 	size_t plen;
 	int xhave;                      /* pass 2: an error is held */
+	const ytree_node *plugins;      /* value of plugins: */
 	cfg_pos xpos;
 };
 
@@ -337,8 +339,8 @@ fmt_dur(char *buf, size_t len, uint64_t ms)
 {
 	if (ms != 0 && ms % HOUR == 0)
 		snprintf(buf, len, "%lluh", (unsigned long long)(ms / HOUR));
-	else if (ms != 0 && ms % MIN == 0)
-		snprintf(buf, len, "%llum", (unsigned long long)(ms / MIN));
+	else if (ms != 0 && ms % MINUTE == 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / MINUTE));
 	else if (ms != 0 && ms % SEC == 0)
 		snprintf(buf, len, "%llus", (unsigned long long)(ms / SEC));
 	else
@@ -431,7 +433,7 @@ static int
 parse_dur(const char *s, size_t len, uint64_t *out)
 {
 	static const struct { const char *u; uint64_t mul; } units[] = {
-		{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MIN },
+		{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MINUTE },
 		{ "h", HOUR },
 	};
 	uint64_t v;
@@ -893,8 +895,18 @@ p_proxy(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	for (const char *p = hp; p < v->str + v->len; p++)
 		if (*p == '@')
 			at = p;
-	if (at != NULL)
+	if (at != NULL) {
+		/* RFC 1929: USER and PASS of 1..255 bytes each (never shown). */
+		const char *u = v->str + sizeof(pfx) - 1;
+		const char *c = memchr(u, ':', (size_t)(at - u));
+
+		if (c == NULL || c == u || c + 1 == at || c - u > 255 ||
+		    at - c - 1 > 255)
+			return fail(l, v, "expected %s: before the \"@\" "
+			    "write USER:PASS, each 1..255 bytes (RFC 1929)",
+			    what);
 		hp = at + 1;
+	}
 	if (addr_parse(hp, (size_t)(v->str + v->len - hp), A_IP | A_NAME, &a,
 	    why, sizeof(why)) != 0)
 		return fail(l, v, "expected %s; after the \"socks5://\"%s: %s",
@@ -936,14 +948,299 @@ p_map(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return walk(l, v, f->sub, (char *)dst - f->off);
 }
 
-/* plugins: defined by the plugin interface; any mapping is taken for now. */
+/* plugins: NAME: {...}; each NAME must be a plugin built in.  Checked later. */
 static int
-p_ignore(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+p_plugins(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
+	char names[256];
+	size_t i, j, o, mark;
+	int rc = 0;
+
 	(void)f;
 	(void)dst;
 	if (v->kind != YTREE_MAP)
-		return fail_type(l, v, "a mapping");
+		return fail_type(l, v, "a mapping of plugin names to their settings");
+	for (i = 0; i < ytree_count(v) && rc == 0; i++) {
+		const ytree_node *k = ytree_key(v, i);
+
+		if (plugin_find(k->str) >= 0)
+			continue;
+		for (o = 0, j = 0; j < plugin_count() && o < sizeof(names); j++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o,
+			    "%s%s", j ? ", " : "", plugin_at(j)->name);
+		mark = push_key(l, k->str, k->len);
+		rc = fail(l, k, "unknown plugin (built in: %s)", names);
+		pop(l, mark);
+	}
+	l->plugins = v;
+	return rc;
+}
+
+/* ---- the plugins' settings (plugin_api.h: stp_cfg_*) ---- */
+
+struct stp_cfg {
+	struct ld *l;
+	const ytree_node *root;         /* the plugin's subtree */
+};
+
+/* Push the key path from m down to node n (1 if found; nothing pushed if not). */
+static int
+push_path(struct ld *l, const ytree_node *m, const ytree_node *n, int depth)
+{
+	size_t i, mark;
+
+	if (m == NULL || m->kind != YTREE_MAP || depth > 8)
+		return 0;
+	for (i = 0; i < ytree_count(m); i++) {
+		const ytree_node *k = ytree_key(m, i), *v = ytree_value(m, i);
+
+		mark = push_key(l, k->str, k->len);
+		if (v == n || push_path(l, v, n, depth + 1))
+			return 1;
+		pop(l, mark);
+	}
+	return 0;
+}
+
+/* Report at n (or the plugin's own key) under plugins.NAME[.key]. */
+static int cfg_report(stp_cfg *cx, const ytree_node *n, const char *key,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static int
+cfg_report(stp_cfg *cx, const ytree_node *n, const char *key, const char *fmt,
+    va_list ap)
+{
+	struct ld *l = cx->l;
+	size_t mark = l->plen;
+	unsigned line = n != NULL ? n->line : 0, col = n != NULL ? n->col : 0;
+
+	if (key != NULL)
+		push_key(l, key, strlen(key));
+	else if (n != NULL && n != cx->root)
+		push_path(l, cx->root, n, 0);
+	vreport(l, line, col, l->path, fmt, ap);
+	pop(l, mark);
+	return STP_PLUGIN_EBADCFG;
+}
+
+int
+stp_cfg_error(stp_cfg *cx, const stp_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = cfg_report(cx, n, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const stp_node *
+stp_cfg_get(const stp_node *map, const char *key)
+{
+	return map != NULL ? ytree_get(map, key) : NULL;
+}
+
+/* Run one of the loader's value parsers on map.key as a field with min..max. */
+static int
+cfg_field(stp_cfg *cx, const stp_node *map, const char *key, parse_fn parse,
+    uint64_t min, uint64_t max, void *dst, size_t w)
+{
+	struct ld *l = cx->l;
+	const ytree_node *v = stp_cfg_get(map, key);
+	struct field f;
+	size_t mark;
+	int rc;
+
+	if (v == NULL || ytree_is_null(v))
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.name = key;
+	f.min = min;
+	f.max = max;
+	f.w = w;
+	mark = push_key(l, key, strlen(key));
+	rc = parse(l, v, &f, dst);
+	pop(l, mark);
+	return rc == 0 ? 0 : STP_PLUGIN_EBADCFG;
+}
+
+int
+stp_cfg_keys(stp_cfg *cx, const stp_node *map, const char *const *keys)
+{
+	char names[256], d[SHOW_BUF + 16];
+	size_t i, j, o;
+
+	if (map == NULL || ytree_is_null(map))
+		return 0;
+	if (map->kind != YTREE_MAP)
+		return stp_cfg_error(cx, map, "expected a mapping of settings, got %s",
+		    describe(d, map));
+	for (i = 0; i < ytree_count(map); i++) {
+		const ytree_node *k = ytree_key(map, i);
+
+		for (j = 0; keys[j] != NULL; j++)
+			if (strlen(keys[j]) == k->len &&
+			    memcmp(keys[j], k->str, k->len) == 0)
+				break;
+		if (keys[j] != NULL)
+			continue;
+		names[0] = '\0';
+		if (keys[0] == NULL)
+			snprintf(names, sizeof(names), "none: this plugin has no settings");
+		for (o = 0, j = 0; keys[j] != NULL && o < sizeof(names); j++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o,
+			    "%s%s", j ? ", " : "", keys[j]);
+		{
+			size_t mark = push_key(cx->l, k->str, k->len);
+
+			fail(cx->l, k, "unknown key (expected one of: %s)", names);
+			pop(cx->l, mark);
+		}
+		return STP_PLUGIN_EBADCFG;
+	}
+	return 0;
+}
+
+int
+stp_cfg_uint(stp_cfg *cx, const stp_node *map, const char *key, uint64_t min,
+    uint64_t max, uint64_t *out)
+{
+	return cfg_field(cx, map, key, p_int, min, max, out, sizeof(*out));
+}
+
+int
+stp_cfg_size(stp_cfg *cx, const stp_node *map, const char *key, uint64_t min,
+    uint64_t max, uint64_t *out)
+{
+	return cfg_field(cx, map, key, p_size, min, max, out, sizeof(*out));
+}
+
+int
+stp_cfg_duration(stp_cfg *cx, const stp_node *map, const char *key,
+    uint64_t min_ms, uint64_t max_ms, uint64_t *out_ms)
+{
+	return cfg_field(cx, map, key, p_dur, min_ms, max_ms, out_ms,
+	    sizeof(*out_ms));
+}
+
+int
+stp_cfg_bool(stp_cfg *cx, const stp_node *map, const char *key, int *out)
+{
+	return cfg_field(cx, map, key, p_bool, 0, 1, out, sizeof(*out));
+}
+
+int
+stp_cfg_number(stp_cfg *cx, const stp_node *map, const char *key, double min,
+    double max, double *out)
+{
+	const ytree_node *v = stp_cfg_get(map, key);
+	char d[SHOW_BUF + 16], *end;
+	size_t mark;
+	double x;
+	int rc = 0;
+
+	if (v == NULL || ytree_is_null(v))
+		return 0;
+	mark = push_key(cx->l, key, strlen(key));
+	if (!is_plain(v) || v->len == 0 || v->len > 32 ||
+	    strspn(v->str, "0123456789.eE+-") != v->len) {
+		rc = fail(cx->l, v, "expected a number %g..%g, got %s", min,
+		    max, describe(d, v));
+	} else {
+		errno = 0;
+		x = strtod(v->str, &end);
+		if (errno != 0 || *end != '\0' || !(x >= min && x <= max))
+			rc = fail(cx->l, v, "%s is out of range %g..%g", v->str,
+			    min, max);
+		else
+			*out = x;
+	}
+	pop(cx->l, mark);
+	return rc == 0 ? 0 : STP_PLUGIN_EBADCFG;
+}
+
+int
+stp_cfg_sizes(stp_cfg *cx, const stp_node *map, const char *key, uint64_t min,
+    uint64_t max, uint64_t *out, size_t max_n, size_t *n_out)
+{
+	const ytree_node *v = stp_cfg_get(map, key);
+	struct field f;
+	char d[SHOW_BUF + 16];
+	size_t i, mark;
+	int rc = 0;
+
+	if (v == NULL || ytree_is_null(v))
+		return 0;
+	mark = push_key(cx->l, key, strlen(key));
+	if (v->kind != YTREE_SEQ || v->n == 0 || v->n > max_n) {
+		rc = fail(cx->l, v, "expected a sequence of 1..%zu sizes, got %s",
+		    max_n, v->kind == YTREE_SEQ ? "a longer one" :
+		    describe(d, v));
+		goto out;
+	}
+	memset(&f, 0, sizeof(f));
+	f.name = key;
+	f.min = min;
+	f.max = max;
+	f.w = sizeof(*out);
+	for (i = 0; i < v->n && rc == 0; i++)
+		rc = p_size(cx->l, v->kids[i], &f, &out[i]);
+	if (rc == 0)
+		*n_out = v->n;
+out:
+	pop(cx->l, mark);
+	return rc == 0 ? 0 : STP_PLUGIN_EBADCFG;
+}
+
+int
+stp_cfg_string(stp_cfg *cx, const stp_node *map, const char *key, char *out,
+    size_t out_len)
+{
+	const ytree_node *v = stp_cfg_get(map, key);
+	char d[SHOW_BUF + 16];
+	size_t mark;
+	int rc = 0;
+
+	if (v == NULL || ytree_is_null(v))
+		return 0;
+	mark = push_key(cx->l, key, strlen(key));
+	if (v->kind != YTREE_SCALAR)
+		rc = fail_type(cx->l, v, "a string");
+	else if (v->len >= out_len || memchr(v->str, '\0', v->len) != NULL)
+		rc = fail(cx->l, v, "expected a string of at most %zu bytes "
+		    "without NUL, got %s", out_len - 1, describe(d, v));
+	else
+		memcpy(out, v->str, v->len + 1);
+	pop(cx->l, mark);
+	return rc == 0 ? 0 : STP_PLUGIN_EBADCFG;
+}
+
+/* Every built-in plugin sees its subtree (NULL when absent). */
+static int
+configure_plugins(struct ld *l)
+{
+	stp_cfg cx = { l, NULL };
+	size_t i, mark;
+	int rc;
+
+	for (i = 0; i < plugin_count(); i++) {
+		const stp_plugin *p = plugin_at(i);
+		const ytree_node *n = l->plugins != NULL ?
+		    ytree_get(l->plugins, p->name) : NULL;
+
+		cx.root = n;
+		mark = push_key(l, "plugins", 7);
+		push_key(l, p->name, strlen(p->name));
+		rc = p->configure(&cx, n, &l->c->plugins.cfg[i],
+		    &l->c->plugins.enabled[i]);
+		pop(l, mark);
+		if (rc != 0) {
+			if (l->err != NULL && l->err_len > 0 && l->err[0] == '\0')
+				fail_key(l, n ? n->line : 0, n ? n->col : 0,
+				    p->name, "plugin settings refused");
+			return STP_EPARSE;
+		}
+	}
 	return 0;
 }
 
@@ -1001,9 +1298,9 @@ static const struct field limits_fields[] = {
 
 static const struct field timeouts_fields[] = {
 	{ F("handshake", p_dur, config, timeouts.handshake_ms),
-	    RANGE(100, 10 * MIN) },
+	    RANGE(100, 10 * MINUTE) },
 	{ F("connect", p_dur, config, timeouts.connect_ms),
-	    RANGE(100, 10 * MIN) },
+	    RANGE(100, 10 * MINUTE) },
 	{ F("keepalive", p_dur, config, timeouts.keepalive_ms),
 	    RANGE(100, HOUR) },
 	{ F("dead_after", p_dur, config, timeouts.dead_ms),
@@ -1030,7 +1327,7 @@ static const struct field rekey_fields[] = {
 	{ F("interval", p_dur, config, rekey.interval_ms),
 	    RANGE(SEC, 24 * HOUR) },
 	{ F("fresh_interval", p_dur, config, rekey.fresh_interval_ms),
-	    RANGE(MIN, 168 * HOUR) },
+	    RANGE(MINUTE, 168 * HOUR) },
 	{ .name = NULL }
 };
 
@@ -1085,7 +1382,7 @@ static const struct field top_fields[] = {
 	{ .name = "timeouts", .parse = p_map, .sub = timeouts_fields },
 	{ .name = "flow", .parse = p_map, .sub = flow_fields },
 	{ .name = "rekey", .parse = p_map, .sub = rekey_fields },
-	{ .name = "plugins", .parse = p_ignore },
+	{ .name = "plugins", .parse = p_plugins },
 	{ .name = NULL }
 };
 
@@ -1183,6 +1480,16 @@ p_peers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 				    "least \"key\"");
 			else
 				rc = walk(l, pv, peer_fields, p);
+		}
+		/* A proxy carries our dials: without dial it would do nothing. */
+		if (rc == 0 && p->has_proxy && !p->has_dial) {
+			const ytree_node *pn = ytree_get(pv, "proxy");
+			size_t m2 = push_key(l, "proxy", 5);
+
+			rc = fail(l, pn, "a proxy needs \"dial\" (the peer's "
+			    "HOST:PORT, which the proxy connects to); without it "
+			    "we never dial this peer");
+			pop(l, m2);
 		}
 		pop(l, mark);
 		if (rc != 0)
@@ -1671,7 +1978,7 @@ set_defaults(config *c)
 	c->flow.window = 256 * KiB;
 	c->flow.max_window = 16 * MiB;
 	c->rekey.bytes = GiB;
-	c->rekey.interval_ms = 10 * MIN;
+	c->rekey.interval_ms = 10 * MINUTE;
 	c->rekey.fresh_interval_ms = HOUR;
 }
 
@@ -1717,6 +2024,7 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 		goto out;
 	}
 	if ((rc = walk(&l, root, top_fields, c)) != 0 ||
+	    (rc = configure_plugins(&l)) != 0 ||
 	    (rc = relations(&l)) != 0 ||
 	    (rc = load_identity(&l)) != 0)
 		goto out;
@@ -1738,6 +2046,7 @@ config_free(config *c)
 	if (c == NULL)
 		return;
 	sign_key_free(c->identity);
+	plugin_cfgs_free(&c->plugins);
 	for (i = 0; i < c->n_services; i++)
 		free(c->services[i].allow);
 	free(c->services);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "crypto/sign.h"
+#include "plugin.h"
 
 #define CFG_NAME_MAX 64      /* peer and service names: [A-Za-z0-9_.-], 1..63 */
 #define CFG_HOST_MAX 256
@@ -47,7 +48,7 @@ typedef struct cfg_peer {
 	cfg_addr dial;                      /* we dial this peer here */
 	int has_proxy;
 	char proxy[CFG_HOST_MAX + 32];      /* socks5://[user:pass@]host:port (plugins) */
-	int sign_records;                   /* we sign every record we send to this peer */
+	int sign_records;                   /* every record both ways is signed (STP.md) */
 	cfg_pos pos;
 } cfg_peer;
 
@@ -110,6 +111,7 @@ typedef struct config {
 	struct {
 		uint64_t bytes, interval_ms, fresh_interval_ms;
 	} rekey;
+	plugin_cfgs plugins;                /* each built-in plugin's settings (plugin.h) */
 } config;
 
 /*

@@ -25,7 +25,6 @@
 #include "workers.h"
 
 #define CONN_MAX_IOV 64
-#define CONN_READ_BUF (256 * 1024)
 #define CONN_LINGER_MS 2000   /* at most this long to flush a Close */
 #define CONN_HIGH_WATER(c) ((c)->high)
 #define CONN_LOW_WATER(c) ((c)->high / 2)
@@ -53,6 +52,8 @@ struct conn {
 	size_t wbytes;
 	size_t high;             /* output high-water mark */
 	char addr[64];
+	struct sockaddr_storage ss;  /* the remote address (admission plugins) */
+	plugins *plug;           /* the plugin set this conn's handshake uses */
 	uint64_t last_recv_ms, established_ms;
 	int established;
 	int eof;                 /* the socket reached EOF; act once records are done */
@@ -60,7 +61,6 @@ struct conn {
 	int in_events;           /* inside deliver_events: an owner callback is running */
 };
 
-static uint8_t read_buf[CONN_READ_BUF];
 static conn *starved_head; /* conns holding jobs the pool refused */
 
 static void process(conn *c);
@@ -79,6 +79,7 @@ maybe_free(conn *c)
 	if (c->handles > 0 || c->jobs_out > 0)
 		return;
 	endpoint_free(c->ep);
+	plugins_unref(c->plug);
 	free(c->held);
 	free(c);
 	gateway_conn_count(gw, -1);
@@ -169,11 +170,12 @@ static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	conn *c = h->data;
-	size_t room = endpoint_input_room(c->ep);
+	size_t room;
 
 	(void)suggested;
-	buf->base = (char *)read_buf;
-	buf->len = room < sizeof(read_buf) ? room : sizeof(read_buf);
+	/* Straight into the endpoint's input buffer: no copy on the way in. */
+	buf->base = (char *)endpoint_input_buf(c->ep, &room);
+	buf->len = room;
 }
 
 static void
@@ -209,8 +211,8 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->last_recv_ms = now_ms(c);
-	rc = endpoint_input(c->ep, (const uint8_t *)buf->base, (size_t)nread,
-	    c->last_recv_ms);
+	(void)buf;
+	rc = endpoint_input_commit(c->ep, (size_t)nread, c->last_recv_ms);
 	if (rc != 0) {
 		fail(c, rc, endpoint_reason(c->ep));
 		return;
@@ -482,10 +484,26 @@ handshake_expired(uv_timer_t *t)
 	fail(c, STP_EPROTO, why);
 }
 
+/* Responder: is pk a peer, and must its records be signed (sign_records)? */
 static int
 lookup_peer(void *cookie, const uint8_t pk[32])
 {
-	return config_peer_by_key(gateway_config(cookie), pk) >= 0 ? 0 : STP_EPEER;
+	const config *cfg = gateway_config(cookie);
+	long p = config_peer_by_key(cfg, pk);
+
+	if (p < 0)
+		return STP_EPEER;
+	return cfg->peers[p].sign_records ? EP_PEER_SIGN_RECORDS : 0;
+}
+
+/* Responder: the peer's name, for the reason a refused session gives. */
+static const char *
+peer_name(void *cookie, const uint8_t pk[32])
+{
+	const config *cfg = gateway_config(cookie);
+	long p = config_peer_by_key(cfg, pk);
+
+	return p >= 0 ? cfg->peers[p].name : NULL;
 }
 
 static void
@@ -496,7 +514,9 @@ format_addr(conn *c)
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 
+	memset(&ss, 0, sizeof(ss));
 	if (uv_tcp_getpeername(c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		c->ss = ss;
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
@@ -511,6 +531,27 @@ format_addr(conn *c)
 	}
 	snprintf(c->addr, sizeof(c->addr), ss.ss_family == AF_INET6 ? "[%s]:%d" :
 	    "%s:%d", host, port);
+}
+
+/* Responder admission (hs_admit_fn): the plugins decide, knowing the source. */
+static int
+admit(void *cookie, const uint8_t *adm, size_t adm_len, uint8_t *chal,
+    size_t *chal_len)
+{
+	conn *c = cookie;
+
+	return plugins_admit(c->plug, (const struct sockaddr *)&c->ss, adm,
+	    adm_len, chal, chal_len);
+}
+
+/* Initiator (hs_answer_fn), in a worker: the plugin that set the challenge answers. */
+static int
+answer(void *cookie, const uint8_t *chal, size_t chal_len, uint8_t *ans,
+    size_t *ans_len)
+{
+	conn *c = cookie;
+
+	return plugins_answer(c->plug, chal, chal_len, ans, ans_len);
 }
 
 conn *
@@ -539,8 +580,30 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 		long p = config_peer_by_key(cfg, peer_pub);
 
 		memcpy(ec.hs.peer_pub, peer_pub, 32);
+		/*
+		 * sign_records: we sign, and we want the responder's records
+		 * signed too (it must comply: proto/STP.md, "Record
+		 * signatures").  A responder decides once it knows who we are.
+		 */
 		if (p >= 0 && cfg->peers[p].sign_records)
-			ec.hs.flags = AUTH_FLAG_SIGN_RECORDS;
+			ec.hs.flags = AUTH_FLAG_SIGN_RECORDS |
+			    AUTH_FLAG_WANT_SIGNED;
+	}
+	c->plug = plugins_ref(gateway_plugins(gw));
+	if (!initiator && plugins_admission_on(c->plug))
+		ec.hs.admit = admit;
+	if (initiator)
+		ec.hs.answer = answer;
+	ec.hs.cookie = c;
+	/* Record shaping (padding): c->plug outlives the endpoint. */
+	{
+		void *si = NULL;
+		const stp_shaper_ops *sh = plugins_shaper(c->plug, &si);
+
+		if (sh != NULL && sh->pad_to != NULL) {
+			ec.pad_to = sh->pad_to;
+			ec.pad_cookie = si;
+		}
 	}
 	ec.inline_crypto = gateway_workers(gw) == NULL;
 	ec.rekey_bytes = cfg->rekey.bytes;
@@ -548,6 +611,7 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
 	ec.max_output = 2 * c->high;
 	ec.lookup = lookup_peer;
+	ec.peer_name = peer_name;
 	ec.cookie = gw;
 	if ((c->ep = endpoint_new(&ec, gateway_now(gw))) == NULL)
 		goto fail;
@@ -570,6 +634,7 @@ fail_handles:
 fail:
 	if (c != NULL) {
 		endpoint_free(c->ep);
+		plugins_unref(c->plug);
 		free(c);
 	}
 	tcp->data = NULL;

@@ -46,11 +46,30 @@
  * go round without malloc, while an idle endpoint keeps little.  Buffers
  * that held plaintext are wiped before reuse or free.
  *
+ * Padding.  With a pad_to hook (a shaping plugin), every record we seal,
+ * ours and the app's alike, gets a padding field (30) after its body so its
+ * plaintext is exactly the size the hook gives (pad_target, pad_fill); the
+ * signature field, when we sign, comes after it and covers it.  Buffers are
+ * sized for the padded record from the start, a zero-copy reservation
+ * included, so padding costs no copy but the zeros, and nothing at all
+ * without the hook.  Received data records with a padding field are still
+ * read in place (pad_strip).  Cover records are sent with the size asked
+ * (endpoint_send_cover) and dropped on receipt.
+ *
  * Keys.  Each direction keeps its traffic secret, the record key derived
  * from it, the next sequence number, the plaintext bytes under the key and
  * when the key last changed.  Secrets are wiped when replaced and in
  * endpoint_free; every job's key copy is wiped by record_job_run or when the
  * job is dropped.
+ *
+ * Record signatures (STP.md "Record signatures").  establish() decides,
+ * from both Auths' flags and the responder's lookup, whether we sign what we
+ * send and verify what we receive (signing_of): SEAL jobs then reserve the
+ * signature field and carry the signing key, OPEN jobs carry the peer's key.
+ * A responder whose lookup wants signatures from an initiator that will not
+ * sign sends a Close saying why and fails (refuse_unsigned); an initiator
+ * whose first record from the responder is a Close reports the session as
+ * refused, with the responder's reason.
  *
  * Rekey exchange (STP.md "Rekey").  The handshake initiator sends
  * KemInit{x25519, mlkem_ek}; the responder encapsulates, answers KemReply
@@ -79,10 +98,13 @@
 #include "envelope.h"
 #include "err.h"
 #include "frame.h"
+#include "identity.h"
 #include "keysched.h"
+#include "plugin_api.h"
 #include "record.h"
 
-#define IN_CAP (FRAME_HDR_LEN + FRAME_MAX_BODY)
+/* Received bytes not yet framed: two maximum frames, so reads go straight in. */
+#define IN_CAP (2 * (FRAME_HDR_LEN + FRAME_MAX_BODY))
 #define ARENA_CAP (2 * STP_MAX_RECORD_PT)
 #define EV_CAP 8
 #define REASON_MAX 128          /* Close.reason on the wire */
@@ -168,6 +190,8 @@ struct endpoint {
 	int have_peer;
 	uint8_t sid[KS_SID_LEN];
 	uint32_t peer_flags, our_flags;
+	unsigned signing;       /* EP_SIGN_*, decided in establish() */
+	const sign_key *test_signer;  /* endpoint_test_sign_with */
 	char send_dir, recv_dir;
 	struct rdir tx, rx;
 	struct rekem rk;
@@ -208,8 +232,9 @@ struct endpoint {
 
 	int pong_pending;
 	uint64_t pong_id;
+	size_t pad_want;        /* endpoint_send_cover: the size asked for */
 
-	char reason[192];
+	char reason[256];
 	char peer_reason[REASON_MAX + 1];
 	ep_stats st;
 };
@@ -582,7 +607,159 @@ run_inline(endpoint *e, endpoint_job *j)
 static size_t
 sig_room(const endpoint *e)
 {
-	return (e->our_flags & AUTH_FLAG_SIGN_RECORDS) ? RECORD_SIG_FIELD_LEN : 0;
+	return (e->signing & EP_SIGN_SEND) ? RECORD_SIG_FIELD_LEN : 0;
+}
+
+/* The key our records are signed with (a test may swap it). */
+static const sign_key *
+record_signer(const endpoint *e)
+{
+	return e->test_signer != NULL ? e->test_signer : e->cfg.hs.identity;
+}
+
+/* ---- padding (proto/STP.md, "Padding and cover records") ---- */
+
+/* Field 30 (padding), wire type 2, and the smallest such field: tag, length 0. */
+#define PAD_TAG0 0xf2
+#define PAD_TAG1 0x01
+#define PAD_FIELD_MIN 3
+
+/* Room a zero-copy reservation loses to its header (data_hdr_max) stays below this. */
+#define PAD_RESV_SLACK 48
+_Static_assert(EP_PAD_MAX + RECORD_SIG_FIELD_LEN + PAD_RESV_SLACK <=
+    STP_MAX_RECORD_PT, "EP_PAD_MAX leaves no room for a signature");
+
+static size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The largest padded plaintext (without a signature) of a frame type: what
+ * the frame's maximum holds beside the tag and a signature field, and at
+ * most EP_PAD_MAX, so the padded size never depends on whether we sign.
+ */
+static size_t
+pad_max(uint8_t type)
+{
+	size_t m = frame_max_body(type) - AEAD_TAG_LEN - RECORD_SIG_FIELD_LEN;
+
+	return m < EP_PAD_MAX ? m : EP_PAD_MAX;
+}
+
+/*
+ * The plaintext size a record of len bytes goes out with: e->pad_want when
+ * it holds the record (a cover record), else the shaper's answer, within
+ * len..pad_max.  A
+ * padding field takes at least 3 bytes, so a gap of 1 or 2 cannot be filled:
+ * then the size the shaper gives for len + 3 is taken (the next bucket).
+ * len when nothing pads, or when not even the smallest field fits (never for
+ * the records this endpoint makes: the largest is far below pad_max).
+ */
+static size_t
+pad_target(const endpoint *e, uint8_t type, size_t len)
+{
+	size_t max = pad_max(type), t;
+
+	if ((e->cfg.pad_to == NULL && e->pad_want == 0) ||
+	    len + PAD_FIELD_MIN > max)
+		return len;
+	t = e->pad_want;
+	if (t < len)
+		t = e->cfg.pad_to != NULL ?
+		    e->cfg.pad_to(e->cfg.pad_cookie, len, max) : len;
+	if (t > max)
+		t = max;
+	if (t > len && t - len < PAD_FIELD_MIN) {
+		t = e->cfg.pad_to != NULL ?
+		    e->cfg.pad_to(e->cfg.pad_cookie, len + PAD_FIELD_MIN, max) :
+		    len + PAD_FIELD_MIN;
+		if (t > max)
+			t = max;
+		if (t < len + PAD_FIELD_MIN)
+			t = len + PAD_FIELD_MIN;
+	}
+	return t > len ? t : len;
+}
+
+/*
+ * Append the padding field to the len plaintext bytes at pt so that they
+ * become t bytes (t == len, or t >= len + 3; the buffer holds t).  The field
+ * is tag, length, zeros; its length varint is the narrowest that makes the
+ * total exact, which at two gaps (131 and 16,388 bytes) is one byte wider
+ * than the length needs: an overlong varint, valid protobuf.
+ */
+static void
+pad_fill(uint8_t *pt, size_t len, size_t t)
+{
+	uint8_t *p = pt + len;
+	size_t gap = t - len, w, n, i;
+
+	if (gap == 0)
+		return;
+	for (w = 1; varint_len(gap - 2 - w) > w; w++)
+		;
+	n = gap - 2 - w;
+	*p++ = PAD_TAG0;
+	*p++ = PAD_TAG1;
+	for (i = 0; i + 1 < w; i++) {
+		*p++ = (uint8_t)(0x80 | (n & 0x7f));
+		n >>= 7;
+	}
+	*p++ = (uint8_t)n;
+	memset(p, 0, gap - 2 - w);
+}
+
+/*
+ * Receive side: a padded data record is the canonical data record followed
+ * by one padding field.  Walk the top-level fields; when the last is field 30
+ * and ends the plaintext, return where it starts, else len.  Anything odd
+ * returns len: env_unpack then decides, as for every other record.
+ */
+static size_t
+pad_strip(const uint8_t *p, size_t len)
+{
+	size_t off = 0, start = len, k;
+	uint64_t v, tag;
+	int shift;
+
+	while (off < len) {
+		start = off;
+		for (tag = 0, shift = 0, k = 0; ; k++) {
+			if (off >= len || k == 5)
+				return len;
+			tag |= (uint64_t)(p[off] & 0x7f) << shift;
+			shift += 7;
+			if (!(p[off++] & 0x80))
+				break;
+		}
+		if ((tag & 7) != 0 && (tag & 7) != 2)
+			return len;
+		for (v = 0, shift = 0, k = 0; ; k++) {
+			if (off >= len || k == ((tag & 7) == 2 ? 5 : 10))
+				return len;
+			v |= (uint64_t)(p[off] & 0x7f) << shift;
+			shift += 7;
+			if (!(p[off++] & 0x80))
+				break;
+		}
+		if ((tag & 7) == 2) {
+			if (v > len - off)
+				return len;
+			off += (size_t)v;
+		}
+	}
+	if (start < len && p[start] == PAD_TAG0 && start + 1 < len &&
+	    p[start + 1] == PAD_TAG1)
+		return start;
+	return len;
 }
 
 /*
@@ -594,7 +771,7 @@ static int
 tx_submit(endpoint *e, endpoint_job *j, uint8_t type, size_t pt_len)
 {
 	uint8_t *pt = j->rj.buf + FRAME_HDR_LEN;
-	int sign = (e->our_flags & AUTH_FLAG_SIGN_RECORDS) != 0;
+	int sign = (e->signing & EP_SIGN_SEND) != 0;
 
 	if (sign) {
 		memcpy(pt + pt_len, sig_field_tag, sizeof(sig_field_tag));
@@ -613,7 +790,7 @@ tx_submit(endpoint *e, endpoint_job *j, uint8_t type, size_t pt_len)
 	j->rj.len = FRAME_HDR_LEN + pt_len;
 	j->rj.key = e->tx.dk;
 	j->rj.seq = e->tx.seq++;
-	j->rj.signer = sign ? e->cfg.hs.identity : NULL;
+	j->rj.signer = sign ? record_signer(e) : NULL;
 	j->rj.verify_pk = NULL;
 	memcpy(j->rj.sid, e->sid, KS_SID_LEN);
 	j->rj.dir = e->send_dir;
@@ -663,7 +840,7 @@ tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r)
 {
 	ProtobufCBinaryData sig = r->signature;
 	endpoint_job *j;
-	size_t n;
+	size_t n, t;
 	int rc;
 
 	r->seq = e->tx.seq;
@@ -672,11 +849,12 @@ tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r)
 	r->signature.len = 0;
 	r->signature.data = NULL;
 	n = protobuf_c_message_get_packed_size(&r->base);
-	if (n + sig_room(e) > STP_MAX_RECORD_PT) {
+	t = pad_target(e, type, n);
+	if (t + sig_room(e) > STP_MAX_RECORD_PT) {
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	if ((j = job_get(e, FRAME_HDR_LEN + n + sig_room(e) +
+	if ((j = job_get(e, FRAME_HDR_LEN + t + sig_room(e) +
 	    AEAD_TAG_LEN)) == NULL) {
 		rc = STP_ENOMEM;
 		goto out;
@@ -685,7 +863,10 @@ tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r)
 		job_put(e, j);
 		goto out;
 	}
-	rc = tx_submit(e, j, type, (size_t)rc);
+	if ((size_t)rc != n)
+		t = (size_t)rc;
+	pad_fill(j->rj.buf + FRAME_HDR_LEN, (size_t)rc, t);
+	rc = tx_submit(e, j, type, t);
 out:
 	r->signature = sig;
 	return rc;
@@ -1049,10 +1230,14 @@ rx_record(endpoint *e, endpoint_job *j)
 		uint64_t rseq, rtime;
 		uint32_t sid;
 		const uint8_t *data;
-		size_t dlen;
+		size_t dlen, ul;
+		const uint8_t *pt = j->rj.buf + j->rj.pt_off;
 
-		if (env_decode_data_record(j->rj.buf + j->rj.pt_off, j->rj.pt_len,
-		    &rseq, &rtime, &sid, &data, &dlen) == 1) {
+		/* A padded one too, read without its padding field. */
+		if (env_decode_data_record(pt, j->rj.pt_len, &rseq, &rtime, &sid,
+		    &data, &dlen) == 1 || ((ul = pad_strip(pt, j->rj.pt_len)) <
+		    j->rj.pt_len && env_decode_data_record(pt, ul, &rseq, &rtime,
+		    &sid, &data, &dlen) == 1)) {
 			if (rseq != seq)
 				return fail(e, STP_EPROTO,
 				    "record %llu says it is record %llu",
@@ -1119,6 +1304,9 @@ rx_record(endpoint *e, endpoint_job *j)
 		    e->now >= id ? e->now - id : 0, 0, NULL);
 	}
 	case STP__V1__RECORD__BODY_COVER:
+		/* Authenticated (and verified) like any record; then dropped. */
+		e->st.cover_recv++;
+		stp_count("padding", "cover_received", 1);
 		return 0;
 	case STP__V1__RECORD__BODY_CLOSE: {
 		uint32_t code = rec->close != NULL ? rec->close->code : 0;
@@ -1126,6 +1314,18 @@ rx_record(endpoint *e, endpoint_job *j)
 		sanitize(e->peer_reason, sizeof(e->peer_reason),
 		    rec->close != NULL ? rec->close->reason : NULL);
 		e->peer_closed = 1;
+		if (e->cfg.hs.initiator && seq == 0) {
+			/*
+			 * The responder's first record, the one that says it
+			 * accepted us, is a Close: it refused the session after
+			 * our AUTH.  A failed handshake, not a session that came
+			 * up and went down; nothing is said back.
+			 */
+			e->send_broken = 1;
+			return fail(e, STP_EREJECTED,
+			    "the responder refused the session: %s",
+			    e->peer_reason[0] ? e->peer_reason : "no reason given");
+		}
 		if (e->err == 0)
 			note(e, "closed by the peer (code %u)%s%s", code,
 			    e->peer_reason[0] ? ": " : "", e->peer_reason);
@@ -1180,8 +1380,7 @@ rx_dispatch(endpoint *e, const uint8_t *frame, size_t len)
 	j->rj.len = len;
 	j->rj.key = e->rx.dk;
 	j->rj.seq = e->rx.seq++;
-	j->rj.verify_pk = (e->peer_flags & AUTH_FLAG_SIGN_RECORDS) ?
-	    e->peer_pub : NULL;
+	j->rj.verify_pk = (e->signing & EP_SIGN_VERIFY) ? e->peer_pub : NULL;
 	memcpy(j->rj.sid, e->sid, KS_SID_LEN);
 	j->rj.dir = e->recv_dir;
 	list_push(&e->rxl, j);
@@ -1197,12 +1396,62 @@ rx_dispatch(endpoint *e, const uint8_t *frame, size_t len)
 
 /* ---- the handshake ---- */
 
+/*
+ * Who signs and who verifies (STP.md "Record signatures").  We sign every
+ * record we send when we committed to it or the peer asked for it, and
+ * verify every record we receive when we asked for it or the peer committed:
+ * both ends see both Auths, so whenever one verifies, the other signs.  A
+ * responder whose peer map says sign_records for the initiator does both,
+ * whatever the flags (establish() refuses an initiator that will not sign).
+ */
+static unsigned
+signing_of(uint32_t ours, uint32_t theirs, int policy)
+{
+	unsigned s = 0;
+
+	if ((ours & AUTH_FLAG_SIGN_RECORDS) || (theirs & AUTH_FLAG_WANT_SIGNED))
+		s |= EP_SIGN_SEND;
+	if ((ours & AUTH_FLAG_WANT_SIGNED) || (theirs & AUTH_FLAG_SIGN_RECORDS))
+		s |= EP_SIGN_VERIFY;
+	if (policy & EP_PEER_SIGN_RECORDS)
+		s |= EP_SIGN_SEND | EP_SIGN_VERIFY;
+	return s;
+}
+
+/*
+ * Responder: the peer map wants this initiator's records signed, and the
+ * initiator will not sign them (its AUTH did not commit to it, and ours did
+ * not ask).  The record keys exist, so a Close tells the initiator why (it
+ * logs it), then the session fails here too.
+ */
+static int
+refuse_unsigned(endpoint *e)
+{
+	char text[IDENTITY_PUBTEXT_LEN + 1];
+	const char *who = NULL;
+
+	if (e->cfg.peer_name != NULL)
+		who = e->cfg.peer_name(e->cfg.cookie, e->peer_pub);
+	if (who == NULL) {
+		if (identity_pub_encode(e->peer_pub, text) != 0)
+			snprintf(text, sizeof(text), "?");
+		who = text;
+	}
+	(void)send_close(e, STP__V1__CLOSE_CODE__CLOSE_PROTOCOL,
+	    "you must sign records: sign_records is set for you on this side; "
+	    "set sign_records for this peer on yours too");
+	return fail(e, STP_EPROTO,
+	    "peer %s must sign records (sign_records is set for it here) and did "
+	    "not commit to it; set sign_records for this gateway on the peer's "
+	    "side too", who);
+}
+
 /* hs finished: keys into place, the peer checked, EP_ESTABLISHED. */
 static int
 establish(endpoint *e)
 {
 	hs_result r;
-	int rc;
+	int rc, policy = 0;
 
 	if ((rc = hs_result_take(e->h, &r)) != 0)
 		return fail(e, rc, "handshake result unavailable");
@@ -1210,14 +1459,18 @@ establish(endpoint *e)
 	e->have_peer = 1;
 	hs_free(e->h);
 	e->h = NULL;
-	if (!e->cfg.hs.initiator && (e->cfg.lookup == NULL ||
-	    e->cfg.lookup(e->cfg.cookie, r.peer_pub) != 0)) {
-		hs_result_wipe(&r);
-		return fail(e, STP_EPEER, "peer key not in the peer map");
+	if (!e->cfg.hs.initiator) {
+		policy = e->cfg.lookup != NULL ?
+		    e->cfg.lookup(e->cfg.cookie, r.peer_pub) : STP_EPEER;
+		if (policy < 0) {
+			hs_result_wipe(&r);
+			return fail(e, STP_EPEER, "peer key not in the peer map");
+		}
 	}
 	memcpy(e->sid, r.sid, KS_SID_LEN);
 	e->peer_flags = r.peer_flags;
 	e->our_flags = r.our_flags;
+	e->signing = signing_of(r.our_flags, r.peer_flags, policy);
 	e->send_dir = r.send_dir;
 	e->recv_dir = r.recv_dir;
 	memcpy(e->tx.ts, r.ts_send, KS_SECRET_LEN);
@@ -1232,6 +1485,11 @@ establish(endpoint *e)
 	e->rk.last_ms = e->now;
 	e->established = 1;
 	e->phase = PH_ESTABLISHED;
+	/* The peer signs if it committed or we asked (see signing_of). */
+	if ((policy & EP_PEER_SIGN_RECORDS) &&
+	    !(e->peer_flags & AUTH_FLAG_SIGN_RECORDS) &&
+	    !(e->our_flags & AUTH_FLAG_WANT_SIGNED))
+		return refuse_unsigned(e);
 	return push_event(e, EP_ESTABLISHED, NULL, 0, 0, NULL);
 }
 
@@ -1504,8 +1762,36 @@ endpoint_input_room(const endpoint *e)
 	return IN_CAP - (e->in_len - e->in_off);
 }
 
+/* Move the unprocessed input to the front of the buffer. */
+static void
+in_compact(endpoint *e)
+{
+	if (e->in_off == 0 || e->hs_pending)
+		return;
+	memmove(e->in, e->in + e->in_off, e->in_len - e->in_off);
+	e->in_len -= e->in_off;
+	e->in_off = 0;
+}
+
+uint8_t *
+endpoint_input_buf(endpoint *e, size_t *room)
+{
+	if (endpoint_input_room(e) == 0) {
+		*room = 0;
+		return NULL;
+	}
+	/*
+	 * The buffer holds two maximum frames, so the tail is mostly roomy;
+	 * move the partial frame down only when it is not.
+	 */
+	if (IN_CAP - e->in_len < IN_CAP / 4)
+		in_compact(e);
+	*room = IN_CAP - e->in_len;
+	return e->in + e->in_len;
+}
+
 int
-endpoint_input(endpoint *e, const uint8_t *buf, size_t len, uint64_t now_ms)
+endpoint_input_commit(endpoint *e, size_t len, uint64_t now_ms)
 {
 	int rc;
 
@@ -1513,19 +1799,28 @@ endpoint_input(endpoint *e, const uint8_t *buf, size_t len, uint64_t now_ms)
 		return STP_ESTATE;
 	if (e->err != 0)
 		return e->err;
-	e->now = now_ms;
-	if (len > endpoint_input_room(e))
+	if (len > IN_CAP - e->in_len)
 		return STP_EINVAL;
-	if (e->in_len + len > IN_CAP) {
-		memmove(e->in, e->in + e->in_off, e->in_len - e->in_off);
-		e->in_len -= e->in_off;
-		e->in_off = 0;
-	}
-	memcpy(e->in + e->in_len, buf, len);
+	e->now = now_ms;
 	e->in_len += len;
 	e->st.wire_recv += len;
 	rc = pump(e);
 	return rc < 0 ? rc : 0;
+}
+
+int
+endpoint_input(endpoint *e, const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+	if (e->dead)
+		return STP_ESTATE;
+	if (e->err != 0)
+		return e->err;
+	if (len > endpoint_input_room(e))
+		return STP_EINVAL;
+	if (e->in_len + len > IN_CAP)
+		in_compact(e);
+	memcpy(e->in + e->in_len, buf, len);
+	return endpoint_input_commit(e, len, now_ms);
 }
 
 int
@@ -1590,7 +1885,7 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
     size_t len, uint64_t now_ms)
 {
 	endpoint_job *j;
-	size_t n;
+	size_t n, t;
 	int rc;
 
 	e->now = now_ms;
@@ -1599,9 +1894,10 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 	if (len > STP_MAX_DATA)
 		return STP_ETOOBIG;
 	n = env_data_record_len(e->tx.seq, e->now, stream_id, len);
-	if (n + sig_room(e) > STP_MAX_RECORD_PT)
+	t = pad_target(e, FRAME_RECORD, n);
+	if (t + sig_room(e) > STP_MAX_RECORD_PT)
 		return STP_ETOOBIG;
-	if ((j = job_get(e, FRAME_HDR_LEN + n + sig_room(e) +
+	if ((j = job_get(e, FRAME_HDR_LEN + t + sig_room(e) +
 	    AEAD_TAG_LEN)) == NULL)
 		return STP_ENOMEM;
 	if ((rc = env_encode_data_record(j->rj.buf + FRAME_HDR_LEN, n,
@@ -1609,7 +1905,9 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 		job_put(e, j);
 		return rc;
 	}
-	if ((rc = tx_submit(e, j, FRAME_RECORD, (size_t)rc)) != 0)
+	if (t != n)
+		pad_fill(j->rj.buf + FRAME_HDR_LEN, n, t);
+	if ((rc = tx_submit(e, j, FRAME_RECORD, t)) != 0)
 		return rc;
 	return tx_maybe_rekey(e);
 }
@@ -1631,8 +1929,9 @@ endpoint_data_reserve(endpoint *e, size_t max)
 	    app_send_ok(e) != 0)
 		return NULL;
 	hdr = data_hdr_max(max);
-	if ((j = job_get(e, FRAME_HDR_LEN + hdr + max + sig_room(e) +
-	    AEAD_TAG_LEN)) == NULL)
+	/* Room for the padding too: what the shaper says for the longest record. */
+	if ((j = job_get(e, FRAME_HDR_LEN + pad_target(e, FRAME_RECORD,
+	    hdr + max) + sig_room(e) + AEAD_TAG_LEN)) == NULL)
 		return NULL;
 	e->resv = j;
 	e->resv_hdr = hdr;
@@ -1644,9 +1943,9 @@ int
 endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
     uint64_t now_ms)
 {
-	endpoint_job *j = e->resv;
+	endpoint_job *j = e->resv, *nj = NULL;
 	uint8_t *data;
-	size_t n, shift;
+	size_t n, shift, t;
 	int rc;
 
 	e->now = now_ms;
@@ -1668,6 +1967,16 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 	 * the data never moves.
 	 */
 	shift = e->resv_hdr - (n - len);
+	/*
+	 * Padded beyond what the reservation holds (the shaper stepped up
+	 * further than when it was made): the record moves to a job that holds
+	 * it, the one copy padding may cost.  Out of memory: the reservation stays.
+	 */
+	t = pad_target(e, FRAME_RECORD, n);
+	if (t != n && FRAME_HDR_LEN + t + sig_room(e) + AEAD_TAG_LEN >
+	    j->rj.cap - shift && (nj = job_get(e, FRAME_HDR_LEN + t +
+	    sig_room(e) + AEAD_TAG_LEN)) == NULL)
+		return STP_ENOMEM;
 	j->rj.buf += shift;
 	j->rj.cap -= shift;
 	e->resv = NULL;
@@ -1675,9 +1984,19 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 	    e->now, stream_id, data, len)) < 0) {
 		j->rj.len = j->rj.cap; /* app bytes are in there: wipe them all */
 		job_put(e, j);
+		if (nj != NULL)
+			job_put(e, nj);
 		return rc;
 	}
-	if ((rc = tx_submit(e, j, FRAME_RECORD, (size_t)rc)) != 0)
+	if (nj != NULL) {
+		memcpy(nj->rj.buf + FRAME_HDR_LEN, j->rj.buf + FRAME_HDR_LEN, n);
+		j->rj.len = j->rj.cap;
+		job_put(e, j);
+		j = nj;
+	}
+	if (t != n)
+		pad_fill(j->rj.buf + FRAME_HDR_LEN, n, t);
+	if ((rc = tx_submit(e, j, FRAME_RECORD, t)) != 0)
 		return rc;
 	return tx_maybe_rekey(e);
 }
@@ -1703,6 +2022,27 @@ endpoint_ping(endpoint *e, uint64_t now_ms)
 	r.body_case = STP__V1__RECORD__BODY_PING;
 	r.ping = &p;
 	return endpoint_send(e, &r, now_ms);
+}
+
+int
+endpoint_send_cover(endpoint *e, size_t size, uint64_t now_ms)
+{
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__Cover c = STP__V1__COVER__INIT;
+	int rc;
+
+	e->now = now_ms;
+	if ((rc = app_send_ok(e)) != 0)
+		return rc;
+	r.body_case = STP__V1__RECORD__BODY_COVER;
+	r.cover = &c;
+	e->pad_want = size < EP_PAD_MAX ? size : EP_PAD_MAX;
+	rc = tx_message(e, FRAME_RECORD, &r);
+	e->pad_want = 0;
+	if (rc != 0)
+		return rc;
+	e->st.cover_sent++;
+	return tx_maybe_rekey(e);
 }
 
 int
@@ -1888,6 +2228,18 @@ const char *
 endpoint_reason(const endpoint *e)
 {
 	return e->reason;
+}
+
+unsigned
+endpoint_signing(const endpoint *e)
+{
+	return e->established ? e->signing : 0;
+}
+
+void
+endpoint_test_sign_with(endpoint *e, const sign_key *k)
+{
+	e->test_signer = k;
 }
 
 void

@@ -48,13 +48,48 @@ typedef struct endpoint_config {
 	size_t max_output;
 	unsigned max_jobs;            /* opens in flight (receive side); 0: default */
 	/*
-	 * Responder: is this key in the peer map?  0 if so.  Called on the
-	 * owner's thread when AUTH_I checked out, before any record is accepted.
-	 * NULL refuses every key (a responder fails closed).
+	 * Responder: is this key in the peer map?  A negative error if not;
+	 * else 0 or EP_PEER_* bits saying what the map asks of this peer.
+	 * Called on the owner's thread when AUTH_I checked out, before any
+	 * record is accepted.  NULL refuses every key (a responder fails
+	 * closed).
 	 */
 	int (*lookup)(void *cookie, const uint8_t pk[32]);
+	/*
+	 * Responder, optional: the peer map's name for a key, for the reason
+	 * a refused session gives.  NULL, or a NULL answer: the key's text.
+	 */
+	const char *(*peer_name)(void *cookie, const uint8_t pk[32]);
 	void *cookie;
+	/*
+	 * Optional record shaping (plugin_api.h, stp_shaper_ops.pad_to): the
+	 * plaintext size every record we seal is padded to, given its length
+	 * and the largest size allowed (both without a record signature, which
+	 * comes on top).  See proto/STP.md, "Padding and cover records".  NULL:
+	 * no padding, and the data path does no extra work.
+	 */
+	size_t (*pad_to)(void *pad_cookie, size_t len, size_t max);
+	void *pad_cookie;
 } endpoint_config;
+
+/*
+ * The largest padded plaintext of a RECORD frame, without its signature:
+ * below STP_MAX_RECORD_PT by a signature field and the slack a zero-copy
+ * reservation needs, so that it is the same whether we sign or not.
+ */
+#define EP_PAD_MAX 66432
+
+/*
+ * lookup bits.  EP_PEER_SIGN_RECORDS: every record of the session, both
+ * ways, is signed and verified; an initiator that will not sign (it did not
+ * set AUTH_FLAG_SIGN_RECORDS, and our AUTH did not set
+ * AUTH_FLAG_WANT_SIGNED) is refused with a Close saying why.
+ */
+#define EP_PEER_SIGN_RECORDS 1
+
+/* endpoint_signing bits. */
+#define EP_SIGN_SEND 1     /* we sign every record we send */
+#define EP_SIGN_VERIFY 2   /* we verify every record we receive */
 
 enum ep_event_type {
 	EP_ESTABLISHED = 1, /* handshake done: endpoint_peer() etc. now valid */
@@ -77,6 +112,7 @@ typedef struct ep_stats {
 	uint64_t bytes_sent, bytes_recv;     /* plaintext */
 	uint64_t wire_sent, wire_recv;       /* frame bytes */
 	uint64_t key_updates_sent, key_updates_recv, rekems;
+	uint64_t cover_sent, cover_recv;     /* cover records (discarded on receipt) */
 } ep_stats;
 
 typedef struct endpoint endpoint;
@@ -103,6 +139,15 @@ size_t endpoint_input_room(const endpoint *e);
  * say nothing and close.
  */
 int endpoint_input(endpoint *e, const uint8_t *buf, size_t len, uint64_t now_ms);
+
+/*
+ * Zero-copy input: where to put up to *room received bytes (read the socket
+ * straight into it), or NULL with *room 0 when no input is taken now; then
+ * endpoint_input_commit() the bytes actually there (returns as
+ * endpoint_input).  Nothing else may be called on e in between.
+ */
+uint8_t *endpoint_input_buf(endpoint *e, size_t *room);
+int endpoint_input_commit(endpoint *e, size_t len, uint64_t now_ms);
 
 /*
  * Next event: 1 and *ev filled, or 0.  A bad record queued behind an event
@@ -137,6 +182,14 @@ int endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 void endpoint_data_cancel(endpoint *e);
 /* Send a Ping (id = now); its Pong comes back as EP_PONG. */
 int endpoint_ping(endpoint *e, uint64_t now_ms);
+/*
+ * Send a cover record (Record{cover}) whose plaintext is size bytes, without
+ * a signature (at most EP_PAD_MAX; a size the bare record does not fit in,
+ * 0 say, is left to pad_to as for any record).  The peer authenticates and
+ * discards it.  As endpoint_send: STP_EAGAIN while the output is full (skip
+ * it then).
+ */
+int endpoint_send_cover(endpoint *e, size_t size, uint64_t now_ms);
 /* Send Close{code, reason} as the last record; later sends fail. */
 int endpoint_close(endpoint *e, uint32_t code, const char *reason, uint64_t now_ms);
 /* Timers: key update by time, fresh exchange.  0 or an error. */
@@ -170,6 +223,17 @@ const uint8_t *endpoint_peer(const endpoint *e);
 const uint8_t *endpoint_sid(const endpoint *e);
 /* Why the connection failed or closed, for logs. */
 const char *endpoint_reason(const endpoint *e);
+/*
+ * Record signatures in this session: EP_SIGN_* bits, decided when the
+ * handshake ends (proto/STP.md, "Record signatures"); 0 before.
+ */
+unsigned endpoint_signing(const endpoint *e);
+/*
+ * Tests only: sign the records sent from now on with k instead of our
+ * identity (NULL: our identity again), so a test can show that a receiver
+ * refuses a signature by the wrong key.  No effect when we do not sign.
+ */
+void endpoint_test_sign_with(endpoint *e, const sign_key *k);
 void endpoint_get_stats(const endpoint *e, ep_stats *s);
 
 #endif

@@ -66,6 +66,7 @@ struct gateway {
 	struct rate_slot *rate;
 	control *ctl;               /* `stpgate status` talks to us here */
 	metrics_http *mh;           /* the Prometheus endpoint */
+	plugins *plug;              /* the running plugins (a reload replaces them) */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	int draining, stopping, exit_code;
@@ -85,6 +86,18 @@ const config *
 gateway_config(const gateway *gw)
 {
 	return gw->cfg;
+}
+
+plugins *
+gateway_plugins(gateway *gw)
+{
+	return gw->plug;
+}
+
+static uint64_t
+loop_now(void *arg)
+{
+	return uv_now(arg);
 }
 
 struct workers *
@@ -345,11 +358,16 @@ on_peer_connection(uv_stream_t *server, int status)
 	if (gw->draining || gw->n_pending >= gw->cfg->limits.max_handshakes ||
 	    !rate_ok(gw, &ss)) {
 		stp_metrics.handshakes_failed[M_HS_RATE]++;
-		log_limited(LOG_WARN, "handshake limit", NULL,
-		    "peer connection dropped: %s", gw->draining ? "shutting down" :
-		    gw->n_pending >= gw->cfg->limits.max_handshakes ?
-		    "too many handshakes in progress (limits.max_handshakes)" :
-		    "too many handshakes from one address (limits.handshakes_per_source)");
+		/* One rate-limit key per reason, so one flood cannot hide the other. */
+		if (gw->draining)
+			log_limited(LOG_WARN, "handshake drain", NULL,
+			    "peer connection dropped: shutting down");
+		else if (gw->n_pending >= gw->cfg->limits.max_handshakes)
+			log_limited(LOG_WARN, "handshake global", NULL,
+			    "peer connection dropped: too many handshakes in progress (limits.max_handshakes)");
+		else
+			log_limited(LOG_WARN, "handshake source", NULL,
+			    "peer connection dropped: too many handshakes from one address (limits.handshakes_per_source)");
 		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
 		return;
 	}
@@ -566,6 +584,19 @@ reload(gateway *gw)
 		stp_metrics.config_reload_failures++;
 		log_error(NULL, NULL, "reload failed: %s; keeping the old config", err);
 		return;
+	}
+	{
+		plugins *np;
+
+		if (plugins_open(nc, &np, err, sizeof(err)) != 0) {
+			stp_metrics.config_reload_failures++;
+			log_error(NULL, NULL, "reload failed: %s; keeping the old config", err);
+			config_free(nc);
+			return;
+		}
+		/* Handshakes under way keep the old set until they end. */
+		plugins_unref(gw->plug);
+		gw->plug = np;
 	}
 	sign_key_public(oc->identity, okey);
 	sign_key_public(nc->identity, nkey);
@@ -798,6 +829,11 @@ gateway_run(const char *path)
 			goto out_loop;
 		}
 	}
+	plugin_runtime(&gw->loop, loop_now, &gw->loop);
+	if (plugins_open(gw->cfg, &gw->plug, err, sizeof(err)) != 0) {
+		log_error(NULL, NULL, "cannot start: %s", err);
+		goto out_stop;
+	}
 	gw->n_sessions = gw->cfg->n_peers;
 	if ((gw->sessions = calloc(gw->n_sessions ? gw->n_sessions : 1,
 	    sizeof(*gw->sessions))) == NULL)
@@ -852,6 +888,10 @@ out_stop:
 	uv_run(&gw->loop, UV_RUN_DEFAULT);
 	code = 1;
 out_loop:
+	/* Plugins close their (unreferenced) handles; let those closes finish. */
+	plugins_unref(gw->plug);
+	gw->plug = NULL;
+	uv_run(&gw->loop, UV_RUN_DEFAULT);
 	free(gw->sessions);
 	uv_loop_close(&gw->loop);
 out_cfg:

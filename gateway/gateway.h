@@ -31,6 +31,7 @@ int gateway_run(const char *path);
 uv_loop_t *gateway_loop(gateway *gw);
 const config *gateway_config(const gateway *gw);
 struct workers *gateway_workers(gateway *gw);      /* NULL: crypto inline */
+struct plugins *gateway_plugins(gateway *gw);      /* the running plugin set */
 int gateway_draining(const gateway *gw);
 /* Loop time in ms (uv_now). */
 uint64_t gateway_now(gateway *gw);

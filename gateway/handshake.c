@@ -139,7 +139,7 @@ hs_new(const hs_config *c)
 {
 	hs *h;
 
-	if (c->identity == NULL || (c->flags & ~AUTH_FLAG_SIGN_RECORDS) != 0)
+	if (c->identity == NULL || (c->flags & ~AUTH_FLAGS_KNOWN) != 0)
 		return NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -441,7 +441,7 @@ check_auth(hs *h, const aead_dirkey *key, char side, const uint8_t th[KS_TH_LEN]
 	if (m == NULL || m->identity.len != 32 || m->signature.len != 64 ||
 	    m->finished.len != KS_FIN_LEN)
 		return fail(h, STP_EPROTO, "malformed AUTH");
-	if ((m->flags & ~AUTH_FLAG_SIGN_RECORDS) != 0)
+	if ((m->flags & ~AUTH_FLAGS_KNOWN) != 0)
 		return fail(h, STP_EPROTO, "AUTH has unknown flags 0x%x", m->flags);
 	if (expect_pub != NULL && !crypto_memeq(m->identity.data, expect_pub, 32))
 		return fail(h, STP_EPEER,

@@ -28,7 +28,14 @@
 #define HS_SUITE 1
 #define HS_MAX_ADMISSION 256  /* Hello.admission and Challenge.data */
 #define HS_MAX_CHALLENGES 3   /* an initiator answers at most this many */
+/*
+ * Auth flags (proto/STP.md, "Signatures and Finished"): bit 0, the sender
+ * signs every record it sends in this session; bit 1, the sender wants every
+ * record the other side sends it signed.  Other bits are refused.
+ */
 #define AUTH_FLAG_SIGN_RECORDS 1u
+#define AUTH_FLAG_WANT_SIGNED 2u
+#define AUTH_FLAGS_KNOWN (AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED)
 
 /* hs_input / hs_start results (non-negative); errors are negative STP_E*. */
 enum {

@@ -347,6 +347,26 @@ render_workers(struct mbuf *b, const workers_stats *ws)
 	    (unsigned long long)cum);
 }
 
+static void
+plugin_event(void *arg, const char *plugin, const char *event, uint64_t n)
+{
+	struct mbuf *b = arg;
+	char p[128], e[128];
+
+	label_escape(plugin, p, sizeof(p));
+	label_escape(event, e, sizeof(e));
+	mb_printf(b, "stpgate_plugin_events_total{plugin=\"%s\",event=\"%s\"} %llu\n",
+	    p, e, (unsigned long long)n);
+}
+
+static void
+render_plugins(struct mbuf *b)
+{
+	family(b, "plugin_events_total", "counter",
+	    "Events counted by plugins (challenges, rejections, proxy errors, cover records).");
+	plugin_events_foreach(plugin_event, b);
+}
+
 int
 metrics_render(metrics_foreach_fn foreach, void *src, const workers_stats *ws,
     char **out, size_t *len)
@@ -368,6 +388,7 @@ metrics_render(metrics_foreach_fn foreach, void *src, const workers_stats *ws,
 	render_peers(&b, &ps);
 	render_misc(&b, &ps);
 	render_workers(&b, ws);
+	render_plugins(&b);
 	if ((rc = b.err) != 0)
 		goto out;
 	*out = b.p;

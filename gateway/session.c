@@ -20,6 +20,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin.h"
 #include "stream.h"
 
 struct waiter {
@@ -40,8 +41,16 @@ struct session {
 	uv_connect_t creq;
 	uv_getaddrinfo_t gai;
 	int resolving;
+	/* A dial through a dialer plugin (plugin_api.h), e.g. a SOCKS5 proxy. */
+	plugins *dplug;          /* held from route to the end of the dial */
+	const stp_dialer_ops *dops; /* NULL: a direct dial */
+	void *dinst;
+	void *dop;               /* the plugin's operation on the connected socket */
+	char dhost[CFG_HOST_MAX]; /* where TCP goes: the route's endpoint */
+	uint16_t dport;
 	uv_timer_t retry;        /* backoff, connect timeout */
 	uv_timer_t keep;         /* keepalive, rekey ticks, dead peer */
+	uv_timer_t cover;        /* the next cover record (a shaping plugin) */
 	int handles;
 	unsigned attempts;
 	uint64_t next_retry_ms;
@@ -226,6 +235,12 @@ session_next_id(session *s)
 	return id;
 }
 
+void
+session_window_release(session *s, uint64_t n)
+{
+	s->windows -= n < s->windows ? n : s->windows;
+}
+
 int
 session_window_budget(session *s, uint32_t grow)
 {
@@ -355,9 +370,62 @@ keepalive(uv_timer_t *t)
 	conn_flush(s->c);
 }
 
+/* ---- cover records (plugins: padding: cover_rate) ---- */
+
+static void cover_fired(uv_timer_t *t);
+
+/*
+ * Arm the timer for the next cover record when the running shaper wants
+ * any.  The shaper is looked up each time, so a reload that turns cover off
+ * stops it at the next record; one that turns it on starts with the next
+ * session.
+ */
+static void
+cover_arm(session *s)
+{
+	const stp_shaper_ops *sh;
+	void *inst = NULL;
+	uint64_t ms;
+
+	sh = plugins_shaper(gateway_plugins(s->gw), &inst);
+	if (sh == NULL || sh->cover_next_ms == NULL ||
+	    (ms = sh->cover_next_ms(inst)) == 0)
+		return;
+	uv_timer_start(&s->cover, cover_fired, ms, 0);
+}
+
+/* Send one cover record of the size the shaper picks, unless congested. */
+static void
+cover_fired(uv_timer_t *t)
+{
+	session *s = t->data;
+	const stp_shaper_ops *sh;
+	void *inst = NULL;
+	size_t size = 0;
+
+	if (!session_up(s) || s->shutting_down)
+		return;
+	sh = plugins_shaper(gateway_plugins(s->gw), &inst);
+	if (sh == NULL)
+		return;
+	if (sh->cover_size != NULL)
+		size = sh->cover_size(inst, EP_PAD_MAX);
+	if (endpoint_send_cover(conn_endpoint(s->c), size,
+	    gateway_now(s->gw)) == 0) {
+		stp_count("padding", "cover_sent", 1);
+		conn_flush(s->c);
+	}
+	if (session_up(s))
+		cover_arm(s);
+}
+
 static void
 adopt(session *s, conn *c)
 {
+	/* By endpoint_signing's bits: what the session-up line says of them. */
+	static const char *const signed_text[4] = { "",
+	    ", records signed: ours", ", records signed: the peer's",
+	    ", records signed both ways" };
 	const config *cfg = gateway_config(s->gw);
 	endpoint *e = conn_endpoint(c);
 	struct waiter *w, *next;
@@ -379,12 +447,14 @@ adopt(session *s, conn *c)
 	if (ka < 100)
 		ka = 100;
 	uv_timer_start(&s->keep, keepalive, ka, ka);
+	cover_arm(s);
 	/* The initiator counts the session up at our first record: send one now. */
 	if (!conn_initiator(c) && endpoint_ping(e, gateway_now(s->gw)) == 0)
 		conn_flush(c);
 	stp_metrics.sessions_up++;
-	log_info(s->name, s->sid, "session up (%s %s)",
-	    conn_initiator(c) ? "dialed" : "accepted from", conn_peer_addr(c));
+	log_info(s->name, s->sid, "session up (%s %s%s)",
+	    conn_initiator(c) ? "dialed" : "accepted from", conn_peer_addr(c),
+	    signed_text[endpoint_signing(e) & (EP_SIGN_SEND | EP_SIGN_VERIFY)]);
 	for (w = s->waiting; w != NULL; w = next) {
 		next = w->next;
 		stream_session_up(w->st); /* may unlink w */
@@ -630,6 +700,7 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 		return;
 	s->c = NULL;
 	uv_timer_stop(&s->keep);
+	uv_timer_stop(&s->cover);
 	stp_metrics.sessions_down++;
 	stp_metrics.rekeys += conn_rekeys(c);
 	switch (err) { /* an established session ended by a bad record */
@@ -672,12 +743,50 @@ on_connecting_closed(uv_handle_t *h)
 	maybe_done(s);
 }
 
-/* Drop a TCP connect in progress; the session lives until its handle closed. */
+/*
+ * The dial is over: cancel the dialer plugin's operation if it still runs,
+ * and drop the plugin set held for it.
+ */
+static void
+dial_release(session *s)
+{
+	if (s->dop != NULL) {
+		void *op = s->dop;
+
+		s->dop = NULL;
+		s->dops->cancel(op);
+	}
+	s->dops = NULL;
+	s->dinst = NULL;
+	if (s->dplug != NULL) {
+		plugins_unref(s->dplug);
+		s->dplug = NULL;
+	}
+}
+
+/* What TCP connects to, for messages: the peer, or the proxy for it. */
+static void
+dial_target(const session *s, char *buf, size_t len)
+{
+	const cfg_addr *a = &s->peer->dial;
+
+	if (s->dops != NULL)
+		snprintf(buf, len, strchr(s->dhost, ':') ? "proxy [%s]:%u (for %s:%u)" :
+		    "proxy %s:%u (for %s:%u)", s->dhost, s->dport, a->host, a->port);
+	else
+		snprintf(buf, len, "%s:%u", a->host, a->port);
+}
+
+/*
+ * Drop a TCP connect (or a dialer's negotiation) in progress; the session
+ * lives until its handle closed.
+ */
 static void
 abandon_connect(session *s)
 {
 	uv_tcp_t *t = s->connecting;
 
+	dial_release(s);
 	if (t == NULL)
 		return;
 	s->connecting = NULL;
@@ -694,9 +803,14 @@ retry_fired(uv_timer_t *t)
 	if (s->state == SESS_BACKOFF)
 		dial(s);
 	else if (s->state == SESS_CONNECTING && s->connecting != NULL) {
-		/* TCP connect took longer than timeouts.connect. */
+		/* TCP connect (and a proxy's negotiation) took longer than timeouts.connect. */
+		char to[CFG_HOST_MAX * 2 + 48], why[sizeof(to) + 96];
+
+		dial_target(s, to, sizeof(to));
+		snprintf(why, sizeof(why), "%s %s timed out (timeouts.connect)",
+		    s->dop != NULL ? "negotiation with" : "connect to", to);
 		abandon_connect(s);
-		schedule_retry(s, "connect timed out");
+		schedule_retry(s, why);
 	}
 }
 
@@ -727,34 +841,12 @@ schedule_retry(session *s, const char *why)
 	uv_timer_start(&s->retry, retry_fired, d, 0);
 }
 
+/* TCP is up and, through a dialer, the peer reached: STP's handshake starts. */
 static void
-on_tcp_connected(uv_connect_t *req, int status)
+handover(session *s, uv_tcp_t *tcp)
 {
-	session *s = req->data;
-	uv_tcp_t *tcp = (uv_tcp_t *)req->handle;
 	conn *c;
 
-	if (tcp != s->connecting) {
-		/* Abandoned (timed out or shutting down); handle already closing. */
-		return;
-	}
-	uv_timer_stop(&s->retry);
-	if (status < 0) {
-		char why[384];
-
-		abandon_connect(s);
-		snprintf(why, sizeof(why), "connect to %s:%u: %s", s->peer->dial.host,
-		    s->peer->dial.port, uv_strerror(status));
-		if (s->shutting_down)
-			{ maybe_done(s); return; }
-		stp_metrics.handshakes_failed[M_HS_IO]++;
-		schedule_retry(s, why);
-		return;
-	}
-	if (s->shutting_down) {
-		abandon_connect(s);
-		return;
-	}
 	s->connecting = NULL;
 	c = conn_new(s->gw, tcp, 1, s->key, &session_ops, s);
 	if (c == NULL) {
@@ -766,24 +858,105 @@ on_tcp_connected(uv_connect_t *req, int status)
 	conn_start(c);
 }
 
+/* The dialer plugin's stp_dial_done_fn. */
+static void
+on_dialed(void *arg, int status, const char *reason)
+{
+	session *s = arg;
+	char why[384];
+
+	s->dop = NULL; /* over: not to be cancelled */
+	if (status == 0 && !s->shutting_down && s->connecting != NULL) {
+		uv_timer_stop(&s->retry);
+		dial_release(s);
+		handover(s, s->connecting);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ?
+	    reason : "the dialer plugin failed");
+	abandon_connect(s);
+	if (s->shutting_down)
+		return;
+	stp_metrics.handshakes_failed[M_HS_IO]++;
+	schedule_retry(s, why);
+}
+
+static void
+on_tcp_connected(uv_connect_t *req, int status)
+{
+	session *s = req->data;
+	uv_tcp_t *tcp = (uv_tcp_t *)req->handle;
+
+	if (tcp != s->connecting) {
+		/* Abandoned (timed out or shutting down); handle already closing. */
+		return;
+	}
+	if (status < 0) {
+		char to[CFG_HOST_MAX * 2 + 48], why[sizeof(to) + 96];
+
+		uv_timer_stop(&s->retry);
+		dial_target(s, to, sizeof(to));
+		abandon_connect(s);
+		snprintf(why, sizeof(why), "connect to %s: %s", to,
+		    uv_strerror(status));
+		if (s->shutting_down)
+			{ maybe_done(s); return; }
+		stp_metrics.handshakes_failed[M_HS_IO]++;
+		schedule_retry(s, why);
+		return;
+	}
+	if (s->shutting_down) {
+		uv_timer_stop(&s->retry);
+		abandon_connect(s);
+		return;
+	}
+	if (s->dops != NULL) {
+		/* The plugin reaches the peer; timeouts.connect keeps running. */
+		const cfg_peer *p = s->peer;
+		stp_peer_view v;
+		char why[384];
+
+		v.name = p->name;
+		v.key = p->key;
+		v.host = p->dial.host;
+		v.port = p->dial.port;
+		v.proxy = p->has_proxy ? p->proxy : "";
+		why[0] = '\0';
+		s->dop = s->dops->start(s->dinst, &v, tcp, on_dialed, s, why,
+		    sizeof(why));
+		if (s->dop == NULL) {
+			uv_timer_stop(&s->retry);
+			abandon_connect(s);
+			stp_metrics.handshakes_failed[M_HS_IO]++;
+			schedule_retry(s, why[0] ? why : "the dialer plugin failed");
+		}
+		return;
+	}
+	uv_timer_stop(&s->retry);
+	handover(s, tcp);
+}
+
 static void
 connect_addr(session *s, const struct sockaddr *sa)
 {
 	const config *cfg = gateway_config(s->gw);
 	int rc;
 
-	if ((s->connecting = malloc(sizeof(*s->connecting))) == NULL)
-		{ schedule_retry(s, "out of memory"); return; }
+	if ((s->connecting = malloc(sizeof(*s->connecting))) == NULL) {
+		dial_release(s);
+		schedule_retry(s, "out of memory");
+		return;
+	}
 	uv_tcp_init(gateway_loop(s->gw), s->connecting);
 	s->connecting->data = s;
 	s->creq.data = s;
 	rc = uv_tcp_connect(&s->creq, s->connecting, sa, on_tcp_connected);
 	if (rc != 0) {
-		char why[384];
+		char to[CFG_HOST_MAX * 2 + 48], why[sizeof(to) + 96];
 
+		dial_target(s, to, sizeof(to));
 		abandon_connect(s);
-		snprintf(why, sizeof(why), "connect to %s:%u: %s", s->peer->dial.host,
-		    s->peer->dial.port, uv_strerror(rc));
+		snprintf(why, sizeof(why), "connect to %s: %s", to, uv_strerror(rc));
 		{ schedule_retry(s, why); return; }
 	}
 	uv_timer_stop(&s->retry);
@@ -798,48 +971,79 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	s->resolving = 0;
 	if (s->shutting_down) {
 		uv_freeaddrinfo(res);
+		dial_release(s);
 		{ maybe_done(s); return; }
 	}
 	if (status < 0 || res == NULL) {
 		char why[384];
 
-		snprintf(why, sizeof(why), "cannot resolve %s: %s", s->peer->dial.host,
+		snprintf(why, sizeof(why), "cannot resolve %s%s: %s",
+		    s->dops != NULL ? "proxy host " : "", s->dops != NULL ?
+		    s->dhost : s->peer->dial.host,
 		    status < 0 ? uv_strerror(status) : "no address");
 		uv_freeaddrinfo(res);
+		dial_release(s);
 		{ schedule_retry(s, why); return; }
 	}
 	connect_addr(s, res->ai_addr);
 	uv_freeaddrinfo(res);
 }
 
-/* One attempt: names are resolved again every time (the address may move). */
+/*
+ * One attempt: names are resolved again every time (the address may move).
+ * A dialer plugin (plugins_dialer) may route it: TCP then goes to the
+ * plugin's endpoint (a proxy), and the plugin reaches the peer from there.
+ */
 static void
 dial(session *s)
 {
 	const cfg_addr *a = &s->peer->dial;
+	plugins *ps = gateway_plugins(s->gw);
+	const stp_dialer_ops *ops = NULL;
+	void *inst = NULL;
 	struct addrinfo hints;
-	char port[8];
+	struct sockaddr_storage ss;
+	const char *host = a->host;
+	char port[8], why[384], rhost[CFG_HOST_MAX];
+	uint16_t rport = 0;
 	int rc;
 
 	if (s->shutting_down || !s->peer->has_dial || s->c != NULL ||
 	    s->dialed != NULL || s->connecting != NULL || s->resolving)
 		return;
 	s->state = SESS_CONNECTING;
-	if (a->is_ip) {
+	why[0] = '\0';
+	rc = plugins_dialer(ps, s->peer, &ops, &inst, rhost, sizeof(rhost),
+	    &rport, why, sizeof(why));
+	if (rc < 0)
+		{ schedule_retry(s, why[0] ? why : "the dialer plugin refused"); return; }
+	if (rc > 0) {
+		s->dplug = plugins_ref(ps);
+		s->dops = ops;
+		s->dinst = inst;
+		snprintf(s->dhost, sizeof(s->dhost), "%s", rhost);
+		s->dport = rport;
+		host = s->dhost;
+		memset(&ss, 0, sizeof(ss));
+		if (uv_ip4_addr(host, rport, (struct sockaddr_in *)&ss) == 0 ||
+		    uv_ip6_addr(host, rport, (struct sockaddr_in6 *)&ss) == 0) {
+			connect_addr(s, (const struct sockaddr *)&ss);
+			return;
+		}
+	} else if (a->is_ip) {
 		connect_addr(s, (const struct sockaddr *)&a->ss);
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(port, sizeof(port), "%u", a->port);
+	snprintf(port, sizeof(port), "%u", s->dops != NULL ? rport : a->port);
 	s->gai.data = s;
-	rc = uv_getaddrinfo(gateway_loop(s->gw), &s->gai, on_resolved, a->host, port,
+	rc = uv_getaddrinfo(gateway_loop(s->gw), &s->gai, on_resolved, host, port,
 	    &hints);
 	if (rc != 0) {
-		char why[384];
-
-		snprintf(why, sizeof(why), "cannot resolve %s: %s", a->host,
-		    uv_strerror(rc));
+		snprintf(why, sizeof(why), "cannot resolve %s%s: %s",
+		    s->dops != NULL ? "proxy host " : "", host, uv_strerror(rc));
+		dial_release(s);
 		{ schedule_retry(s, why); return; }
 	}
 	s->resolving = 1;
@@ -883,7 +1087,9 @@ session_new(gateway *gw, const cfg_peer *p)
 	uv_timer_init(gateway_loop(gw), &s->keep);
 	s->retry.data = s;
 	s->keep.data = s;
-	s->handles = 2;
+	uv_timer_init(gateway_loop(gw), &s->cover);
+	s->cover.data = s;
+	s->handles = 3;
 	return s;
 }
 
@@ -981,6 +1187,7 @@ session_shutdown(session *s, uint32_t code, const char *reason,
 	}
 	uv_close((uv_handle_t *)&s->retry, on_timer_closed);
 	uv_close((uv_handle_t *)&s->keep, on_timer_closed);
+	uv_close((uv_handle_t *)&s->cover, on_timer_closed);
 }
 
 void

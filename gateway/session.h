@@ -80,6 +80,8 @@ void session_kick(session *s);
  * windows in the session stays within limits.session_buffer (and counts it).
  */
 int session_window_budget(session *s, uint32_t grow);
+/* A closing stream gives back the growth it was granted. */
+void session_window_release(session *s, uint64_t n);
 /* Bytes held for local apps (in uv_write) went up or down by delta. */
 void session_buffered(session *s, int64_t delta);
 

@@ -59,6 +59,7 @@ struct stream {
 	uint64_t send_credit;
 	uint64_t recv_avail;
 	uint32_t window;        /* current receive window we grant */
+	uint64_t budget;        /* window growth counted in the session's budget */
 	uint64_t unacked;
 	uint64_t queued;        /* bytes in uv_write to the local socket */
 	int reading;
@@ -145,6 +146,9 @@ teardown(stream *st, int rst)
 	if (st->state == ST_DEAD)
 		return;
 	st->state = ST_DEAD;
+	/* The window this stream grew is the session's to give to others again. */
+	session_window_release(st->s, st->budget);
+	st->budget = 0;
 	session_remove_stream(st->s, st); /* from the table, or the waiting list */
 	uv_timer_stop(&st->timer);
 	if (st->resolving)
@@ -250,6 +254,7 @@ send_window_update(stream *st)
 	    session_window_budget(st->s, st->window)) {
 		uint32_t grow = st->window;
 
+		st->budget += grow; /* given back to the session at teardown */
 		if ((uint64_t)st->window + grow > cfg->flow.max_window)
 			grow = cfg->flow.max_window - st->window;
 		st->window += grow;
@@ -771,9 +776,10 @@ stream_new_remote(struct session *s, uint32_t id, uint32_t peer_window,
 	rc = uv_getaddrinfo(gateway_loop(gw), &st->gai, on_resolved, host, portstr,
 	    &hints);
 	if (rc != 0) {
+		/* Reset (with this reason) and on its way out: not a refusal. */
 		stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
 		    "cannot resolve %s: %s", host, uv_strerror(rc));
-		return NULL;
+		return st;
 	}
 	st->resolving = 1;
 	return st;

@@ -40,7 +40,10 @@ stream *stream_new_local(struct session *s, uv_tcp_t *app, const char *service);
 /*
  * The peer opened stream id for a service we offer and allow: connect to
  * host:port (a name is resolved now), then answer StreamAccept, or
- * StreamReset with the reason if the connect fails or times out.
+ * StreamReset with the reason if the connect fails or times out.  Returns
+ * the stream (which may already have failed and sent its reset), or NULL
+ * when none was made (limits.max_connections, out of memory): the caller
+ * refuses the open.
  */
 stream *stream_new_remote(struct session *s, uint32_t id, uint32_t peer_window,
     const char *host, uint16_t port, const char *service);

@@ -47,7 +47,8 @@ say() { printf '\n== %s\n' "$*"; }
 
 # Everything the build and the tests use, by Debian package name.
 packages=(build-essential cmake pkg-config libuv1-dev libssl-dev libprotobuf-c-dev
-	protobuf-c-compiler libyaml-dev valgrind python3 curl clang libclang-rt-14-dev)
+	protobuf-c-compiler libyaml-dev valgrind python3 curl clang libclang-rt-14-dev
+	microsocks iproute2)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
@@ -105,7 +106,7 @@ if [ "$quick" = 0 ]; then
 	run_suite asan "" -DSTP_ASAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
 	# ThreadSanitizer where threads meet: the worker pool, the endpoint's
 	# out-of-order jobs, and the real gateways with 0, 1, 2 and 4 workers.
-	run_suite tsan "-R ^(gw_|ops_|test_workers$|test_endpoint$|test_cli$)" \
+	run_suite tsan "-R ^(gw_|ops_|plugin_|hard_tamper_|hard_flood$|test_workers$|test_endpoint$|test_cli$)" \
 	    -DSTP_TSAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
 	fuzz_suite
 fi

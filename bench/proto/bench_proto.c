@@ -1,5 +1,6 @@
 /*
- * bench_proto.c: throughput and cost of the STP protocol core, one thread:
+ * bench_proto.c: throughput and cost of the STP protocol core, on one
+ * thread except where a case says it uses the worker pool:
  *
  *   record.seal+open/N  a RECORD frame (header + a StreamData record of N
  *                       payload bytes, encoded by env_encode_data_record)
@@ -14,6 +15,18 @@
  *                       endpoint_send_data of N bytes on A, A's output into
  *                       B, B's events polled; one direction;
  *   endpoint.data.signed/N  the same with AUTH_FLAG_SIGN_RECORDS on A;
+ *   endpoint.signed.wT/N  signed records through the crypto worker pool
+ *                       (gateway/workers.c) with T threads, 0 meaning
+ *                       inline crypto: A (flags SIGN_RECORDS | WANT_SIGNED)
+ *                       and B (whose lookup says sign_records for A), the
+ *                       pair a gateway makes of `sign_records: true` on
+ *                       both sides; A sends N-byte data records, each signed
+ *                       and sealed in a SEAL job, B opens and verifies each
+ *                       in an OPEN job; one pool serves both ends, and the
+ *                       loop thread moves bytes, takes jobs and polls, as a
+ *                       gateway's loop does.  A keeps at most 512 KiB in
+ *                       flight and the wire between them holds 1 MiB;
+ *                       wall time is what the pool speeds up;
  *   handshake           two hs objects pumped in memory from hs_start to
  *                       done on both sides, identities made once, with the
  *                       time of each hs_work step.
@@ -38,6 +51,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <uv.h>
 
 #include "endpoint.h"
 #include "envelope.h"
@@ -46,6 +60,7 @@
 #include "handshake.h"
 #include "keysched.h"
 #include "record.h"
+#include "workers.h"
 #include "crypto/aead.h"
 #include "crypto/crypto.h"
 #include "crypto/rand.h"
@@ -53,7 +68,7 @@
 
 #define MAX_FILTERS 32
 #define MAX_ROUNDS 25
-#define MAX_CASES 16
+#define MAX_CASES 32
 #define BATCHES_PER_RUN 50  /* batch size aims at this many batches per run */
 #define STREAM_ID 1
 #define TIME_MS 1700000000000ull  /* a realistic Record.time_ms (6-byte varint) */
@@ -80,7 +95,7 @@ static const char *const step_what[NSTEPS] = {
 	"R auth: verify I",
 };
 
-enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_HS };
+enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_POOL, K_HS };
 
 struct result {
 	uint64_t ops;
@@ -94,6 +109,7 @@ struct bcase {
 	size_t size;        /* payload bytes (0: handshake) */
 	size_t bytes;       /* bytes per operation counted in MB/s */
 	int partner;        /* record <-> raw: index of the other, else -1 */
+	unsigned threads;   /* K_POOL: worker threads, 0 = inline crypto */
 	/* Run n operations; called through the table, so never inlined (the
 	 * op_* symbols stay visible to callgrind and perf). */
 	int (*run)(const struct bcase *bc, uint64_t n);
@@ -106,6 +122,7 @@ static struct bcase cases[MAX_CASES];
 static int ncases;
 
 static const size_t sizes[3] = { 1024, 16384, STP_MAX_DATA };
+static const unsigned pool_threads[3] = { 0, 1, 2 };
 
 /* Long-lived state: identities, the record key, the cipher context. */
 static struct {
@@ -420,6 +437,302 @@ op_ep(const struct bcase *bc, uint64_t n)
 	return 0;
 }
 
+/* ---- signed records through the worker pool ---- */
+
+#define POOL_MAX_OUTPUT (512u * 1024)  /* A's max_output: records in flight */
+#define POOL_WIRE_MAX (1u << 20)       /* bytes the wire holds, each way */
+#define POOL_IDLE_MAX 8                /* steps with nothing to do: stuck */
+
+/* One end: its endpoint, the bytes on their way to it, its jobs out. */
+struct pside {
+	endpoint *e;
+	endpoint_job *held;     /* the pool was full: submit it next */
+	unsigned out;           /* in the pool, done callback not yet run */
+	uint8_t *wire;
+	size_t wire_off, wire_len, wire_cap;
+	int err;
+};
+
+static struct {
+	uv_loop_t loop;
+	int loop_ok;
+	workers *w;
+	struct pside a, b;
+	int idle;
+	uint64_t credit;        /* payload bytes the calls so far asked for */
+} pl;
+
+/* B's peer map: A, with sign_records. */
+static int
+lookup_sign(void *cookie, const uint8_t pk[32])
+{
+	(void)cookie;
+	return crypto_memeq(pk, g.pk_i, 32) ? EP_PEER_SIGN_RECORDS : STP_EPEER;
+}
+
+static void
+pool_done(void *owner, endpoint_job *j)
+{
+	struct pside *s = owner;
+	int rc;
+
+	s->out--;
+	rc = endpoint_job_done(s->e, j, now_ms());
+	if (rc != 0 && s->err == 0)
+		s->err = rc;
+}
+
+/* Hand s's jobs to the pool (inline crypto made none).  1 if any went. */
+static int
+pool_submit(struct pside *s)
+{
+	endpoint_job *j;
+	int moved = 0;
+
+	if (pl.w == NULL)
+		return 0;
+	if (s->held != NULL) {
+		if (workers_submit(pl.w, s->held, s) != 0)
+			return 0;
+		s->held = NULL;
+		s->out++;
+		moved = 1;
+	}
+	while ((j = endpoint_job_take(s->e)) != NULL) {
+		moved = 1;
+		if (workers_submit(pl.w, j, s) != 0) {
+			s->held = j;
+			break;
+		}
+		s->out++;
+	}
+	return moved;
+}
+
+/* from's output onto the wire to `to`, while the wire has room. */
+static int
+pool_move(struct pside *from, struct pside *to)
+{
+	struct iovec iov[64];
+	size_t cnt, k, total;
+	int moved = 0;
+
+	while (to->wire_len - to->wire_off < POOL_WIRE_MAX &&
+	    (cnt = endpoint_output(from->e, iov, 64)) > 0) {
+		total = 0;
+		for (k = 0; k < cnt; k++)
+			total += iov[k].iov_len;
+		if (to->wire_len + total > to->wire_cap) {
+			size_t cap = to->wire_cap ? to->wire_cap : POOL_WIRE_MAX;
+			uint8_t *p;
+
+			if (to->wire_off > 0) {
+				memmove(to->wire, to->wire + to->wire_off,
+				    to->wire_len - to->wire_off);
+				to->wire_len -= to->wire_off;
+				to->wire_off = 0;
+			}
+			while (cap < to->wire_len + total)
+				cap *= 2;
+			if (cap != to->wire_cap) {
+				if ((p = realloc(to->wire, cap)) == NULL)
+					return STP_ENOMEM;
+				to->wire = p;
+				to->wire_cap = cap;
+			}
+		}
+		for (k = 0; k < cnt; k++) {
+			memcpy(to->wire + to->wire_len, iov[k].iov_base,
+			    iov[k].iov_len);
+			to->wire_len += iov[k].iov_len;
+		}
+		endpoint_output_done(from->e, total);
+		moved = 1;
+	}
+	return moved;
+}
+
+/* The wire's bytes into s, as far as it takes them.  1 if any went. */
+static int
+pool_feed(struct pside *s, uint64_t t)
+{
+	size_t room, chunk;
+	int rc, moved = 0;
+
+	while (s->wire_off < s->wire_len &&
+	    (room = endpoint_input_room(s->e)) > 0) {
+		chunk = s->wire_len - s->wire_off;
+		if (chunk > room)
+			chunk = room;
+		rc = endpoint_input(s->e, s->wire + s->wire_off, chunk, t);
+		s->wire_off += chunk;
+		moved = 1;
+		if (rc != 0) {
+			fprintf(stderr, "bench_proto: input: %s (%s)\n",
+			    stp_strerror(rc), endpoint_reason(s->e));
+			return rc;
+		}
+	}
+	if (s->wire_off == s->wire_len)
+		s->wire_off = s->wire_len = 0;
+	return moved;
+}
+
+/*
+ * One turn of the loop: jobs to the pool, output onto the wires, wires into
+ * the endpoints, events polled.  When nothing moved and jobs are out, wait
+ * for the pool (the loop's async wakes us).
+ */
+static int
+pool_step(uint64_t t)
+{
+	int moved, rc;
+
+	moved = pool_submit(&pl.a) | pool_submit(&pl.b);
+	if ((rc = pool_move(&pl.a, &pl.b)) < 0)
+		return rc;
+	moved |= rc;
+	if ((rc = pool_move(&pl.b, &pl.a)) < 0)
+		return rc;
+	moved |= rc;
+	if ((rc = pool_feed(&pl.b, t)) < 0)
+		return rc;
+	moved |= rc;
+	if ((rc = pool_feed(&pl.a, t)) < 0)
+		return rc;
+	moved |= rc;
+	if ((rc = ep_drain(pl.b.e)) != 0 || (rc = ep_drain(pl.a.e)) != 0)
+		return rc;
+	if (pl.a.err != 0 || pl.b.err != 0) {
+		fprintf(stderr, "bench_proto: job: %s\n", endpoint_reason(
+		    pl.a.err != 0 ? pl.a.e : pl.b.e));
+		return pl.a.err != 0 ? pl.a.err : pl.b.err;
+	}
+	if (moved) {
+		pl.idle = 0;
+		return 0;
+	}
+	if (pl.a.out + pl.b.out > 0) {
+		(void)uv_run(&pl.loop, UV_RUN_ONCE);
+		pl.idle = 0;
+		return 0;
+	}
+	/* Polling may have let more records in: look again before giving up. */
+	return ++pl.idle > POOL_IDLE_MAX ? STP_ESTATE : 0;
+}
+
+static void
+pool_closed(void *arg)
+{
+	(void)arg;
+}
+
+static void
+pool_teardown(void)
+{
+	struct pside *s;
+	int k;
+
+	/* Every job back before the endpoints go. */
+	while (pl.w != NULL && pl.a.out + pl.b.out > 0)
+		(void)uv_run(&pl.loop, UV_RUN_ONCE);
+	for (k = 0; k < 2; k++) {
+		s = k ? &pl.b : &pl.a;
+		if (s->held != NULL) {
+			endpoint_job_run(s->held, g.actx);
+			(void)endpoint_job_done(s->e, s->held, now_ms());
+			s->held = NULL;
+		}
+		endpoint_free(s->e);
+		s->e = NULL;
+		free(s->wire);
+		s->wire = NULL;
+	}
+	if (pl.w != NULL) {
+		workers_stop(pl.w, pool_closed, NULL);
+		(void)uv_run(&pl.loop, UV_RUN_DEFAULT);
+		pl.w = NULL;
+	}
+	if (pl.loop_ok)
+		(void)uv_loop_close(&pl.loop);
+	memset(&pl, 0, sizeof(pl));
+}
+
+/* A and B as two gateways with sign_records for each other, handshaken. */
+static int
+pool_setup(const struct bcase *bc)
+{
+	endpoint_config ca, cb;
+	uint64_t t = now_ms();
+	int i, rc;
+
+	memset(&pl, 0, sizeof(pl));
+	if (uv_loop_init(&pl.loop) != 0)
+		return STP_EIO;
+	pl.loop_ok = 1;
+	if (bc->threads > 0 &&
+	    (pl.w = workers_new(&pl.loop, bc->threads, pool_done, &rc)) == NULL)
+		return rc;
+	memset(&ca, 0, sizeof(ca));
+	memset(&cb, 0, sizeof(cb));
+	ca.hs.initiator = 1;
+	ca.hs.identity = g.id_i;
+	memcpy(ca.hs.peer_pub, g.pk_r, 32);
+	ca.hs.flags = AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED;
+	ca.inline_crypto = bc->threads == 0;
+	ca.max_output = POOL_MAX_OUTPUT;
+	cb.hs.initiator = 0;
+	cb.hs.identity = g.id_r;
+	cb.inline_crypto = bc->threads == 0;
+	cb.lookup = lookup_sign;
+	if ((pl.a.e = endpoint_new(&ca, t)) == NULL ||
+	    (pl.b.e = endpoint_new(&cb, t)) == NULL)
+		return STP_ENOMEM;
+	if ((rc = endpoint_start(pl.a.e, t)) != 0)
+		return rc;
+	for (i = 0; i < 10000; i++) {
+		if ((rc = pool_step(t)) != 0)
+			return rc;
+		if (endpoint_established(pl.a.e) &&
+		    endpoint_established(pl.b.e) &&
+		    endpoint_output_pending(pl.a.e) == 0 &&
+		    endpoint_output_pending(pl.b.e) == 0 &&
+		    pl.a.out + pl.b.out == 0)
+			break;
+	}
+	if (endpoint_signing(pl.a.e) != (EP_SIGN_SEND | EP_SIGN_VERIFY) ||
+	    endpoint_signing(pl.b.e) != (EP_SIGN_SEND | EP_SIGN_VERIFY)) {
+		fprintf(stderr, "bench_proto: the pair does not sign both ways\n");
+		return STP_ESTATE;
+	}
+	pl.credit = cur.got;
+	return 0;
+}
+
+/*
+ * n more data records delivered from A to B.  A sends whenever it may, so
+ * the pipeline stays full across calls (a steady stream, as through a
+ * gateway): records delivered beyond this call's n count toward the next.
+ */
+static int
+op_pool(const struct bcase *bc, uint64_t n)
+{
+	uint64_t t = now_ms();
+	int rc;
+
+	pl.credit += n * bc->size;
+	while (cur.got < pl.credit) {
+		while ((rc = endpoint_send_data(pl.a.e, STREAM_ID, g.payload,
+		    bc->size, t)) == 0)
+			;
+		if (rc != STP_EAGAIN)
+			return rc;
+		if ((rc = pool_step(t)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- full handshakes ---- */
 
 /* Feed whole frames to h (side 'i' or 'r'), running and timing its work. */
@@ -574,6 +887,18 @@ build_cases(void)
 	for (i = 0; i < 3; i++)
 		add_case("endpoint.data.signed", K_EP_SIGNED, sizes[i],
 		    sizes[i], -1, op_ep);
+	for (i = 0; i < 3; i++) {
+		int t;
+
+		for (t = 0; t < 3; t++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "endpoint.signed.w%u",
+			    pool_threads[t]);
+			add_case(name, K_POOL, sizes[i], sizes[i], -1, op_pool);
+			cases[ncases - 1].threads = pool_threads[t];
+		}
+	}
 	add_case("handshake", K_HS, 0, 0, -1, op_hs);
 }
 
@@ -586,6 +911,7 @@ case_setup(const struct bcase *bc)
 	case K_RAW: return raw_setup(bc);
 	case K_EP:
 	case K_EP_SIGNED: return ep_setup(bc);
+	case K_POOL: return pool_setup(bc);
 	default: return 0;
 	}
 }
@@ -598,6 +924,7 @@ case_teardown(const struct bcase *bc)
 	case K_RAW: raw_teardown(); return 0;
 	case K_EP:
 	case K_EP_SIGNED: ep_teardown(); return 0;
+	case K_POOL: pool_teardown(); return 0;
 	default: return 0;
 	}
 }
@@ -884,7 +1211,9 @@ usage(FILE *f)
 	    "record_job_run beside raw EVP ChaCha20-Poly1305 updates (1 KiB, 16 KiB,\n"
 	    "64 KiB payloads), one direction through two endpoints in memory, with\n"
 	    "and without signed records, and full handshakes with a per-step\n"
-	    "breakdown.\n"
+	    "breakdown.  The endpoint.signed.wT cases move records signed and\n"
+	    "verified both ways (sign_records on both sides) through the crypto\n"
+	    "worker pool with T = 0 (inline), 1 and 2 threads.\n"
 	    "\n"
 	    "  --time S         seconds of wall time per case and round (default 1.0)\n"
 	    "  --rounds N       rounds, cases interleaved; median reported (default 3)\n"

@@ -10,6 +10,9 @@
 #     (STP_MAX_DATA payload) at least 0.90 of raw EVP ChaCha20-Poly1305
 #     updates over the same bytes;
 #   - at least 1,500 full handshakes per second on one core.
+# It also reports signed records (sign_records on both sides) through the
+# crypto worker pool with workers 0, 1 and 2: records/s, MB/s and the
+# speed-up over workers 0 (no target: it depends on the free cores).
 # Local CPU only; nothing touches the network.
 #
 set -euo pipefail
@@ -167,6 +170,23 @@ tables() {
 			}
 		}
 		print ""
+		if (("endpoint.signed.w0/" sz[1]) in nr) {
+			print "## Signed records through the crypto worker pool (sign_records on both sides)"
+			print ""
+			print "| payload | workers | records/s | MB/s | speed-up over workers: 0 | cpu per record | cpu% |"
+			print "|---:|---:|---:|---:|---:|---:|---:|"
+			for (i = 1; i <= 3; i++) {
+				b = "endpoint.signed.w0/" sz[i]
+				for (t = 0; t <= 2; t++) {
+					c = "endpoint.signed.w" t "/" sz[i]
+					if (!(c in nr) || !(b in nr)) continue
+					printf "| %d | %d | %.0f | %.1f | %.2fx | %s | %.0f |\n",
+					    sz[i], t, cmed(c, "ops"), cmed(c, "ops") * sz[i] / 1e6,
+					    ratio(c, b, 0), us(cns[c]), cmed(c, "pct")
+				}
+			}
+			print ""
+		}
 		hs_ok = ("handshake" in nr)
 		if (hs_ok) {
 			hc = cmed("handshake", "cops"); hw = cmed("handshake", "ops")
@@ -222,6 +242,7 @@ tables() {
 	echo "- load average before: $LOAD0, after: $LOAD1"
 	echo "- record: a RECORD frame (header + StreamData record from env_encode_data_record) sealed then opened in place by record_job_run; raw: EVP_EncryptUpdate of ChaCha20-Poly1305 on a context initialized once, in place, two calls of the record plaintext length per op (what \`openssl speed -evp\` measures: no per-record init, AAD or tag); MB/s count the bytes through the AEAD on both sides (2 x record plaintext per op)"
 	echo "- endpoint MB/s count payload bytes delivered as EP_RECORD events"
+	echo "- signed records through the pool: two endpoints as two gateways with \`sign_records: true\` for each other (every record signed by its sender and verified by its receiver, Ed25519), one direction, A's records sealed and signed in SEAL jobs and opened and verified at B in OPEN jobs; workers 0 runs them inline on the one thread, workers 1 and 2 in a pool of that many threads (one pool serves both ends, while a loop thread moves the bytes and polls); records/s, MB/s and the speed-up (median of per-round ratios to workers 0) are wall-clock; cpu% above 100 means the workers ran in parallel"
 	echo "- cpu = process CPU time; cpu% = CPU time / wall time"
 	echo
 	tables

@@ -348,6 +348,9 @@ class Gateway:
 		self.starts = 0
 		self.log_paths = []
 		self.env = None
+		# A command to run stpgate under (["valgrind", ...], ["ip", "netns",
+		# "exec", NS]); it must exec stpgate in the same process (same pid).
+		self.wrapper = None
 
 	def write_config(self, text):
 		tmp = self.cfg_path + ".tmp"
@@ -366,7 +369,8 @@ class Gateway:
 	def start(self):
 		self.starts += 1
 		self.log_paths.append(self.h.path("%s.%d.log" % (self.name, self.starts)))
-		self.proc = spawn([self.h.stpgate, "run", "-c", self.cfg_path],
+		self.proc = spawn(list(self.wrapper or []) +
+		    [self.h.stpgate, "run", "-c", self.cfg_path],
 		    self.log_path, self.env)
 		say("%s: started pid %d (log %s)" % (self.name, self.proc.pid,
 		    os.path.basename(self.log_path)))

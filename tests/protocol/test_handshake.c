@@ -5,7 +5,7 @@
  * repeated exactly.
  *
  * Sections:
- *   1. normal handshakes, every combination of Auth flags
+ *   1. normal handshakes, each Auth flag bit on each side
  *   2. one bit flipped at every byte position of every handshake frame
  *   3. truncated frames and oversize length fields
  *   4. unknown-key share (a peer relays a HELLO to a third party)
@@ -369,15 +369,17 @@ check_failed(const struct run *u)
 static void
 test_normal(void)
 {
-	static const uint32_t fl[4][2] = {
+	static const uint32_t fl[6][2] = {
 		{ 0, 0 }, { AUTH_FLAG_SIGN_RECORDS, 0 }, { 0, AUTH_FLAG_SIGN_RECORDS },
 		{ AUTH_FLAG_SIGN_RECORDS, AUTH_FLAG_SIGN_RECORDS },
+		{ AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED, 0 },
+		{ 0, AUTH_FLAG_WANT_SIGNED },
 	};
 	struct run *u = run_alloc(), *v = run_alloc();
 	struct opts o;
 	int k, cases = 0;
 
-	for (k = 0; k < 4; k++) {
+	for (k = 0; k < 6; k++) {
 		t_set_ctx("normal flags I=%u R=%u", fl[k][0], fl[k][1]);
 		std_opts(&o, "normal", (uint32_t)k);
 		o.flags_i = fl[k][0];
@@ -434,11 +436,11 @@ test_normal(void)
 	{
 		hs_config bad;
 
-		t_set_ctx("unknown flag 0x2 refused at setup");
+		t_set_ctx("unknown flag 0x4 refused at setup");
 		memset(&bad, 0, sizeof(bad));
 		bad.initiator = 1;
 		bad.identity = id_a;
-		bad.flags = 2;
+		bad.flags = AUTH_FLAG_WANT_SIGNED | 4;
 		T_OK(hs_new(&bad) == NULL);
 		cases++;
 		t_set_ctx("unknown flag 0x80000000 refused at setup");
@@ -449,7 +451,7 @@ test_normal(void)
 	}
 
 	t_set_ctx("normal");
-	T_INT(cases, 7);
+	T_INT(cases, 9);
 	free(u);
 	free(v);
 }

@@ -370,7 +370,7 @@ test_full(void)
 	    "    dial: 192.0.2.7:7400\n"
 	    "    sign_records: yes\n"
 	    "    key: @K1@\n"
-	    "  carol: {sign_records: off, proxy: \"socks5://u:p@[::1]:1080\", key: @K2@\n"
+	    "  carol: {dial: \"c.example:7400\", sign_records: off, proxy: \"socks5://u:p@[::1]:1080\", key: @K2@\n"
 	    "    }\n"
 	    "  dave.x_y-1:\n"
 	    "    key: \"@K3@\"\n"
@@ -383,7 +383,7 @@ test_full(void)
 	    "  a: {connect: \"[2001:db8::1]:22\", allow: [carol, bob, carol]}\n"
 	    "  b: {connect: host-1.example.:80, allow: []}\n"
 	    "  c: {connect: 10.0.0.1:65535}\n"
-	    "plugins: {pow: {bits: 20}}\n";
+	    "plugins: {pow: {difficulty: 20}}\n";
 	const struct sockaddr_in6 *s6;
 	const struct sockaddr_in *s4;
 	char sum[512], want[512];
@@ -457,7 +457,7 @@ test_full(void)
 	T_INT(config_service_by_name(c, "c"), 2);
 	T_INT(config_service_by_name(c, "d"), -1);
 	config_summary(c, sum, sizeof(sum));
-	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (1 dialed), "
+	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (2 dialed), "
 	    "4 forwards, 3 services, listen [::]:7400, 0 workers", cfgpath, own);
 	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
@@ -835,7 +835,9 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\nlog:\n  format: JSON\n",
 	    "3:11: log.format: expected text or json, got \"JSON\"");
 	bad(STP_EPARSE, "identity: @ID@\nplugins: pow\n",
-	    "2:10: plugins: expected a mapping, got \"pow\"");
+	    "2:10: plugins: expected a mapping of plugin names to their settings, got \"pow\"");
+	bad(STP_EPARSE, "identity: @ID@\nplugins: {powder: {}}\n",
+	    "2:11: plugins.powder: unknown plugin (built in: pow, padding, socks5)");
 	bad(STP_EPARSE, "identity: @ID@\nlimits: 5\n",
 	    "2:9: limits: expected a mapping, got \"5\"");
 	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  max_streams: 0\n",

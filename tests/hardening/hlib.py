@@ -1,0 +1,524 @@
+"""
+hlib.py: what the hardening tests share beyond tests/integration/gwlib.py:
+config sections gwlib does not write (limits, metrics), a metrics scraper,
+a checker that every byte received is a true prefix of what was sent,
+network namespaces with a faulty link between them, and that link's
+emulator (`python3 hlib.py linkemu ...`, run by the faults test when the
+kernel has no netem).
+
+Namespaces are only ever ones this process created (named stpf-<pid>-a/b);
+they are deleted at exit, and leftovers of a run that was killed (its pid
+gone) are deleted at the next start.  Python 3 standard library only.
+"""
+
+import atexit
+import contextlib
+import ctypes
+import fcntl
+import heapq
+import json
+import os
+import random
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from gwlib import HOST, recv_to_end, say  # noqa: E402
+
+# ---- config sections gwlib.config_text does not write ----
+
+
+def with_sections(text, limits=None, metrics=None):
+	"""text (a gwlib config) plus `limits:` {key: value} and `metrics:`
+	(a loopback port)."""
+	out = [text.rstrip("\n")]
+	if metrics is not None:
+		out.append('metrics: "%s:%d"' % (HOST, metrics))
+	if limits:
+		out.append("limits:")
+		for k, v in limits.items():
+			out.append("  %s: %s" % (k, v))
+	return "\n".join(out) + "\n"
+
+
+# ---- metrics ----
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(port, timeout=10):
+	"""GET /metrics: {(name, frozenset(labels.items())): value}, or None."""
+	try:
+		s = socket.create_connection((HOST, port), timeout=timeout)
+	except OSError:
+		return None
+	try:
+		s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		chunks = []
+		while True:
+			try:
+				d = s.recv(65536)
+			except OSError:
+				break
+			if not d:
+				break
+			chunks.append(d)
+	finally:
+		s.close()
+	raw = b"".join(chunks)
+	head, _, body = raw.partition(b"\r\n\r\n")
+	if not head.startswith(b"HTTP/1.1 200"):
+		return None
+	out = {}
+	for line in body.decode("utf-8", "replace").splitlines():
+		if line.startswith("#"):
+			continue
+		m = _SAMPLE.match(line)
+		if not m:
+			continue
+		labels = frozenset(_LABEL.findall(m.group(2) or ""))
+		try:
+			out[(m.group(1), labels)] = float(m.group(3))
+		except ValueError:
+			pass
+	return out
+
+
+def metric(samples, name, **labels):
+	"""The sum of name's samples whose labels include labels (0 if none)."""
+	want = set(labels.items())
+	return sum(v for (n, l), v in (samples or {}).items()
+	    if n == name and want <= set(l))
+
+
+# ---- true prefixes ----
+
+class PrefixCheck:
+	"""Fed the bytes a receiver gets, in order; remembers the first byte
+	that differs from the sender's pattern (a corrupted byte delivered)."""
+
+	def __init__(self, pattern):
+		self.pat = pattern
+		self.got = 0
+		self.bad = None
+
+	def __call__(self, d):
+		if self.bad is None and self.pat.chunk(self.got, len(d)) != d:
+			for i in range(len(d)):
+				if self.pat.chunk(self.got + i, 1) != d[i:i + 1]:
+					self.bad = self.got + i
+					break
+		self.got += len(d)
+
+
+# ---- a service that sends what it is asked for ----
+
+def sized_source(pattern):
+	"""Service: read an 8-byte length N, send the pattern's first N bytes,
+	half-close."""
+	def h(c, srv):
+		c.settimeout(120)
+		hdr = b""
+		while len(hdr) < 8:
+			d = c.recv(8 - len(hdr))
+			if not d:
+				return
+			hdr += d
+		total = struct.unpack(">Q", hdr)[0]
+		off = 0
+		while off < total and not srv.stopping.is_set():
+			k = min(256 * 1024, total - off)
+			c.sendall(pattern.chunk(off, k))
+			off += k
+		c.shutdown(socket.SHUT_WR)
+		c.settimeout(10)
+		try:
+			while c.recv(65536):
+				pass
+		except OSError:
+			pass
+	return h
+
+
+
+def fetch(port, n, pattern, seconds=120, host=HOST):
+	"""Ask a sized_source behind port for n bytes and check each against
+	pattern as it comes.  Returns (bytes, how it ended, first bad byte or
+	None, seconds)."""
+	t0 = time.monotonic()
+	try:
+		s = socket.create_connection((host, port), timeout=10)
+	except OSError as e:
+		return 0, "connect: %r" % e, None, 0.0
+	chk = PrefixCheck(pattern)
+	try:
+		s.sendall(struct.pack(">Q", n))
+		_, how = recv_to_end(s, t0 + seconds, chk)
+	except OSError as e:
+		how = "error: %r" % e
+	finally:
+		s.close()
+	return chk.got, how, chk.bad, time.monotonic() - t0
+
+# ---- network namespaces ----
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_CLONE_NEWNET = 0x40000000
+NETNS_DIR = "/run/netns"
+
+
+def _setns_fd(fd):
+	if _libc.setns(fd, _CLONE_NEWNET) != 0:
+		e = ctypes.get_errno()
+		raise OSError(e, "setns: " + os.strerror(e))
+
+
+@contextlib.contextmanager
+def in_netns(name):
+	"""Run the block with this thread in namespace name: sockets made in it
+	belong to that namespace for good."""
+	orig = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+	try:
+		fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+		try:
+			_setns_fd(fd)
+		finally:
+			os.close(fd)
+		try:
+			yield
+		finally:
+			_setns_fd(orig)
+	finally:
+		os.close(orig)
+
+
+def run(argv, check=True):
+	p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+	if check and p.returncode != 0:
+		raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), p.returncode,
+		    (p.stderr or p.stdout).strip()))
+	return p
+
+
+def sweep_stale(prefix="stpf-"):
+	"""Delete namespaces stpf-<pid>-* whose creating process is gone (a run
+	killed before its atexit could run)."""
+	try:
+		names = os.listdir(NETNS_DIR)
+	except OSError:
+		return
+	for n in names:
+		m = re.match(re.escape(prefix) + r"(\d+)-[ab]$", n)
+		if not m:
+			continue
+		pid = int(m.group(1))
+		if pid == os.getpid() or os.path.exists("/proc/%d" % pid):
+			continue
+		subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=30)
+		say("deleted a stale namespace %s (pid %d is gone)" % (n, pid))
+
+
+class NetPair:
+	"""Two namespaces A and B joined by a link whose faults we set: veth with
+	tc netem when the kernel has netem, else a pair of TUN devices joined by
+	the link emulator below (same knobs: loss, delay, jitter, reordering, a
+	queue limit, cut).  A is ADDR_A, B is ADDR_B."""
+
+	ADDR_A = "10.199.0.1"
+	ADDR_B = "10.199.0.2"
+
+	def __init__(self, kind="auto", seed=1):
+		self.names = ["stpf-%d-a" % os.getpid(), "stpf-%d-b" % os.getpid()]
+		self.created = []
+		self.kind = None
+		self.emu = None
+		self.seed = seed
+		self.dev = "stpl0"
+		atexit.register(self.destroy)
+		sweep_stale()
+		for n in self.names:
+			run(["ip", "netns", "add", n])
+			self.created.append(n)
+			run(["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"])
+		if kind in ("auto", "netem") and self._try_netem():
+			self.kind = "netem"
+		elif kind == "netem":
+			raise RuntimeError("tc netem is not available in this kernel")
+		else:
+			self._start_emu()
+			self.kind = "tun"
+		say("namespaces %s and %s joined by %s" % (self.names[0], self.names[1],
+		    "veth + tc netem" if self.kind == "netem" else
+		    "TUN devices + the userspace link emulator (no netem in this kernel)"))
+
+	@property
+	def a(self):
+		return self.names[0]
+
+	@property
+	def b(self):
+		return self.names[1]
+
+	def _try_netem(self):
+		va, vb = "stpf%da" % os.getpid(), "stpf%db" % os.getpid()
+		try:
+			run(["ip", "link", "add", va, "type", "veth", "peer", "name", vb])
+		except RuntimeError as e:
+			say("no veth pair: %s" % e)
+			return False
+		run(["ip", "link", "set", va, "netns", self.a])
+		run(["ip", "link", "set", vb, "netns", self.b])
+		for ns, dev, me, other in ((self.a, va, self.ADDR_A, self.ADDR_B),
+		    (self.b, vb, self.ADDR_B, self.ADDR_A)):
+			run(["ip", "netns", "exec", ns, "ip", "addr", "add", me + "/24", "dev", dev])
+			run(["ip", "netns", "exec", ns, "ip", "link", "set", dev, "up"])
+		p = run(["ip", "netns", "exec", self.a, "tc", "qdisc", "add", "dev", va,
+		    "root", "netem", "delay", "0ms"], check=False)
+		if p.returncode != 0:
+			say("tc netem unavailable: %s" % (p.stderr or p.stdout).strip())
+			run(["ip", "netns", "exec", self.a, "ip", "link", "del", va], check=False)
+			return False
+		run(["ip", "netns", "exec", self.b, "tc", "qdisc", "add", "dev", vb,
+		    "root", "netem", "delay", "0ms"])
+		self.veth = {self.a: va, self.b: vb}
+		return True
+
+	def _start_emu(self):
+		if not os.path.exists("/dev/net/tun"):
+			raise RuntimeError("neither tc netem nor /dev/net/tun is available")
+		self.emu = subprocess.Popen([sys.executable, os.path.abspath(__file__),
+		    "linkemu", self.a, self.b, self.dev, str(self.seed)],
+		    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+		    preexec_fn=_pdeathsig)
+		line = self._emu_read(15)
+		if line != "ready":
+			raise RuntimeError("link emulator did not start: %r" % line)
+		for ns, me, other in ((self.a, self.ADDR_A, self.ADDR_B),
+		    (self.b, self.ADDR_B, self.ADDR_A)):
+			run(["ip", "netns", "exec", ns, "ip", "addr", "add", me, "peer",
+			    other, "dev", self.dev])
+			run(["ip", "netns", "exec", ns, "ip", "link", "set", self.dev, "up"])
+
+	def _emu_read(self, timeout):
+		r, _, _ = select.select([self.emu.stdout], [], [], timeout)
+		if not r:
+			return None
+		return self.emu.stdout.readline().strip()
+
+	def _emu(self, cmd):
+		self.emu.stdin.write(cmd + "\n")
+		self.emu.stdin.flush()
+		return self._emu_read(10)
+
+	def set(self, loss=0.0, delay_ms=0, jitter_ms=0, reorder=0.0, limit=1000):
+		"""The same faults in both directions (netem on each veth end)."""
+		if self.kind == "netem":
+			for ns, dev in self.veth.items():
+				argv = ["ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", dev,
+				    "root", "netem", "limit", str(limit)]
+				if delay_ms:
+					argv += ["delay", "%dms" % delay_ms]
+					if jitter_ms:
+						argv += ["%dms" % jitter_ms]
+					if reorder:
+						argv += ["reorder", "%g%%" % (reorder * 100)]
+				if loss:
+					argv += ["loss", "%g%%" % (loss * 100)]
+				run(argv)
+		else:
+			r = self._emu("set %g %d %d %g %d" % (loss, delay_ms, jitter_ms,
+			    reorder, limit))
+			if r != "ok":
+				raise RuntimeError("link emulator: %r" % r)
+		say("link: loss %g%%, delay %d ms +- %d ms, reorder %g%%, limit %d packets"
+		    % (loss * 100, delay_ms, jitter_ms, reorder * 100, limit))
+
+	def cut(self):
+		"""Everything sent either way is lost (netem loss 100%)."""
+		if self.kind == "netem":
+			for ns, dev in self.veth.items():
+				run(["ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", dev,
+				    "root", "netem", "loss", "100%"])
+		elif self._emu("down") != "ok":
+			raise RuntimeError("link emulator refused down")
+		say("link: cut (100% loss both ways)")
+
+	def restore(self):
+		if self.kind == "netem":
+			self.set()
+		elif self._emu("up") != "ok":
+			raise RuntimeError("link emulator refused up")
+		say("link: back")
+
+	def stats(self):
+		if self.kind != "tun":
+			return {}
+		try:
+			return json.loads(self._emu("stats") or "{}")
+		except ValueError:
+			return {}
+
+	def destroy(self):
+		if self.emu is not None:
+			try:
+				self.emu.kill()
+				self.emu.wait(timeout=10)
+			except (OSError, subprocess.TimeoutExpired):
+				pass
+			self.emu = None
+		while self.created:
+			n = self.created.pop()
+			subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=30)
+			say("deleted namespace %s" % n)
+
+
+def _pdeathsig():
+	_libc.prctl(1, 9, 0, 0, 0)   # PR_SET_PDEATHSIG, SIGKILL
+
+
+# ---- the link emulator (a process of its own) ----
+
+_TUNSETIFF = 0x400454ca
+_IFF_TUN = 0x0001
+_IFF_NO_PI = 0x1000
+
+
+def _tun_open(ns, dev):
+	orig = os.open("/proc/self/ns/net", os.O_RDONLY)
+	fd = os.open(os.path.join(NETNS_DIR, ns), os.O_RDONLY)
+	try:
+		_setns_fd(fd)
+		t = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK)
+		fcntl.ioctl(t, _TUNSETIFF, struct.pack("16sH22x", dev.encode(),
+		    _IFF_TUN | _IFF_NO_PI))
+	finally:
+		_setns_fd(orig)
+		os.close(fd)
+		os.close(orig)
+	return t
+
+
+def linkemu(ns_a, ns_b, dev, seed):
+	"""Carry IP packets between a TUN device in ns_a and one in ns_b, with
+	netem's knobs applied to each direction alike: loss (independent per
+	packet), delay with uniform jitter (packets leave in time order, so
+	jitter reorders), reorder (that share leaves at once, ahead of the
+	delayed ones), a queue limit (tail drop), and down (drop all, and
+	what is queued).  Commands on stdin, one per line: `set LOSS DELAY_MS
+	JITTER_MS REORDER LIMIT`, `down`, `up`, `stats`, `quit`; each answers one
+	line."""
+	rng = random.Random(seed)
+	fa = _tun_open(ns_a, dev)
+	fb = _tun_open(ns_b, dev)
+	peer = {fa: fb, fb: fa}
+	p = {"loss": 0.0, "delay": 0.0, "jitter": 0.0, "reorder": 0.0, "limit": 1000,
+	    "down": False}
+	st = {"forwarded": 0, "lost": 0, "cut": 0, "overflow": 0, "reordered": 0,
+	    "delayed": 0, "overtaken": 0}
+	last = {fa: 0.0, fb: 0.0}   # latest release time queued per direction
+	heap = []          # (time, n, fd, packet)
+	queued = {fa: 0, fb: 0}
+	n = 0
+	stdin = sys.stdin.fileno()
+	inbuf = b""
+	sys.stdout.write("ready\n")
+	sys.stdout.flush()
+	while True:
+		now = time.monotonic()
+		while heap and heap[0][0] <= now:
+			_, _, fd, pkt = heapq.heappop(heap)
+			queued[fd] -= 1
+			try:
+				os.write(fd, pkt)
+				st["forwarded"] += 1
+			except OSError:
+				pass
+		timeout = max(0.0, heap[0][0] - now) if heap else 1.0
+		r, _, _ = select.select([fa, fb, stdin], [], [], timeout)
+		for fd in r:
+			if fd == stdin:
+				d = os.read(stdin, 4096)
+				if not d:
+					return
+				inbuf += d
+				while b"\n" in inbuf:
+					line, inbuf = inbuf.split(b"\n", 1)
+					w = line.decode().split()
+					if not w:
+						continue
+					if w[0] == "set" and len(w) == 6:
+						p["loss"], p["delay"], p["jitter"], p["reorder"] = (
+						    float(w[1]), float(w[2]) / 1000, float(w[3]) / 1000,
+						    float(w[4]))
+						p["limit"] = int(w[5])
+						ans = "ok"
+					elif w[0] == "down":
+						p["down"] = True
+						st["cut"] += len(heap)
+						heap = []
+						queued = {fa: 0, fb: 0}
+						ans = "ok"
+					elif w[0] == "up":
+						p["down"] = False
+						ans = "ok"
+					elif w[0] == "stats":
+						ans = json.dumps(st)
+					elif w[0] == "quit":
+						return
+					else:
+						ans = "bad command"
+					sys.stdout.write(ans + "\n")
+					sys.stdout.flush()
+				continue
+			dst = peer[fd]
+			for _ in range(256):
+				try:
+					pkt = os.read(fd, 65536)
+				except BlockingIOError:
+					break
+				except OSError:
+					break
+				if p["down"]:
+					st["cut"] += 1
+					continue
+				if p["loss"] and rng.random() < p["loss"]:
+					st["lost"] += 1
+					continue
+				if p["delay"] == 0 or (p["reorder"] and rng.random() < p["reorder"]):
+					if p["delay"]:
+						st["reordered"] += 1
+					try:
+						os.write(dst, pkt)
+						st["forwarded"] += 1
+					except OSError:
+						pass
+					continue
+				if queued[dst] >= p["limit"]:
+					st["overflow"] += 1
+					continue
+				t = time.monotonic() + p["delay"] + rng.uniform(-p["jitter"], p["jitter"])
+				if t < last[dst]:
+					st["overtaken"] += 1   # jitter put it before an earlier one
+				last[dst] = max(last[dst], t)
+				n += 1
+				heapq.heappush(heap, (t, n, dst, pkt))
+				queued[dst] += 1
+				st["delayed"] += 1
+
+
+if __name__ == "__main__":
+	if len(sys.argv) == 6 and sys.argv[1] == "linkemu":
+		try:
+			linkemu(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+		except KeyboardInterrupt:
+			pass
+		sys.exit(0)
+	sys.stderr.write("usage: hlib.py linkemu NS_A NS_B DEV SEED\n")
+	sys.exit(2)

@@ -130,6 +130,15 @@ t_unhex_node(const ytree_node *n, size_t *len)
 	return t_unhex(n->str, len);
 }
 
+uint64_t
+t_mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 const char *
 t_hex(const void *buf, size_t len)
 {

@@ -50,6 +50,12 @@ uint8_t *t_unhex_node(const ytree_node *n, size_t *len);
 /* Lowercase hex of buf, in a static ring of buffers (for messages). */
 const char *t_hex(const void *buf, size_t len);
 
+/*
+ * A fixed, seedless 64-bit mixer (splitmix64's finalizer) for the tests'
+ * deterministic data, shuffles and choices.
+ */
+uint64_t t_mix64(uint64_t x);
+
 /* Load STP_VECTOR_DIR/relpath; aborts the program with a message if it cannot. */
 ytree *t_load_vectors(const char *relpath);
 /* Full path of a vector file, in a static buffer. */

@@ -29,7 +29,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from gwlib import HOST, recv_to_end, say  # noqa: E402
+from gwlib import (HOST, metric_samples, read_to_eof,  # noqa: E402
+    recv_to_end, say)
 
 # ---- config sections gwlib.config_text does not write ----
 
@@ -49,10 +50,6 @@ def with_sections(text, limits=None, metrics=None):
 
 # ---- metrics ----
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
 def scrape(port, timeout=10):
 	"""GET /metrics: {(name, frozenset(labels.items())): value}, or None."""
 	try:
@@ -61,34 +58,13 @@ def scrape(port, timeout=10):
 		return None
 	try:
 		s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-		chunks = []
-		while True:
-			try:
-				d = s.recv(65536)
-			except OSError:
-				break
-			if not d:
-				break
-			chunks.append(d)
+		raw = read_to_eof(s, OSError)
 	finally:
 		s.close()
-	raw = b"".join(chunks)
 	head, _, body = raw.partition(b"\r\n\r\n")
 	if not head.startswith(b"HTTP/1.1 200"):
 		return None
-	out = {}
-	for line in body.decode("utf-8", "replace").splitlines():
-		if line.startswith("#"):
-			continue
-		m = _SAMPLE.match(line)
-		if not m:
-			continue
-		labels = frozenset(_LABEL.findall(m.group(2) or ""))
-		try:
-			out[(m.group(1), labels)] = float(m.group(3))
-		except ValueError:
-			pass
-	return out
+	return metric_samples(body.decode("utf-8", "replace"))
 
 
 def metric(samples, name, **labels):

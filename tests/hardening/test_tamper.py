@@ -44,21 +44,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
-    echo_handler, echo_roundtrip, peer_line, recv_to_end, say)
+from gwlib import (FAST_TIMEOUTS, HOST, MiB, Harness,  # noqa: E402
+    Pattern, config_text, echo_handler, echo_roundtrip, recv_to_end, say,
+    wait_sessions_up)
 
 MODES = ("bitflip", "replay", "drop", "truncate")
 FRAME_RECORD = 0x06
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "3s",
-	"keepalive": "1s",
-	"dead_after": "5s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
-UP_WAIT = 20
 # What the receiving gateway may say when a record was tampered with.
 RX_REASON = (r"failed to open|frame type|frame length|does not parse|"
     r"says it is record|no body|body in a|record after close|signature")
@@ -303,18 +294,18 @@ def main():
 	gb = h.gateway("bob", config_text(bob_id, h.workers, listen=bport,
 	    peers={"alice": {"key": alice_key}},
 	    services={"duplex": (svc.port, ["alice"]), "echo": (echo.port, ["alice"])},
-	    timeouts=TIMEOUTS))
+	    timeouts=FAST_TIMEOUTS))
 	ga = h.gateway("alice", config_text(alice_id, h.workers,
 	    peers={"bob": {"key": bob_key, "dial": proxy.port}},
 	    forwards=[(fport, "bob", "duplex"), (eport, "bob", "echo")],
-	    timeouts=TIMEOUTS))
+	    timeouts=FAST_TIMEOUTS))
 	gb.start()
 	ga.start()
 
 	for k, (direction, mode, n) in enumerate(plan):
 		rx, tx = (gb, ga) if direction == "a2b" else (ga, gb)
-		la = ga.wait_log(peer_line("bob", "session up"), UP_WAIT, 0 if k == 0 else mark_a)
-		lb = gb.wait_log(peer_line("alice", "session up"), UP_WAIT, 0 if k == 0 else mark_b)
+		la, lb = wait_sessions_up(ga, gb, since_a=0 if k == 0 else mark_a,
+		    since_b=0 if k == 0 else mark_b)
 		if not r.ok(la is not None and lb is not None, "connection %d: session up "
 		    "through the proxy" % k):
 			break
@@ -362,8 +353,7 @@ def main():
 			r.ok(re.search(RX_REASON, l_rx) is not None, "connection %d: %s (the "
 			    "receiver) names what was wrong with the record" % (k, rx.name), l_rx)
 
-	la = ga.wait_log(peer_line("bob", "session up"), UP_WAIT, mark_a)
-	lb = gb.wait_log(peer_line("alice", "session up"), UP_WAIT, mark_b)
+	la, lb = wait_sessions_up(ga, gb, since_a=mark_a, since_b=mark_b)
 	if r.ok(la is not None and lb is not None, "the session comes back through "
 	    "the (now clean) proxy"):
 		e = echo_roundtrip(eport, os.urandom(MiB), timeout=30)

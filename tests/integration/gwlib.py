@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HOST = "127.0.0.1"
 MiB = 1 << 20
@@ -779,3 +780,138 @@ class RssSampler:
 	def stop(self):
 		self.stop_ev.set()
 		self.t.join(5)
+
+
+# ---- shared by the tests: config tweaks, metrics, waits ----
+
+# Short timeouts for tests, so that failures and reconnections are quick.
+FAST_TIMEOUTS = {
+	"handshake": "5s",
+	"connect": "3s",
+	"keepalive": "1s",
+	"dead_after": "5s",
+	"drain": "2s",
+	"reconnect_min": "200ms",
+	"reconnect_max": "1s",
+}
+UP_WAIT = 20        # seconds for a session to come up on loopback
+
+
+def fast_timeouts(**over):
+	"""A copy of FAST_TIMEOUTS with over applied; a value of None drops
+	that key (the gateway's default then)."""
+	t = dict(FAST_TIMEOUTS)
+	for k, v in over.items():
+		if v is None:
+			t.pop(k, None)
+		else:
+			t[k] = v
+	return t
+
+
+def with_sign_records(text, peer):
+	"""text (a config_text config) with `sign_records: true` added to
+	peers.PEER; RuntimeError if there is no such peer."""
+	out = []
+	inside = added = False
+	for line in text.split("\n"):
+		out.append(line)
+		if line == "  %s:" % peer:
+			inside = True
+		elif inside and line.startswith("    key: "):
+			out.append("    sign_records: true")
+			inside = False
+			added = True
+	if not added:
+		raise RuntimeError("no peer %s in the config" % peer)
+	return "\n".join(out)
+
+
+def metrics_text(port, timeout=10):
+	"""GET /metrics on HOST:port: the text, or "" when it cannot be had."""
+	try:
+		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
+		    timeout=timeout) as r:
+			return r.read().decode("utf-8")
+	except OSError as e:
+		say("metrics on port %d: %r" % (port, e))
+		return ""
+
+
+_M_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_M_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def metric_samples(text):
+	"""The samples of a metrics text: {(name, frozenset(label items)):
+	value}; comments and lines that are not samples are passed over."""
+	out = {}
+	for line in (text or "").splitlines():
+		if line.startswith("#"):
+			continue
+		m = _M_SAMPLE.match(line)
+		if not m:
+			continue
+		try:
+			v = float(m.group(3))
+		except ValueError:
+			continue
+		out[(m.group(1), frozenset(_M_LABEL.findall(m.group(2) or "")))] = v
+	return out
+
+
+def metric_exact(text, name, **labels):
+	"""The value of the sample name whose labels are exactly labels, or
+	None."""
+	return metric_samples(text).get((name, frozenset(labels.items())))
+
+
+def plugin_events(text, plugin):
+	"""{event: count} of stpgate_plugin_events_total for plugin in a
+	metrics text (counts as int)."""
+	out = {}
+	for (name, labels), v in metric_samples(text).items():
+		l = dict(labels)
+		if name == "stpgate_plugin_events_total" and \
+		    l.get("plugin") == plugin and "event" in l:
+			out[l["event"]] = int(v)
+	return out
+
+
+def wait_for(pred, timeout, step=0.1):
+	"""pred()'s first true value within timeout seconds, or its last value."""
+	deadline = time.monotonic() + timeout
+	while True:
+		v = pred()
+		if v or time.monotonic() >= deadline:
+			return v
+		time.sleep(step)
+
+
+def wait_sessions_up(a, b, a_peer="bob", b_peer="alice", timeout=UP_WAIT,
+    since_a=0, since_b=0):
+	"""Gateways a and b each log "session up" with the other (a_peer as a
+	calls b, b_peer as b calls a) within timeout: the two lines, either
+	None if it did not come."""
+	return (a.wait_log(peer_line(a_peer, "session up"), timeout, since_a),
+	    b.wait_log(peer_line(b_peer, "session up"), timeout, since_b))
+
+
+def listening_rx(port):
+	"""A regex for a gateway's log line saying it listens on port."""
+	return r"(listening.*[:= ]%d\b|[:= ]%d\b.*listening)" % (port, port)
+
+
+def read_to_eof(s, stop_on=(ConnectionResetError, socket.timeout)):
+	"""Everything socket s sends until EOF, or until recv raises one of
+	stop_on (other errors propagate)."""
+	chunks = []
+	while True:
+		try:
+			d = s.recv(65536)
+		except stop_on:
+			break
+		if not d:
+			break
+		chunks.append(d)
+	return b"".join(chunks)

@@ -37,19 +37,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (HOST, Harness, config_text, echo_handler,  # noqa: E402
-    peer_line, say)
+from gwlib import (FAST_TIMEOUTS, HOST, Harness,  # noqa: E402
+    config_text, echo_handler, peer_line, read_to_eof, say, wait_for,
+    wait_sessions_up)
 
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "3s",
-	"keepalive": "1s",
-	"dead_after": "5s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
-UP_WAIT = 20
 REKEY = {"bytes": "1MiB"}                # so that the streams below cross key updates
 SIZES = (100000, 262144 + 7, 1000003)   # bytes echoed on each of 3 streams
 
@@ -86,18 +77,9 @@ def http_raw(port, data, timeout=10):
 	s = socket.create_connection((HOST, port), timeout=timeout)
 	try:
 		s.sendall(data)
-		chunks = []
-		while True:
-			try:
-				d = s.recv(65536)
-			except (ConnectionResetError, socket.timeout):
-				break
-			if not d:
-				break
-			chunks.append(d)
+		raw = read_to_eof(s)
 	finally:
 		s.close()
-	raw = b"".join(chunks)
 	head, _, body = raw.partition(b"\r\n\r\n")
 	lines = head.decode("latin-1").split("\r\n")
 	m = re.match(r"HTTP/1\.[01] (\d{3}) ", lines[0] if lines else "")
@@ -223,15 +205,6 @@ def echo_exact(s, data, timeout=30):
 	return None if bytes(got) == data else "echo differs"
 
 
-def wait_for(pred, timeout, step=0.1):
-	deadline = time.monotonic() + timeout
-	while True:
-		v = pred()
-		if v or time.monotonic() >= deadline:
-			return v
-		time.sleep(step)
-
-
 def one_line(err):
 	lines = err.splitlines()
 	return len(lines) == 1 and lines[0].startswith("stpgate: ")
@@ -260,14 +233,15 @@ class Setup:
 	def alice_text(self, mport=None, ctl=None):
 		return config_text(self.alice_id, self.h.workers,
 		    peers={"bob": {"key": self.bob_key, "dial": self.bob_port}},
-		    forwards=[(self.fport, "bob", "echo")], timeouts=TIMEOUTS, rekey=REKEY) + \
+		    forwards=[(self.fport, "bob", "echo")], timeouts=FAST_TIMEOUTS,
+		    rekey=REKEY) + \
 		    "control: %s\nmetrics: \"%s:%d\"\n" % (ctl or self.ctl_a, HOST,
 		    mport or self.mport_a)
 
 	def bob_text(self, listen=None, mport=None, ctl=None, control=True):
 		t = config_text(self.bob_id, self.h.workers, listen=listen or self.bob_port,
 		    peers={"alice": {"key": self.alice_key}},
-		    services={"echo": (self.echo.port, ["alice"])}, timeouts=TIMEOUTS,
+		    services={"echo": (self.echo.port, ["alice"])}, timeouts=FAST_TIMEOUTS,
 		    rekey=REKEY)
 		if control:
 			t += "control: %s\n" % (ctl or self.ctl_b)
@@ -361,8 +335,7 @@ def run(h):
 
 	b.start()
 	a.start()
-	la = a.wait_log(peer_line("bob", "session up"), UP_WAIT)
-	lb = b.wait_log(peer_line("alice", "session up"), UP_WAIT)
+	la, lb = wait_sessions_up(a, b)
 	if not r.ok(la and lb, "session up on both sides"):
 		return
 	for g, path, mp in ((a, st.ctl_a, st.mport_a), (b, st.ctl_b, st.mport_b)):

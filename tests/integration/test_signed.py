@@ -23,66 +23,16 @@ Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
 import argparse
 import hashlib
 import os
-import re
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
-    echo_handler, echo_roundtrip, peer_line, recv_to_end, say,
-    source_handler)
+from gwlib import (FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
+    Harness, Pattern, config_text, echo_handler, echo_roundtrip, metric_exact,
+    metrics_text, peer_line, recv_to_end, say, source_handler,
+    wait_sessions_up, with_sign_records)
 
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "3s",
-	"keepalive": "1s",
-	"dead_after": "5s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
-UP_WAIT = 20
 SIGNED = "records signed both ways"
-
-
-def with_sign_records(text, peer):
-	"""text with `sign_records: true` added to peers.PEER."""
-	out = []
-	inside = added = False
-	for line in text.split("\n"):
-		out.append(line)
-		if line == "  %s:" % peer:
-			inside = True
-		elif inside and line.startswith("    key: "):
-			out.append("    sign_records: true")
-			inside = False
-			added = True
-	if not added:
-		raise RuntimeError("no peer %s in the config" % peer)
-	return "\n".join(out)
-
-
-def scrape(port):
-	"""The metrics text, or "" when it cannot be had."""
-	try:
-		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
-		    timeout=10) as r:
-			return r.read().decode("utf-8")
-	except OSError:
-		return ""
-
-
-def metric(text, name, labels):
-	"""The value of the sample NAME{LABELS} (labels in any order), or None."""
-	want = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-	for line in text.splitlines():
-		m = re.match(r'^(\w+)(?:\{(.*)\})? (\S+)$', line)
-		if not m or m.group(1) != name:
-			continue
-		if dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or "")) == want:
-			return float(m.group(3))
-	return None
 
 
 class Pair:
@@ -103,12 +53,12 @@ class Pair:
 		a = config_text(self.alice_id, h.workers,
 		    peers={"bob": {"key": self.bob_key, "dial": self.bob_port}},
 		    forwards=[(self.fwd_src, "bob", "source"),
-		    (self.fwd_echo, "bob", "echo")], timeouts=TIMEOUTS)
+		    (self.fwd_echo, "bob", "echo")], timeouts=FAST_TIMEOUTS)
 		a += "metrics: \"%s:%d\"\n" % (HOST, self.metrics_a)
 		b = config_text(self.bob_id, h.workers, listen=self.bob_port,
 		    peers={"alice": {"key": self.alice_key}},
 		    services={"source": (self.src.port, ["alice"]),
-		    "echo": (self.echo.port, ["alice"])}, timeouts=TIMEOUTS)
+		    "echo": (self.echo.port, ["alice"])}, timeouts=FAST_TIMEOUTS)
 		b += "metrics: \"%s:%d\"\n" % (HOST, self.metrics_b)
 		if alice_signs:
 			a = with_sign_records(a, "bob")
@@ -129,8 +79,7 @@ class Pair:
 		self.a.start()
 
 	def wait_up(self):
-		la = self.a.wait_log(peer_line("bob", "session up"), UP_WAIT)
-		lb = self.b.wait_log(peer_line("alice", "session up"), UP_WAIT)
+		la, lb = wait_sessions_up(self.a, self.b)
 		self.h.r.ok(la is not None and lb is not None,
 		    "session up on both sides within %d s" % UP_WAIT,
 		    "alice: %s; bob: %s" % (la is not None, lb is not None))
@@ -186,8 +135,9 @@ def case_up(h, tag, alice_signs, bob_signs):
 	if la is not None and lb is not None:
 		move_data(h, p)
 	for who, port in (("alice", p.metrics_a), ("bob", p.metrics_b)):
-		text = scrape(port)
-		bad = metric(text, "stpgate_records_rejected_total", 'reason="signature"')
+		text = metrics_text(port)
+		bad = metric_exact(text, "stpgate_records_rejected_total",
+		    reason="signature")
 		r.ok(bad == 0, "%s rejected no record for its signature" % who,
 		    "stpgate_records_rejected_total{reason=\"signature\"} = %r" % bad)
 	r.ok(p.a.running() and p.b.running(), "both gateways still running")
@@ -222,11 +172,13 @@ def case_refused(h):
 		    "%d times, first: %s" % (len(ups), ups[0].strip() if ups else ""))
 	r.ok(p.src.accepted == 0 and p.echo.accepted == 0,
 	    "bob never connected to a service")
-	ma, mb = scrape(p.metrics_a), scrape(p.metrics_b)
-	fa = metric(ma, "stpgate_handshakes_total", 'result="fail",reason="rejected"')
-	fb = metric(mb, "stpgate_handshakes_total", 'result="fail",reason="protocol"')
-	oka = metric(ma, "stpgate_handshakes_total", 'result="ok"')
-	okb = metric(mb, "stpgate_handshakes_total", 'result="ok"')
+	ma, mb = metrics_text(p.metrics_a), metrics_text(p.metrics_b)
+	fa = metric_exact(ma, "stpgate_handshakes_total", result="fail",
+	    reason="rejected")
+	fb = metric_exact(mb, "stpgate_handshakes_total", result="fail",
+	    reason="protocol")
+	oka = metric_exact(ma, "stpgate_handshakes_total", result="ok")
+	okb = metric_exact(mb, "stpgate_handshakes_total", result="ok")
 	r.ok(fa is not None and fa >= 1, "alice counts refused handshakes as "
 	    "reason=\"rejected\"", "%r" % fa)
 	r.ok(fb is not None and fb >= 1, "bob counts them as reason=\"protocol\"",

@@ -46,15 +46,15 @@
 #include "identity.h"
 #include "plugin.h"
 #include "record.h"
+#include "eppair.h"
+#include "tcfg.h"
 #include "testlib.h"
 
 #define T0_MS 1700000000000ull
-#define MAXJOBS 256
 #define FR_MAX 65536
 #define EXP_MAX 64
 #define KU_BODY 256              /* FRAME_MAX_KEY_UPDATE: every padded KEY_UPDATE */
 
-static char tmpdir[64], cfgpath[128], idpath[128];
 static sign_key *id_i, *id_r;
 static uint8_t pk_i[32];
 static uint8_t *txbuf;
@@ -63,18 +63,6 @@ static const size_t def_buckets[] = { 512, 1024, 4096, 16384, 32768, EP_PAD_MAX 
 #define NDEF (sizeof(def_buckets) / sizeof(def_buckets[0]))
 
 /* ---- the plugin's settings ---- */
-
-static void
-write_cfg(const char *body)
-{
-	FILE *f = fopen(cfgpath, "w");
-
-	if (f == NULL || fprintf(f, "identity: %s\n%s", idpath, body) < 0 ||
-	    fclose(f) != 0) {
-		perror(cfgpath);
-		exit(2);
-	}
-}
 
 /* A running plugin set from a `plugins:` body, and its shaper. */
 struct shaper {
@@ -90,8 +78,8 @@ shaper_load(struct shaper *s, const char *body)
 	char err[512] = "";
 
 	memset(s, 0, sizeof(*s));
-	write_cfg(body);
-	if (!T_INT(config_load(cfgpath, &s->c, err, sizeof(err)), 0)) {
+	tcfg_write(body);
+	if (!T_INT(config_load(tcfg_path(), &s->c, err, sizeof(err)), 0)) {
 		fprintf(stderr, "  %s\n", err);
 		return -1;
 	}
@@ -116,8 +104,8 @@ refused(const char *body, const char *want)
 	char err[512] = "";
 	config *c = NULL;
 
-	write_cfg(body);
-	T_INT(config_load(cfgpath, &c, err, sizeof(err)), STP_EPARSE);
+	tcfg_write(body);
+	T_INT(config_load(tcfg_path(), &c, err, sizeof(err)), STP_EPARSE);
 	T_OK(c == NULL);
 	if (!T_OK(strstr(err, want) != NULL))
 		fprintf(stderr, "  got  %s\n  want ...%s...\n", err, want);
@@ -250,21 +238,12 @@ test_settings(void)
 	    "3:12: plugins.padding: expected a mapping of settings");
 }
 
-/* ---- an endpoint pair on an in-memory wire ---- */
-
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
+/* ---- an endpoint pair on an in-memory wire (tests/common/eppair.c) ---- */
 
 static uint8_t
 rec_byte(uint64_t no, size_t i)
 {
-	return (uint8_t)(mix64((no << 24) ^ (i >> 3)) >> (8 * (i & 7)));
+	return (uint8_t)(t_mix64((no << 24) ^ (i >> 3)) >> (8 * (i & 7)));
 }
 
 struct frame {
@@ -298,31 +277,23 @@ struct expect {
 };
 
 struct side {
-	endpoint *e;
-	int k;
-	uint8_t *in;             /* bytes on the wire towards this side */
-	size_t in_len, in_cap, in_fed;
+	struct eppair_side c;    /* first: eppair's view of this side */
 	/* The frames this side sent, as the receiver's scanner found them. */
 	struct frame *fr;
 	size_t nfr;
 	uint8_t hdr[FRAME_HDR_LEN];
 	size_t hlen, left, scanned;
-	endpoint_job *jobs[MAXJOBS];
-	size_t njobs;
 	struct hook hook;
-	int err;
 	/* What this side expects of the peer's data records, in order. */
 	struct expect exp[EXP_MAX];
 	size_t exp_head, exp_n;
-	uint64_t rx_data, rx_other, rx_bad, rx_padded, closed, pongs;
+	uint64_t rx_data, rx_other, rx_bad, rx_padded;
 	uint64_t next_no;
 };
 
 struct net {
 	struct side s[2];
-	uint64_t now;
-	int jobs;
-	aead_ctx *actx;
+	eppair p;
 	int corrupt;             /* flip a byte of the next RECORD body from side 0 */
 };
 
@@ -339,16 +310,16 @@ scan(struct side *snd, struct side *rcv)
 {
 	size_t take;
 
-	while (snd->scanned < rcv->in_len) {
+	while (snd->scanned < rcv->c.in_len) {
 		if (snd->left > 0) {
-			take = rcv->in_len - snd->scanned;
+			take = rcv->c.in_len - snd->scanned;
 			if (take > snd->left)
 				take = snd->left;
 			snd->left -= take;
 			snd->scanned += take;
 			continue;
 		}
-		snd->hdr[snd->hlen++] = rcv->in[snd->scanned++];
+		snd->hdr[snd->hlen++] = rcv->c.in[snd->scanned++];
 		if (snd->hlen < FRAME_HDR_LEN)
 			continue;
 		snd->hlen = 0;
@@ -361,22 +332,6 @@ scan(struct side *snd, struct side *rcv)
 			snd->nfr++;
 		}
 	}
-}
-
-static void
-append(struct side *s, const void *p, size_t len)
-{
-	if (s->in_len + len > s->in_cap) {
-		size_t cap = s->in_cap ? s->in_cap : 1 << 20;
-
-		while (cap < s->in_len + len)
-			cap *= 2;
-		if ((s->in = realloc(s->in, cap)) == NULL)
-			exit(2);
-		s->in_cap = cap;
-	}
-	memcpy(s->in + s->in_len, p, len);
-	s->in_len += len;
 }
 
 static void
@@ -410,118 +365,43 @@ check_data(struct side *s, const Stp__V1__Record *r)
 		s->rx_padded++;
 }
 
+/* eppair's event hook: closes and pongs are counted there. */
 static void
-poll_side(struct side *s)
+on_event(eppair *p, struct eppair_side *es, const ep_event *ev)
 {
-	ep_event ev;
+	struct side *s = (struct side *)es;
 
-	while (endpoint_poll(s->e, &ev)) {
-		if (ev.type == EP_RECORD) {
-			if (ev.rec->body_case == STP__V1__RECORD__BODY_DATA)
-				check_data(s, ev.rec);
-			else
-				s->rx_other++;
-		} else if (ev.type == EP_CLOSED)
-			s->closed++;
-		else if (ev.type == EP_PONG)
-			s->pongs++;
-	}
-	if (s->err == 0 && endpoint_finished(s->e) && !s->closed) {
-		uint8_t none = 0;
-		int rc = endpoint_input(s->e, &none, 0, 0);
-
-		if (rc < 0)
-			s->err = rc;
-	}
+	(void)p;
+	if (ev->type != EP_RECORD)
+		return;
+	if (ev->rec->body_case == STP__V1__RECORD__BODY_DATA)
+		check_data(s, ev->rec);
+	else
+		s->rx_other++;
 }
 
-static int
-run_jobs(struct net *n, struct side *s)
+/* eppair's wire hook: find side k's frames, and flip one when asked. */
+static void
+on_moved(eppair *p, int k, size_t from)
 {
-	size_t i;
-	int rc;
+	struct net *n = p->cookie;
+	struct side *s = &n->s[k], *o = &n->s[1 - k];
+	size_t i, first = s->nfr;
 
-	while (s->njobs < MAXJOBS &&
-	    (s->jobs[s->njobs] = endpoint_job_take(s->e)) != NULL)
-		s->njobs++;
-	if (s->njobs == 0)
-		return 0;
-	for (i = 0; i < s->njobs; i++)
-		endpoint_job_run(s->jobs[i], n->actx);
-	/* Back in reverse: the endpoint puts them in order. */
-	for (i = s->njobs; i > 0; i--)
-		if ((rc = endpoint_job_done(s->e, s->jobs[i - 1], n->now)) < 0 &&
-		    s->err == 0)
-			s->err = rc;
-	s->njobs = 0;
-	return 1;
-}
-
-static int
-move_output(struct net *n, int k)
-{
-	struct side *s = &n->s[k], *p = &n->s[1 - k];
-	struct iovec iov[64];
-	size_t cnt, i, total, from;
-	int moved = 0;
-
-	while ((cnt = endpoint_output(s->e, iov, 64)) > 0) {
-		total = 0;
-		for (i = 0; i < cnt; i++) {
-			append(p, iov[i].iov_base, iov[i].iov_len);
-			total += iov[i].iov_len;
+	(void)from;
+	scan(s, o);
+	for (i = first; k == 0 && n->corrupt && i < s->nfr; i++)
+		if (s->fr[i].type == FRAME_RECORD &&
+		    s->fr[i].off + s->fr[i].len <= o->c.in_len) {
+			o->c.in[s->fr[i].off + s->fr[i].len / 2] ^= 0x40;
+			n->corrupt = 0;
 		}
-		endpoint_output_done(s->e, total);
-		from = s->nfr;
-		scan(s, p);
-		for (i = from; k == 0 && n->corrupt && i < s->nfr; i++)
-			if (s->fr[i].type == FRAME_RECORD &&
-			    s->fr[i].off + s->fr[i].len <= p->in_len) {
-				p->in[s->fr[i].off + s->fr[i].len / 2] ^= 0x40;
-				n->corrupt = 0;
-			}
-		moved = 1;
-	}
-	return moved;
-}
-
-static int
-feed(struct net *n, struct side *s)
-{
-	size_t room, chunk;
-	int rc, moved = 0;
-
-	while (s->err == 0 && s->in_fed < s->in_len &&
-	    (room = endpoint_input_room(s->e)) > 0) {
-		chunk = s->in_len - s->in_fed;
-		if (chunk > room)
-			chunk = room;
-		rc = endpoint_input(s->e, s->in + s->in_fed, chunk, n->now);
-		s->in_fed += chunk;
-		moved = 1;
-		if (rc < 0)
-			s->err = rc;
-		poll_side(s);
-	}
-	poll_side(s);
-	return moved;
 }
 
 static void
 pump(struct net *n)
 {
-	int progress, k, rounds = 0;
-
-	do {
-		progress = 0;
-		for (k = 0; k < 2; k++) {
-			if (n->jobs)
-				progress |= run_jobs(n, &n->s[k]);
-			progress |= move_output(n, k);
-			progress |= feed(n, &n->s[k]);
-		}
-	} while (progress && ++rounds < 100000);
-	T_OK(rounds < 100000);
+	eppair_pump(&n->p);
 }
 
 /*
@@ -536,27 +416,25 @@ net_init(struct net *n, int sign, int jobs, int hook,
 	int k;
 
 	memset(n, 0, sizeof(*n));
-	n->now = T0_MS;
-	n->jobs = jobs;
-	if ((n->actx = aead_ctx_new()) == NULL)
-		return -1;
-	rand_test_seed("padding pair", 12);
-	memset(&ci, 0, sizeof(ci));
-	ci.hs.initiator = 1;
-	ci.hs.identity = id_i;
-	sign_key_public(id_r, ci.hs.peer_pub);
-	ci.hs.flags = sign ? AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED : 0;
-	ci.inline_crypto = !jobs;
-	cr = ci;
-	cr.hs.initiator = 0;
-	cr.hs.identity = id_r;
-	memset(cr.hs.peer_pub, 0, 32);
-	cr.hs.flags = 0;
+	eppair_attach(&n->p, &n->s[0].c, &n->s[1].c, on_event, n);
+	n->p.moved = on_moved;
+	n->p.jobs_all = 1;
+	n->p.keep_input = 1;         /* the frames' offsets point into it */
+	n->p.max_rounds = 100000;
+	eppair_configs(&ci, &cr, id_i, id_r,
+	    sign ? AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED : 0, 0, jobs);
 	cr.lookup = map_lookup;
+	if (hook != 0) {
+		ci.pad_to = cr.pad_to = hook_pad;
+		ci.pad_cookie = &n->s[0].hook;
+		cr.pad_cookie = &n->s[1].hook;
+	}
+	if (eppair_init(&n->p, &ci, &cr, T0_MS, t_mix64(0x706164ull ^
+	    (uint64_t)jobs), jobs, "padding pair") != 0)
+		return -1;
 	for (k = 0; k < 2; k++) {
 		struct side *s = &n->s[k];
 
-		s->k = k;
 		if ((s->fr = calloc(FR_MAX, sizeof(*s->fr))) == NULL)
 			return -1;
 		if (hook == 1) {
@@ -564,21 +442,13 @@ net_init(struct net *n, int sign, int jobs, int hook,
 			s->hook.inst = sh->inst;
 		}
 	}
-	if (hook != 0) {
-		ci.pad_to = cr.pad_to = hook_pad;
-		ci.pad_cookie = &n->s[0].hook;
-		cr.pad_cookie = &n->s[1].hook;
-	}
-	n->s[0].e = endpoint_new(&ci, n->now);
-	n->s[1].e = endpoint_new(&cr, n->now);
-	if (n->s[0].e == NULL || n->s[1].e == NULL)
-		return -1;
-	if (endpoint_start(n->s[0].e, n->now) != 0)
+	if (endpoint_start(n->s[0].c.e, n->p.now) != 0)
 		return -1;
 	pump(n);
-	if (!endpoint_established(n->s[0].e) || !endpoint_established(n->s[1].e)) {
+	if (!endpoint_established(n->s[0].c.e) ||
+	    !endpoint_established(n->s[1].c.e)) {
 		fprintf(stderr, "  not established: I %s / R %s\n",
-		    endpoint_reason(n->s[0].e), endpoint_reason(n->s[1].e));
+		    endpoint_reason(n->s[0].c.e), endpoint_reason(n->s[1].c.e));
 		return -1;
 	}
 	return 0;
@@ -589,15 +459,11 @@ net_free(struct net *n)
 {
 	int k;
 
+	eppair_free(&n->p);
 	for (k = 0; k < 2; k++) {
-		if (n->s[k].e != NULL && n->jobs)
-			(void)run_jobs(n, &n->s[k]);
-		endpoint_free(n->s[k].e);
-		free(n->s[k].in);
 		free(n->s[k].fr);
+		n->s[k].fr = NULL;
 	}
-	aead_ctx_free(n->actx);
-	rand_test_seed(NULL, 0);
 }
 
 /* Records side k sealed so far: its next sequence number. */
@@ -616,7 +482,7 @@ sealed(const struct side *s)
 static size_t
 sigroom(const struct side *s)
 {
-	return (endpoint_signing(s->e) & EP_SIGN_SEND) ? RECORD_SIG_FIELD_LEN : 0;
+	return (endpoint_signing(s->c.e) & EP_SIGN_SEND) ? RECORD_SIG_FIELD_LEN : 0;
 }
 
 /*
@@ -634,17 +500,17 @@ send_data(struct net *n, int k, size_t len, int zero_copy, size_t *bare)
 	uint8_t *buf;
 	int rc;
 
-	*bare = env_data_record_len(sealed(s), n->now, sid, len);
+	*bare = env_data_record_len(sealed(s), n->p.now, sid, len);
 	if (zero_copy && len > 0) {
-		if ((buf = endpoint_data_reserve(s->e, len)) == NULL)
+		if ((buf = endpoint_data_reserve(s->c.e, len)) == NULL)
 			return -2;
 		for (i = 0; i < len; i++)
 			buf[i] = rec_byte(no, i);
-		rc = endpoint_data_commit(s->e, sid, len, n->now);
+		rc = endpoint_data_commit(s->c.e, sid, len, n->p.now);
 	} else {
 		for (i = 0; i < len; i++)
 			txbuf[i] = rec_byte(no, i);
-		rc = endpoint_send_data(s->e, sid, txbuf, len, n->now);
+		rc = endpoint_send_data(s->c.e, sid, txbuf, len, n->p.now);
 	}
 	if (rc != 0)
 		return -3;
@@ -726,7 +592,7 @@ test_buckets(void)
 			    jobs ? "jobs" : "inline");
 			if (!T_INT(net_init(n, sign, jobs, 1, &sh), 0))
 				goto next;
-			T_INT(endpoint_signing(n->s[0].e) != 0, sign);
+			T_INT(endpoint_signing(n->s[0].c.e) != 0, sign);
 			wrong = sent = 0;
 			for (b = 0; b < NDEF; b++) {
 				size_t lo = def_buckets[b] > 80 ? def_buckets[b] - 80 : 0;
@@ -759,7 +625,7 @@ test_buckets(void)
 			T_INT(wrong, 0);
 			T_INT(off_bucket(n), 0);
 			for (k = 0; k < 2; k++) {
-				T_INT(n->s[k].err, 0);
+				T_INT(n->s[k].c.err, 0);
 				T_INT(n->s[k].rx_bad, 0);
 				T_INT(n->s[k].exp_n, 0);
 				/*
@@ -799,7 +665,7 @@ test_gaps(void)
 			goto next;
 		wrong = 0;
 		for (gap = 0; gap < EP_PAD_MAX + 300; gap += step) {
-			bare = env_data_record_len(sealed(&n->s[0]), n->now, 1, dlen);
+			bare = env_data_record_len(sealed(&n->s[0]), n->p.now, 1, dlen);
 			n->s[0].hook.fixed = bare + gap;
 			want = bare + gap;
 			if (gap == 1 || gap == 2)
@@ -812,7 +678,7 @@ test_gaps(void)
 			step = gap < 1000 || (gap >= 16000 && gap < 17000) ? 1 : 53;
 		}
 		T_INT(wrong, 0);
-		T_INT(n->s[1].err, 0);
+		T_INT(n->s[1].c.err, 0);
 		T_INT(n->s[1].rx_bad, 0);
 		T_INT(n->s[1].exp_n, 0);
 		T_OK(n->s[1].rx_data > 2500);
@@ -845,13 +711,13 @@ test_outgrown(void)
 			size_t before = s->nfr;
 
 			s->hook.fixed = 600;        /* what the reservation is sized for */
-			if (!T_OK((buf = endpoint_data_reserve(s->e, len)) != NULL))
+			if (!T_OK((buf = endpoint_data_reserve(s->c.e, len)) != NULL))
 				break;
 			for (i = 0; i < len; i++)
 				buf[i] = rec_byte(no, i);
-			bare = env_data_record_len(sealed(s), n->now, 1, len);
+			bare = env_data_record_len(sealed(s), n->p.now, 1, len);
 			s->hook.fixed = 60000;      /* what the commit asks */
-			T_INT(endpoint_data_commit(s->e, 1, len, n->now), 0);
+			T_INT(endpoint_data_commit(s->c.e, 1, len, n->p.now), 0);
 			n->s[1].exp[(n->s[1].exp_head + n->s[1].exp_n) % EXP_MAX].no = no;
 			n->s[1].exp[(n->s[1].exp_head + n->s[1].exp_n) % EXP_MAX].len = len;
 			n->s[1].exp_n++;
@@ -860,7 +726,7 @@ test_outgrown(void)
 			T_INT(s->fr[before].len, 60000 + AEAD_TAG_LEN + sigroom(s));
 			(void)bare;
 		}
-		T_INT(n->s[1].err, 0);
+		T_INT(n->s[1].c.err, 0);
 		T_INT(n->s[1].rx_bad, 0);
 		T_INT(n->s[1].exp_n, 0);
 		T_INT(n->s[1].rx_data, 7);   /* 1, 10, 37, ... 3277 */
@@ -911,7 +777,7 @@ send_body(struct net *n, int k, int body)
 		r.reset = &rs;
 		break;
 	}
-	return endpoint_send(n->s[k].e, &r, n->now);
+	return endpoint_send(n->s[k].c.e, &r, n->p.now);
 }
 
 /* 5. the protocol's own records and cover records */
@@ -945,12 +811,12 @@ test_protocol(void)
 			for (k = 0; k < 2; k++) {
 				for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
 					T_INT(send_body(n, k, bodies[i]), 0);
-				T_INT(endpoint_ping(n->s[k].e, n->now), 0);
+				T_INT(endpoint_ping(n->s[k].c.e, n->p.now), 0);
 				pump(n);
 				for (i = 0; i < sizeof(covers) / sizeof(covers[0]); i++) {
 					before = n->s[k].nfr;
-					T_INT(endpoint_send_cover(n->s[k].e, covers[i],
-					    n->now), 0);
+					T_INT(endpoint_send_cover(n->s[k].c.e, covers[i],
+					    n->p.now), 0);
 					ncover++;
 					pump(n);
 					if (T_INT(n->s[k].nfr, before + 1))
@@ -960,33 +826,33 @@ test_protocol(void)
 				(void)send_data(n, k, 10, k, &bare);
 			}
 			/* Key updates by time, then a fresh exchange (I starts it). */
-			n->now += EP_DEFAULT_REKEY_INTERVAL_MS + 1;
+			n->p.now += EP_DEFAULT_REKEY_INTERVAL_MS + 1;
 			for (k = 0; k < 2; k++)
-				T_INT(endpoint_tick(n->s[k].e, n->now), 0);
+				T_INT(endpoint_tick(n->s[k].c.e, n->p.now), 0);
 			pump(n);
-			n->now += EP_DEFAULT_REKEM_INTERVAL_MS + 1;
-			T_INT(endpoint_tick(n->s[0].e, n->now), 0);
+			n->p.now += EP_DEFAULT_REKEM_INTERVAL_MS + 1;
+			T_INT(endpoint_tick(n->s[0].c.e, n->p.now), 0);
 			pump(n);
 			for (k = 0; k < 2; k++)
 				(void)send_data(n, k, 3000, 0, &bare);
 			for (k = 0; k < 2; k++)
-				endpoint_get_stats(n->s[k].e, &st[k]);
+				endpoint_get_stats(n->s[k].c.e, &st[k]);
 			T_OK(st[0].key_updates_sent >= 2 && st[1].key_updates_sent >= 2);
 			T_INT(st[0].rekems, 1);
 			T_INT(st[1].rekems, 1);
-			T_INT(endpoint_close(n->s[0].e, 0, "done here", n->now), 0);
+			T_INT(endpoint_close(n->s[0].c.e, 0, "done here", n->p.now), 0);
 			pump(n);
-			T_INT(n->s[1].closed, 1);
+			T_INT(n->s[1].c.closed, 1);
 			T_INT(off_bucket(n), 0);
 			for (k = 0; k < 2; k++) {
 				const struct side *s = &n->s[k];
 
-				T_INT(s->err, 0);
+				T_INT(s->c.err, 0);
 				T_INT(s->rx_bad, 0);
 				T_INT(s->exp_n, 0);
 				T_INT(s->rx_data, 2);
 				T_INT(s->rx_other, 5);     /* the five stream bodies */
-				T_INT(s->pongs, 1);
+				T_INT(s->c.pongs, 1);
 				/* Cover: counted, sealed, opened, never an event. */
 				T_INT(st[k].cover_sent, 7);
 				T_INT(st[1 - k].cover_recv, 7);
@@ -1022,17 +888,17 @@ test_cover_tamper(void)
 		t_set_ctx("tampered cover, %s", sign ? "signed" : "unsigned");
 		if (!T_INT(net_init(n, sign, 0, 1, &sh), 0))
 			goto next;
-		T_INT(endpoint_send_cover(n->s[0].e, 512, n->now), 0);
+		T_INT(endpoint_send_cover(n->s[0].c.e, 512, n->p.now), 0);
 		pump(n);
 		n->corrupt = 1;
-		T_INT(endpoint_send_cover(n->s[0].e, 512, n->now), 0);
+		T_INT(endpoint_send_cover(n->s[0].c.e, 512, n->p.now), 0);
 		pump(n);
 		T_INT(n->corrupt, 0);
-		endpoint_get_stats(n->s[1].e, &st);
+		endpoint_get_stats(n->s[1].c.e, &st);
 		T_INT(st.cover_recv, 1);
-		T_INT(n->s[1].err, STP_EAUTH);
+		T_INT(n->s[1].c.err, STP_EAUTH);
 		T_INT(n->s[1].rx_data + n->s[1].rx_other, 0);
-		T_OK(strstr(endpoint_reason(n->s[1].e), "failed to open") != NULL);
+		T_OK(strstr(endpoint_reason(n->s[1].c.e), "failed to open") != NULL);
 next:
 		net_free(n);
 	}
@@ -1058,11 +924,11 @@ test_no_hook(void)
 				fprintf(stderr, "  len %zu: %ld, bare %zu\n", len, pt, bare);
 		}
 		T_INT(wrong, 0);
-		T_INT(endpoint_send_cover(n->s[0].e, 700, n->now), 0);
+		T_INT(endpoint_send_cover(n->s[0].c.e, 700, n->p.now), 0);
 		pump(n);
 		T_INT(n->s[0].fr[n->s[0].nfr - 1].len, 700 + AEAD_TAG_LEN);
 		T_INT(n->s[1].rx_bad, 0);
-		T_INT(n->s[1].err, 0);
+		T_INT(n->s[1].c.err, 0);
 	}
 	net_free(n);
 	free(n);
@@ -1072,20 +938,10 @@ int
 main(void)
 {
 	uint8_t seed[SIGN_SEED_LEN];
-	sign_key *k;
-	char err[256];
 
-	if (crypto_init() != 0 || (txbuf = malloc(STP_MAX_DATA)) == NULL)
+	if (crypto_init() != 0 || (txbuf = malloc(STP_MAX_DATA)) == NULL ||
+	    tcfg_init("padding") != 0)
 		return 2;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/stp-test-padding-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return 2;
-	snprintf(cfgpath, sizeof(cfgpath), "%s/c.yaml", tmpdir);
-	snprintf(idpath, sizeof(idpath), "%s/id.key", tmpdir);
-	if (identity_generate(&k) != 0 ||
-	    identity_save(idpath, k, 0, err, sizeof(err)) != 0)
-		return 2;
-	sign_key_free(k);
 	memset(seed, 0x5a, sizeof(seed));
 	if (sign_key_from_seed(&id_i, seed) != 0)
 		return 2;
@@ -1112,8 +968,6 @@ main(void)
 	sign_key_free(id_i);
 	sign_key_free(id_r);
 	free(txbuf);
-	unlink(cfgpath);
-	unlink(idpath);
-	rmdir(tmpdir);
+	tcfg_cleanup();
 	return t_done();
 }

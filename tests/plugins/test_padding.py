@@ -31,30 +31,19 @@ import argparse
 import hashlib
 import os
 import random
-import re
 import socket
 import sys
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     "..", "integration"))
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
-    echo_handler, peer_line, recv_to_end, say, source_handler)
+from gwlib import (FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
+    Harness, Pattern, config_text, echo_handler, metrics_text, plugin_events,
+    recv_to_end, say, source_handler, wait_sessions_up, with_sign_records)
 
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "3s",
-	"keepalive": "1s",
-	"dead_after": "5s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
 REKEY = {"bytes": "1MiB", "interval": "2s"}
 PADDING = "plugins:\n  padding:\n    step_up: 0.2\n    cover_rate: 20\n"
-UP_WAIT = 20
 TAG = 16
 SIG_FIELD = 67
 BUCKETS = (512, 1024, 4096, 16384, 32768, 66432)
@@ -63,24 +52,9 @@ HANDSHAKE = {1: "HELLO", 2: "CHALLENGE", 3: "REJECT", 4: "REPLY", 5: "AUTH"}
 RECORD, KEY_UPDATE = 6, 7
 
 
-def scrape(port):
-	"""The metrics text, or "" when it cannot be had."""
-	try:
-		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
-		    timeout=10) as r:
-			return r.read().decode("utf-8")
-	except OSError:
-		return ""
-
-
-def plugin_event(text, event):
-	"""stpgate_plugin_events_total{plugin="padding",event=EVENT}, or 0."""
-	for line in text.splitlines():
-		m = re.match(r'^stpgate_plugin_events_total\{(.*)\} (\S+)$', line)
-		if m and dict(re.findall(r'(\w+)="([^"]*)"', m.group(1))) == {
-		    "plugin": "padding", "event": event}:
-			return float(m.group(2))
-	return 0
+def pad_event(text, event):
+	"""The padding plugin's count of event in a metrics text, or 0."""
+	return plugin_events(text, "padding").get(event, 0)
 
 
 class FrameProxy:
@@ -180,23 +154,6 @@ class FrameProxy:
 				pass
 
 
-def with_sign_records(text, peer):
-	"""text with `sign_records: true` added to peers.PEER."""
-	out = []
-	inside = added = False
-	for line in text.split("\n"):
-		out.append(line)
-		if line == "  %s:" % peer:
-			inside = True
-		elif inside and line.startswith("    key: "):
-			out.append("    sign_records: true")
-			inside = False
-			added = True
-	if not added:
-		raise RuntimeError("no peer %s in the config" % peer)
-	return "\n".join(out)
-
-
 class Pair:
 	"""alice -> proxy -> bob, padding and cover on both."""
 
@@ -217,12 +174,13 @@ class Pair:
 		a = config_text(alice_id, h.workers,
 		    peers={"bob": {"key": bob_key, "dial": self.proxy.port}},
 		    forwards=[(self.fwd_src, "bob", "source"),
-		    (self.fwd_echo, "bob", "echo")], timeouts=TIMEOUTS, rekey=REKEY)
+		    (self.fwd_echo, "bob", "echo")], timeouts=FAST_TIMEOUTS,
+		    rekey=REKEY)
 		a += "metrics: \"%s:%d\"\n" % (HOST, self.metrics_a) + PADDING
 		b = config_text(bob_id, h.workers, listen=self.bob_port,
 		    peers={"alice": {"key": alice_key}},
 		    services={"source": (self.src.port, ["alice"]),
-		    "echo": (self.echo.port, ["alice"])}, timeouts=TIMEOUTS,
+		    "echo": (self.echo.port, ["alice"])}, timeouts=FAST_TIMEOUTS,
 		    rekey=REKEY)
 		b += "metrics: \"%s:%d\"\n" % (HOST, self.metrics_b) + PADDING
 		if signed:
@@ -240,8 +198,7 @@ class Pair:
 		r.ok(self.b.wait_log(r"listening.*:%d\b" % self.bob_port, 15) is not None,
 		    "%s listens on %d" % (self.b.name, self.bob_port))
 		self.a.start()
-		la = self.a.wait_log(peer_line("bob", "session up"), UP_WAIT)
-		lb = self.b.wait_log(peer_line("alice", "session up"), UP_WAIT)
+		la, lb = wait_sessions_up(self.a, self.b)
 		return r.ok(la is not None and lb is not None,
 		    "session up on both sides through the proxy within %d s" % UP_WAIT)
 
@@ -292,14 +249,14 @@ def echo_messages(h, p, rng):
 	    "%d messages of random sizes (%d bytes) echoed intact (SHA-256)" % (
 	    len(sizes), n_sent), err or "got %d of %d bytes" % (n_got, n_sent))
 	# Idle while cover records flow both ways: nothing may reach the app.
-	c0 = plugin_event(scrape(p.metrics_a), "cover_sent")
+	c0 = pad_event(metrics_text(p.metrics_a), "cover_sent")
 	s.settimeout(2.0)
 	try:
 		d = s.recv(65536)
 		extra = len(d) if d else -1
 	except socket.timeout:
 		extra = 0
-	c1 = plugin_event(scrape(p.metrics_a), "cover_sent")
+	c1 = pad_event(metrics_text(p.metrics_a), "cover_sent")
 	r.ok(extra == 0, "the app reads nothing in 2 s idle while alice sent %d "
 	    "cover records" % (c1 - c0), "read %d bytes (-1: EOF)" % extra)
 	s.shutdown(socket.SHUT_WR)
@@ -371,10 +328,10 @@ def case(h, tag, signed):
 		download(h, p)
 		# Some time for cover records both ways (20/s on average each).
 		time.sleep(1.0)
-		ma, mb = scrape(p.metrics_a), scrape(p.metrics_b)
+		ma, mb = metrics_text(p.metrics_a), metrics_text(p.metrics_b)
 		for who, text, other in (("alice", ma, mb), ("bob", mb, ma)):
-			cs = plugin_event(text, "cover_sent")
-			cr = plugin_event(other, "cover_received")
+			cs = pad_event(text, "cover_sent")
+			cr = pad_event(other, "cover_received")
 			r.ok(cs >= 5 and cr >= 5, "%s sent cover records and its peer "
 			    "received them (counters)" % who, "sent %d, received %d" % (cs, cr))
 			say("%s: cover_sent %d, peer's cover_received %d" % (who, cs, cr))

@@ -22,6 +22,8 @@
 #include "handshake.h"
 #include "identity.h"
 #include "plugin.h"
+#include "hspair.h"
+#include "tcfg.h"
 #include "testlib.h"
 
 /* The challenge's layout (proto/STP.md, "Admission by proof of work"). */
@@ -32,7 +34,6 @@
 #define O_NONCE 11
 #define O_HINT 27
 
-static char tmpdir[64], cfgpath[128], idpath[128];
 static const stp_plugin *pow_p;
 static uint64_t clock_ms = 1000000;
 
@@ -43,19 +44,7 @@ fake_now(void *arg)
 	return clock_ms;
 }
 
-static void
-write_cfg(const char *body)
-{
-	FILE *f = fopen(cfgpath, "w");
-
-	if (f == NULL || fprintf(f, "identity: %s\n%s", idpath, body) < 0 ||
-	    fclose(f) != 0) {
-		perror(cfgpath);
-		exit(1);
-	}
-}
-
-/* body must be refused with "cfgpath:" want. */
+/* body must be refused with "<config path>:" want. */
 static void
 refused_at(int line, const char *body, const char *want)
 {
@@ -63,11 +52,11 @@ refused_at(int line, const char *body, const char *want)
 	config *c = NULL;
 	int rc;
 
-	write_cfg(body);
-	rc = config_load(cfgpath, &c, err, sizeof(err));
+	tcfg_write(body);
+	rc = config_load(tcfg_path(), &c, err, sizeof(err));
 	t_check(rc == STP_EPARSE && c == NULL, __FILE__, line, t_ctx,
 	    "rc %d, want STP_EPARSE", rc);
-	snprintf(full, sizeof(full), "%s:%s", cfgpath, want);
+	snprintf(full, sizeof(full), "%s:%s", tcfg_path(), want);
 	t_check(strcmp(err, full) == 0, __FILE__, line, t_ctx,
 	    "error\n    got  \"%s\"\n    want \"%s\"", err, full);
 	if (c != NULL)
@@ -90,8 +79,8 @@ open_with(struct inst *in, const char *body)
 
 	memset(in, 0, sizeof(*in));
 	snprintf(text, sizeof(text), "plugins:\n  pow:%s\n", body);
-	write_cfg(text);
-	if (!T_INT(config_load(cfgpath, &in->c, err, sizeof(err)), 0)) {
+	tcfg_write(text);
+	if (!T_INT(config_load(tcfg_path(), &in->c, err, sizeof(err)), 0)) {
 		fprintf(stderr, "  %s\n", err);
 		return -1;
 	}
@@ -618,8 +607,8 @@ test_config(void)
 
 	t_set_ctx("config");
 	/* Absent: not enabled, no settings (answers with defaults). */
-	write_cfg("plugins: {}\n");
-	if (T_INT(config_load(cfgpath, &c, err, sizeof(err)), 0)) {
+	tcfg_write("plugins: {}\n");
+	if (T_INT(config_load(tcfg_path(), &c, err, sizeof(err)), 0)) {
 		T_INT(c->plugins.enabled[i], 0);
 		T_OK(c->plugins.cfg[i] == NULL);
 		config_free(c);
@@ -679,71 +668,6 @@ h_answer(void *cookie, const uint8_t *chal, size_t chal_len, uint8_t *ans,
 	return plugins_answer(cookie, chal, chal_len, ans, ans_len);
 }
 
-static int
-pass(hs *from, hs *to)
-{
-	const uint8_t *out;
-	size_t len, off = 0, body;
-	uint8_t type;
-	int rc;
-
-	out = hs_output(from, &len);
-	while (off + FRAME_HDR_LEN <= len) {
-		if (frame_get_header(out + off, &type, &body) != 0)
-			return STP_EPROTO;
-		rc = hs_input(to, out + off, FRAME_HDR_LEN + body);
-		if (rc == HS_WORK)
-			rc = hs_work(to);
-		if (rc < 0)
-			return rc;
-		off += FRAME_HDR_LEN + body;
-	}
-	hs_output_clear(from);
-	return 0;
-}
-
-static int
-handshake(plugins *ans_set, char *why, size_t why_len)
-{
-	sign_key *ki = NULL, *kr = NULL;
-	hs_config ci, cr;
-	hs *i = NULL, *r = NULL;
-	int rc, n;
-
-	memset(&ci, 0, sizeof(ci));
-	memset(&cr, 0, sizeof(cr));
-	if (sign_key_generate(&ki) != 0 || sign_key_generate(&kr) != 0)
-		return STP_ENOMEM;
-	ci.initiator = 1;
-	ci.identity = ki;
-	sign_key_public(kr, ci.peer_pub);
-	ci.answer = h_answer;
-	ci.cookie = ans_set;
-	cr.identity = kr;
-	cr.admit = h_admit;
-	i = hs_new(&ci);
-	r = hs_new(&cr);
-	rc = STP_ENOMEM;
-	if (i == NULL || r == NULL)
-		goto out;
-	if ((rc = hs_start(i)) == HS_WORK)
-		rc = hs_work(i);
-	for (n = 0; rc >= 0 && n < 16 && !(hs_done(i) && hs_done(r)); n++) {
-		if ((rc = pass(i, r)) < 0 || hs_failed(r))
-			break;
-		rc = pass(r, i);
-	}
-	if (rc >= 0)
-		rc = hs_done(i) && hs_done(r) ? 0 : STP_EREJECTED;
-	snprintf(why, why_len, "%s / %s", hs_reason(i), hs_reason(r));
-out:
-	hs_free(i);
-	hs_free(r);
-	sign_key_free(ki);
-	sign_key_free(kr);
-	return rc;
-}
-
 static void
 test_handshake(void)
 {
@@ -753,33 +677,33 @@ test_handshake(void)
 	uint64_t c0[N_EVENTS];
 
 	t_set_ctx("handshake");
-	write_cfg("plugins:\n  pow: {difficulty: 12}\n");
-	if (!T_INT(config_load(cfgpath, &cr, err, sizeof(err)), 0))
+	tcfg_write("plugins:\n  pow: {difficulty: 12}\n");
+	if (!T_INT(config_load(tcfg_path(), &cr, err, sizeof(err)), 0))
 		return;
 	T_INT(plugins_open(cr, &resp_set, err, sizeof(err)), 0);
 	T_OK(plugins_admission_on(resp_set));
 	/* An initiator without pow in its config answers with the defaults. */
-	write_cfg("plugins: {}\n");
-	T_INT(config_load(cfgpath, &ci, err, sizeof(err)), 0);
+	tcfg_write("plugins: {}\n");
+	T_INT(config_load(tcfg_path(), &ci, err, sizeof(err)), 0);
 	T_INT(plugins_open(ci, &iset, err, sizeof(err)), 0);
 	snap(c0);
-	T_INT(handshake(iset, why, sizeof(why)), 0);
+	T_INT(hspair_run(h_answer, iset, h_admit, NULL, NULL, why, sizeof(why)), 0);
 	T_INT(count("challenged"), (long long)c0[0] + 1);
 	T_INT(count("admitted"), (long long)c0[1] + 1);
 	T_INT(count("solved"), (long long)c0[7] + 1);
 	/* With no plugin set at all (NULL) too. */
-	T_INT(handshake(NULL, why, sizeof(why)), 0);
+	T_INT(hspair_run(h_answer, NULL, h_admit, NULL, NULL, why, sizeof(why)), 0);
 	plugins_unref(iset);
 	config_free(ci);
 
 	/* One that will not solve 12 bits fails with a clear reason. */
-	write_cfg("plugins:\n  pow: {enabled: false, answer_max_difficulty: 8}\n");
+	tcfg_write("plugins:\n  pow: {enabled: false, answer_max_difficulty: 8}\n");
 	ci = NULL;
 	iset = NULL;
-	T_INT(config_load(cfgpath, &ci, err, sizeof(err)), 0);
+	T_INT(config_load(tcfg_path(), &ci, err, sizeof(err)), 0);
 	T_INT(plugins_open(ci, &iset, err, sizeof(err)), 0);
 	T_OK(!plugins_admission_on(iset));
-	T_OK(handshake(iset, why, sizeof(why)) < 0);
+	T_OK(hspair_run(h_answer, iset, h_admit, NULL, NULL, why, sizeof(why)) < 0);
 	T_OK(strstr(why, "admission challenge") != NULL);
 	plugins_unref(iset);
 	config_free(ci);
@@ -792,8 +716,6 @@ test_handshake(void)
 int
 main(void)
 {
-	sign_key *k;
-	char err[256];
 	long i;
 
 	if (crypto_init() != 0)
@@ -804,15 +726,8 @@ main(void)
 		return 1;
 	}
 	plugin_runtime(NULL, fake_now, NULL);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/stp-test-pow-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tcfg_init("pow") != 0)
 		return 2;
-	snprintf(cfgpath, sizeof(cfgpath), "%s/c.yaml", tmpdir);
-	snprintf(idpath, sizeof(idpath), "%s/id.key", tmpdir);
-	if (identity_generate(&k) != 0 ||
-	    identity_save(idpath, k, 0, err, sizeof(err)) != 0)
-		return 2;
-	sign_key_free(k);
 
 	src4.sin_family = AF_INET;
 	src4.sin_addr.s_addr = htonl(0xc0000201);      /* 192.0.2.1 */
@@ -833,8 +748,6 @@ main(void)
 	test_initiator();
 	test_handshake();
 
-	unlink(cfgpath);
-	unlink(idpath);
-	rmdir(tmpdir);
+	tcfg_cleanup();
 	return t_done();
 }

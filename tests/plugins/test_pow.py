@@ -19,46 +19,21 @@ import argparse
 import os
 import re
 import sys
-import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from gwlib import (HOST, Harness, config_text, echo_handler,  # noqa: E402
-    echo_roundtrip, peer_line, say)
+    echo_roundtrip, fast_timeouts, listening_rx, metrics_text, peer_line,
+    plugin_events, wait_for, wait_sessions_up)
 
-TIMEOUTS = {"handshake": "10s", "connect": "3s", "keepalive": "1s",
-    "dead_after": "5s", "reconnect_min": "200ms", "reconnect_max": "1s"}
+TIMEOUTS = fast_timeouts(handshake="10s", drain=None)
 UP_WAIT = 40
-
-
-def listening(port):
-	return r"(listening.*[:= ]%d\b|[:= ]%d\b.*listening)" % (port, port)
 
 
 def pow_events(port):
 	"""{event: count} of pow's stpgate_plugin_events_total, or None."""
-	try:
-		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
-		    timeout=10) as f:
-			text = f.read().decode()
-	except OSError as e:
-		say("scrape of port %d failed: %r" % (port, e))
-		return None
-	out = {}
-	for m in re.finditer(r'^stpgate_plugin_events_total\{plugin="pow",'
-	    r'event="([a-z_]+)"\} (\d+)$', text, re.M):
-		out[m.group(1)] = int(m.group(2))
-	return out
-
-
-def wait_for(pred, timeout, step=0.2):
-	deadline = time.monotonic() + timeout
-	while True:
-		v = pred()
-		if v or time.monotonic() >= deadline:
-			return v
-		time.sleep(step)
+	text = metrics_text(port)
+	return plugin_events(text, "pow") if text else None
 
 
 def run(h):
@@ -83,10 +58,9 @@ def run(h):
 		r.ok(rc == 0, "stpgate check accepts %s's config" % g.name, err.strip())
 
 	b.start()
-	r.ok(b.wait_log(listening(bob_port), 15) is not None, "bob listens")
+	r.ok(b.wait_log(listening_rx(bob_port), 15) is not None, "bob listens")
 	a.start()
-	la = a.wait_log(peer_line("bob", "session up"), UP_WAIT)
-	lb = b.wait_log(peer_line("alice", "session up"), UP_WAIT)
+	la, lb = wait_sessions_up(a, b, timeout=UP_WAIT)
 	r.ok(la is not None and lb is not None,
 	    "alice comes up with bob through his pow challenge")
 	err = echo_roundtrip(fwd, os.urandom(256 * 1024), timeout=30)

@@ -24,20 +24,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from gwlib import (HOST, Harness, config_text, echo_handler,  # noqa: E402
-    echo_roundtrip, peer_line, say, spawn)
+    echo_roundtrip, fast_timeouts, listening_rx, metrics_text, peer_line,
+    plugin_events, say, spawn)
 
-TIMEOUTS = {"handshake": "10s", "connect": "3s", "keepalive": "1s",
-    "dead_after": "10s", "reconnect_min": "200ms", "reconnect_max": "1s"}
+TIMEOUTS = fast_timeouts(handshake="10s", dead_after="10s", drain=None)
 TTL_MS = 2000
-
-
-def listening(port):
-	return r"(listening.*[:= ]%d\b|[:= ]%d\b.*listening)" % (port, port)
 
 
 def cpu_s(pid):
@@ -50,16 +45,8 @@ def cpu_s(pid):
 
 
 def pow_events(port):
-	try:
-		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
-		    timeout=10) as f:
-			text = f.read().decode()
-	except OSError as e:
-		say("scrape of port %d failed: %r" % (port, e))
-		return {}
-	return {m.group(1): int(m.group(2)) for m in re.finditer(
-	    r'^stpgate_plugin_events_total\{plugin="pow",event="([a-z_]+)"\} (\d+)$',
-	    text, re.M)}
+	"""{event: count} of pow's stpgate_plugin_events_total ({} if none)."""
+	return plugin_events(metrics_text(port), "pow")
 
 
 def flood_args(tool, port, key, n, conns, per, max_time):
@@ -93,7 +80,7 @@ def run(h, args):
 	    peers={"bob": {"key": bob_key, "dial": bob_port}},
 	    forwards=[(fwd, "bob", "echo")], timeouts=TIMEOUTS))
 	b.start()
-	if not r.ok(b.wait_log(listening(bob_port), 15) is not None, "bob listens"):
+	if not r.ok(b.wait_log(listening_rx(bob_port), 15) is not None, "bob listens"):
 		return
 
 	# 1. The flood alone.

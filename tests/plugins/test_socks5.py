@@ -47,24 +47,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
-    echo_handler, echo_roundtrip, peer_line, recv_to_end, say, source_handler,
-    spawn, yq)
+from gwlib import (FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
+    Harness, Pattern, config_text, echo_handler, echo_roundtrip, metrics_text,
+    peer_line, plugin_events, recv_to_end, say, source_handler, spawn,
+    wait_for, yq)
 
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "3s",
-	"keepalive": "1s",
-	"dead_after": "5s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
-UP_WAIT = 20
 DOWNLOAD = 8 * MiB + 4099
 USER, PASSWORD = "stpuser", "Pr0xyPassw0rd-not-logged"
 ONION = "bobbobbobbobbobbobbobbobbobbobbobbobbobbobbobbobbobbobbob.onion"
@@ -108,16 +98,7 @@ def peer_status(h, cfg, name):
 
 def scrape_event(port, event):
 	"""stpgate_plugin_events_total{plugin="socks5",event=EVENT}, or None."""
-	try:
-		with urllib.request.urlopen("http://%s:%d/metrics" % (HOST, port),
-		    timeout=10) as f:
-			text = f.read().decode("utf-8")
-	except OSError as e:
-		say("metrics: %r" % e)
-		return None
-	m = re.search(r'^stpgate_plugin_events_total\{plugin="socks5",'
-	    r'event="%s"\} (\d+)$' % re.escape(event), text, re.M)
-	return int(m.group(1)) if m else None
+	return plugin_events(metrics_text(port), "socks5").get(event)
 
 
 def retries(g, since=0):
@@ -147,7 +128,7 @@ class World:
 		text = config_text(self.bob_id, h.workers, peers={
 		    "alice": {"key": self.alice_key}},
 		    services={"src": (self.src.port, ["alice"]),
-		    "echo": (self.echo.port, ["alice"])}, timeouts=TIMEOUTS)
+		    "echo": (self.echo.port, ["alice"])}, timeouts=FAST_TIMEOUTS)
 		text = text.replace("workers:", "listen: %s\nworkers:" % yq(listen), 1)
 		self.b = h.gateway("bob", text)
 		self.n = 0
@@ -164,7 +145,7 @@ class World:
 		self.n += 1
 		a = {"fsrc": self.h.port(), "fecho": self.h.port(),
 		    "metrics": self.h.port(), "ctl": self.h.path("alice%d.sock" % self.n)}
-		t = dict(TIMEOUTS, **(timeouts or {}))
+		t = dict(FAST_TIMEOUTS, **(timeouts or {}))
 		text = "\n".join([
 		    "identity: " + yq(self.alice_id),
 		    "workers: %d" % self.h.workers,
@@ -305,15 +286,6 @@ def stall_stub(c, srv):
 				break
 		except socket.timeout:
 			break
-
-
-def wait_until(pred, seconds, step=0.05):
-	deadline = time.monotonic() + seconds
-	while time.monotonic() < deadline:
-		if pred():
-			return True
-		time.sleep(step)
-	return pred()
 
 
 # ---- the cases ----
@@ -458,7 +430,7 @@ def case_stall(h, w):
 	# A reload while an attempt hangs in the proxy's negotiation.
 	acc = lambda: stub.state.get("accepted", 0)  # noqa: E731
 	k = acc()
-	r.ok(wait_until(lambda: acc() > k, 15), "stall: the next attempt reached the stub")
+	r.ok(wait_for(lambda: acc() > k, 15, 0.05), "stall: the next attempt reached the stub")
 	mark = g.mark()
 	g.hup()
 	r.ok(g.wait_log(r"reloaded ", 10, mark) is not None, "stall: reloaded mid-negotiation")
@@ -466,7 +438,7 @@ def case_stall(h, w):
 	r.ok(line is not None and g.running(),
 	    "stall: that attempt still ended by timeouts.connect, gateway running")
 	k = acc()
-	r.ok(wait_until(lambda: acc() > k, 15), "stall: another attempt reached the stub")
+	r.ok(wait_for(lambda: acc() > k, 15, 0.05), "stall: another attempt reached the stub")
 	g.stop()   # SIGTERM mid-negotiation: exit 0 (checked)
 	stub.close()
 

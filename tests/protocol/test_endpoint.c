@@ -31,10 +31,10 @@
 #include "err.h"
 #include "frame.h"
 #include "record.h"
+#include "eppair.h"
 #include "testlib.h"
 
 #define T0_MS 1700000000000ull   /* the fake clock starts here */
-#define MAXJOBS 4096
 
 static sign_key *id_a, *id_b, *id_c;
 static uint8_t pk_a[32], pk_b[32], pk_c[32];
@@ -42,20 +42,11 @@ static uint8_t *scratch;         /* STP_MAX_DATA bytes for regeneration */
 
 /* ---- deterministic data ---- */
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* A small PRNG for shuffles and chunk sizes (not the test RNG: keys stay seeded). */
 static uint64_t
 prng(uint64_t *s)
 {
-	*s = mix64(*s);
+	*s = t_mix64(*s);
 	return *s;
 }
 
@@ -67,7 +58,7 @@ prng(uint64_t *s)
 static size_t
 gen_len(int dir, uint64_t n, size_t max)
 {
-	uint64_t x = mix64(((uint64_t)dir << 48) ^ n ^ 0x6c656e677468ull);
+	uint64_t x = t_mix64(((uint64_t)dir << 48) ^ n ^ 0x6c656e677468ull);
 	unsigned r = (unsigned)(x % 100);
 	size_t len;
 
@@ -88,7 +79,7 @@ gen_len(int dir, uint64_t n, size_t max)
 static void
 gen_fill(uint8_t *p, size_t len, int dir, uint64_t n)
 {
-	uint64_t s = mix64(((uint64_t)dir << 48) ^ n ^ 0x64617461ull), x = 0;
+	uint64_t s = t_mix64(((uint64_t)dir << 48) ^ n ^ 0x64617461ull), x = 0;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
@@ -106,40 +97,25 @@ gen_stream(int dir, uint64_t n)
 	return (uint32_t)(dir == 0 ? 1 : 2) + 2u * (uint32_t)(n % 5);
 }
 
-/* ---- the wire ---- */
+/* ---- the wire (tests/common/eppair.c) ---- */
 
 struct side {
-	endpoint *e;
-	int dir;                 /* direction this side sends: 0 = I */
-	uint8_t *in;             /* bytes on the wire towards this side */
-	size_t in_len, in_cap;
-	int err;                 /* first error an endpoint call returned */
-	int err_from_input;      /* ... and it came from endpoint_input */
-	char why[256];
-	endpoint_job *jobs[MAXJOBS];
-	uint64_t job_no[MAXJOBS];  /* the order each was taken in */
-	size_t njobs;
-	uint64_t taken;
-	uint64_t overtakes;      /* jobs handed back before an older one */
+	struct eppair_side c;    /* first: eppair's view; c.k: 0 = I sends */
 	/* Received. */
-	int established, closed;
-	uint32_t close_code;
 	uint64_t rx_data;        /* data records checked, in order */
 	uint64_t rx_bad;         /* records that did not match */
-	uint64_t pongs;
 	/* Sent. */
 	uint64_t tx_data;
 };
 
 struct net {
 	struct side s[2];        /* s[0] initiator, s[1] responder */
-	uint64_t now;
-	int jobs;                /* job mode */
-	int hold;                /* keep output out of the wire (tamper tests) */
-	uint64_t rng;
-	aead_ctx *actx;
+	/*
+	 * p.hold keeps output out of the wire (tamper tests); p.early is the
+	 * number of records I sends the moment it is established.
+	 */
+	eppair p;
 	size_t data_max;         /* record sizes are capped at this */
-	int early;               /* records I sends the moment it is established */
 };
 
 static int send_next(struct net *n, int k);
@@ -162,21 +138,11 @@ buf_append(uint8_t **b, size_t *len, size_t *cap, const void *p, size_t n)
 	*len += n;
 }
 
-static void
-side_err(struct side *s, int rc, int from_input)
-{
-	if (s->err == 0) {
-		s->err = rc;
-		s->err_from_input = from_input;
-		snprintf(s->why, sizeof(s->why), "%s", endpoint_reason(s->e));
-	}
-}
-
 /* Check one EP_RECORD against what the peer must have sent next. */
 static void
 check_record(struct net *n, struct side *s, const Stp__V1__Record *r)
 {
-	int pdir = 1 - s->dir;
+	int pdir = 1 - s->c.k;
 	uint64_t k = s->rx_data;
 	size_t len;
 
@@ -190,190 +156,63 @@ check_record(struct net *n, struct side *s, const Stp__V1__Record *r)
 	    (len > 0 && memcmp(r->data->data.data, scratch, len) != 0)) {
 		if (s->rx_bad++ == 0)
 			fprintf(stderr, "record %llu to %s does not match what was sent\n",
-			    (unsigned long long)k, s->dir ? "R" : "I");
+			    (unsigned long long)k, s->c.k ? "R" : "I");
 	}
 	s->rx_data++;
+}
+
+/* eppair's event hook: established, closed and pongs are counted there. */
+static void
+on_event(eppair *p, struct eppair_side *es, const ep_event *ev)
+{
+	if (ev->type == EP_RECORD)
+		check_record(p->cookie, (struct side *)es, ev->rec);
+	else if (ev->type != EP_ESTABLISHED && ev->type != EP_CLOSED &&
+	    ev->type != EP_PONG)
+		((struct side *)es)->rx_bad++;
+}
+
+static int
+send_early(eppair *p, int k)
+{
+	return send_next(p->cookie, k);
+}
+
+/* The pair's steps, on this test's sides. */
+static void
+side_err(struct side *s, int rc, int from)
+{
+	eppair_err(&s->c, rc, from);
 }
 
 static int
 poll_events(struct net *n, struct side *s)
 {
-	ep_event ev;
-	int got = 0;
-
-	while (endpoint_poll(s->e, &ev)) {
-		got = 1;
-		switch (ev.type) {
-		case EP_ESTABLISHED:
-			s->established++;
-			/* Right behind AUTH_I, before R has even seen it. */
-			if (s->dir == 0)
-				for (; n->early > 0; n->early--)
-					T_INT(send_next(n, 0), 0);
-			break;
-		case EP_RECORD:
-			check_record(n, s, ev.rec);
-			break;
-		case EP_PONG:
-			s->pongs++;
-			break;
-		case EP_CLOSED:
-			s->closed++;
-			s->close_code = ev.code;
-			break;
-		default:
-			s->rx_bad++;
-			break;
-		}
-	}
-	/*
-	 * A record processed while polling (one that arrived behind a record
-	 * the application had not taken yet) may have failed: the next
-	 * endpoint_input, even of nothing, returns that error.
-	 */
-	if (s->err == 0 && endpoint_finished(s->e)) {
-		uint8_t none = 0;
-		int rc = endpoint_input(s->e, &none, 0, n->now);
-
-		if (rc < 0)
-			side_err(s, rc, 2);
-	}
-	return got;
+	return eppair_poll(&n->p, &s->c);
 }
 
-/* Fisher-Yates on two parallel arrays. */
-static void
-shuffle2(struct net *n, endpoint_job **j, uint64_t *no, size_t cnt)
-{
-	size_t i, k;
-	uint64_t t;
-
-	for (i = cnt; i > 1; i--) {
-		endpoint_job *tj;
-
-		k = (size_t)(prng(&n->rng) % i);
-		tj = j[i - 1];
-		j[i - 1] = j[k];
-		j[k] = tj;
-		t = no[i - 1];
-		no[i - 1] = no[k];
-		no[k] = t;
-	}
-}
-
-/*
- * Job mode: take every job there is, run a random part of what is out in
- * random order, and hand those back in another random order; the rest stay
- * out for a later round, so younger jobs overtake older ones all the time.
- */
 static int
 run_jobs(struct net *n, struct side *s, int all)
 {
-	endpoint_job *run[MAXJOBS];
-	uint64_t run_no[MAXJOBS], oldest;
-	size_t i, k, cnt;
-	int rc;
-
-	while (s->njobs < MAXJOBS && (s->jobs[s->njobs] = endpoint_job_take(s->e)) != NULL)
-		s->job_no[s->njobs++] = s->taken++;
-	if (s->njobs == 0)
-		return 0;
-	shuffle2(n, s->jobs, s->job_no, s->njobs);
-	cnt = all ? s->njobs : 1 + (size_t)(prng(&n->rng) % s->njobs);
-	memcpy(run, s->jobs + s->njobs - cnt, cnt * sizeof(run[0]));
-	memcpy(run_no, s->job_no + s->njobs - cnt, cnt * sizeof(run_no[0]));
-	s->njobs -= cnt;
-	for (i = 0; i < cnt; i++)
-		endpoint_job_run(run[i], n->actx);
-	shuffle2(n, run, run_no, cnt);
-	for (i = 0; i < cnt; i++) {
-		/* Is an older job still out? */
-		oldest = run_no[i];
-		for (k = 0; k < s->njobs; k++)
-			if (s->job_no[k] < oldest)
-				oldest = s->job_no[k];
-		for (k = i + 1; k < cnt; k++)
-			if (run_no[k] < oldest)
-				oldest = run_no[k];
-		if (oldest < run_no[i])
-			s->overtakes++;
-		rc = endpoint_job_done(s->e, run[i], n->now);
-		if (rc < 0)
-			side_err(s, rc, 0);
-	}
-	return 1;
+	return eppair_run_jobs(&n->p, &s->c, all);
 }
 
-/* Move everything s has for the wire to the other side's input. */
 static int
 move_output(struct net *n, int k)
 {
-	struct side *s = &n->s[k], *o = &n->s[1 - k];
-	struct iovec iov[64];
-	size_t cnt, i, total;
-	int moved = 0;
-
-	if (n->hold)
-		return 0;
-	while ((cnt = endpoint_output(s->e, iov, 64)) > 0) {
-		total = 0;
-		for (i = 0; i < cnt; i++) {
-			buf_append(&o->in, &o->in_len, &o->in_cap, iov[i].iov_base,
-			    iov[i].iov_len);
-			total += iov[i].iov_len;
-		}
-		endpoint_output_done(s->e, total);
-		moved = 1;
-	}
-	return moved;
+	return eppair_move(&n->p, k);
 }
 
-/* Feed the bytes waiting for s, in random pieces, polling as we go. */
 static int
 feed_input(struct net *n, struct side *s)
 {
-	size_t room, chunk, off = 0;
-	int rc, moved = 0;
-
-	while (s->err == 0 && off < s->in_len &&
-	    (room = endpoint_input_room(s->e)) > 0) {
-		chunk = s->in_len - off;
-		if (chunk > room)
-			chunk = room;
-		/* Mostly big pieces; sometimes a few bytes, to split headers. */
-		if (prng(&n->rng) % 4 == 0)
-			chunk = 1 + (size_t)(prng(&n->rng) % chunk);
-		rc = endpoint_input(s->e, s->in + off, chunk, n->now);
-		off += chunk;
-		moved = 1;
-		if (rc < 0)
-			side_err(s, rc, 1);
-		poll_events(n, s);
-	}
-	if (off > 0) {
-		memmove(s->in, s->in + off, s->in_len - off);
-		s->in_len -= off;
-	}
-	moved |= poll_events(n, s);
-	return moved;
+	return eppair_feed(&n->p, &s->c);
 }
 
-/* Run both sides until nothing moves. */
 static void
 pump(struct net *n)
 {
-	int progress, k, rounds = 0;
-
-	do {
-		progress = 0;
-		for (k = 0; k < 2; k++) {
-			if (n->jobs)
-				progress |= run_jobs(n, &n->s[k], 0);
-			progress |= move_output(n, k);
-			progress |= feed_input(n, &n->s[k]);
-		}
-	} while (progress && ++rounds < 1000000);
-	T_OK(rounds < 1000000);
+	eppair_pump(&n->p);
 }
 
 struct ncfg {
@@ -400,37 +239,25 @@ static uint8_t allow_key[32];
 static int
 net_init(struct net *n, const struct ncfg *c)
 {
-	endpoint_config ci, cr;
+	endpoint_config ci, cr, *x;
+	int k;
 
 	memset(n, 0, sizeof(*n));
-	n->now = T0_MS;
-	n->jobs = c->jobs;
-	n->rng = mix64(0x70756d70ull ^ (uint64_t)c->jobs);
+	eppair_attach(&n->p, &n->s[0].c, &n->s[1].c, on_event, n);
+	n->p.send = send_early;
+	n->p.split = 4;
 	n->data_max = STP_MAX_DATA;
-	n->s[0].dir = 0;
-	n->s[1].dir = 1;
-	if ((n->actx = aead_ctx_new()) == NULL)
-		return -1;
-	rand_test_seed(c->seed, strlen(c->seed));
-
-	memset(&ci, 0, sizeof(ci));
-	ci.hs.initiator = 1;
-	ci.hs.identity = c->id_i;
-	sign_key_public(c->id_r, ci.hs.peer_pub);
-	ci.hs.flags = c->flags_i;
+	eppair_configs(&ci, &cr, c->id_i, c->id_r, c->flags_i, c->flags_r,
+	    c->jobs);
+	for (k = 0; k < 2; k++) {
+		x = k ? &cr : &ci;
+		x->hs.cookie = c->cookie;
+		x->rekey_bytes = c->rekey_bytes;
+		x->rekey_interval_ms = c->rekey_interval_ms;
+		x->rekem_interval_ms = c->rekem_interval_ms;
+		x->max_output = c->max_output;
+	}
 	ci.hs.answer = c->answer;
-	ci.hs.cookie = c->cookie;
-	ci.inline_crypto = !c->jobs;
-	ci.rekey_bytes = c->rekey_bytes;
-	ci.rekey_interval_ms = c->rekey_interval_ms;
-	ci.rekem_interval_ms = c->rekem_interval_ms;
-	ci.max_output = c->max_output;
-	cr = ci;
-	cr.hs.initiator = 0;
-	cr.hs.identity = c->id_r;
-	memset(cr.hs.peer_pub, 0, 32);
-	cr.hs.flags = c->flags_r;
-	cr.hs.answer = NULL;
 	cr.hs.admit = c->admit;
 	if (c->allow != NULL)
 		memcpy(allow_key, c->allow, 32);
@@ -438,51 +265,34 @@ net_init(struct net *n, const struct ncfg *c)
 		sign_key_public(c->id_i, allow_key);
 	cr.lookup = lookup_one;
 	cr.cookie = allow_key;
-	n->s[0].e = endpoint_new(&ci, n->now);
-	n->s[1].e = endpoint_new(&cr, n->now);
-	if (n->s[0].e == NULL || n->s[1].e == NULL)
-		return -1;
-	return 0;
+	return eppair_init(&n->p, &ci, &cr, T0_MS,
+	    t_mix64(0x70756d70ull ^ (uint64_t)c->jobs), c->jobs, c->seed);
 }
 
 /* Give every job back and free both endpoints. */
 static void
 net_free(struct net *n)
 {
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		struct side *s = &n->s[k];
-
-		if (s->e != NULL && n->jobs)
-			(void)run_jobs(n, s, 1);
-		endpoint_free(s->e);
-		s->e = NULL;
-		free(s->in);
-		s->in = NULL;
-	}
-	aead_ctx_free(n->actx);
-	n->actx = NULL;
-	rand_test_seed(NULL, 0);
+	eppair_free(&n->p);
 }
 
 /* Handshake through the wire; 0 when both sides are established. */
 static int
 net_connect(struct net *n)
 {
-	int rc = endpoint_start(n->s[0].e, n->now);
+	int rc = endpoint_start(n->s[0].c.e, n->p.now);
 
 	if (!T_INT(rc, 0))
 		return -1;
 	pump(n);
-	if (!T_OK(n->s[0].established == 1 && n->s[1].established == 1)) {
-		fprintf(stderr, "  I: %s\n  R: %s\n", endpoint_reason(n->s[0].e),
-		    endpoint_reason(n->s[1].e));
+	if (!T_OK(n->s[0].c.established == 1 && n->s[1].c.established == 1)) {
+		fprintf(stderr, "  I: %s\n  R: %s\n", endpoint_reason(n->s[0].c.e),
+		    endpoint_reason(n->s[1].c.e));
 		return -1;
 	}
-	T_OK(endpoint_established(n->s[0].e) && endpoint_established(n->s[1].e));
-	T_OK(endpoint_sid(n->s[0].e) != NULL && endpoint_sid(n->s[1].e) != NULL &&
-	    memcmp(endpoint_sid(n->s[0].e), endpoint_sid(n->s[1].e), KS_SID_LEN) == 0);
+	T_OK(endpoint_established(n->s[0].c.e) && endpoint_established(n->s[1].c.e));
+	T_OK(endpoint_sid(n->s[0].c.e) != NULL && endpoint_sid(n->s[1].c.e) != NULL &&
+	    memcmp(endpoint_sid(n->s[0].c.e), endpoint_sid(n->s[1].c.e), KS_SID_LEN) == 0);
 	return 0;
 }
 
@@ -497,9 +307,9 @@ send_next(struct net *n, int k)
 
 	if (buf == NULL && (buf = malloc(STP_MAX_DATA)) == NULL)
 		exit(2);
-	len = gen_len(s->dir, s->tx_data, n->data_max);
-	gen_fill(buf, len, s->dir, s->tx_data);
-	rc = endpoint_send_data(s->e, gen_stream(s->dir, s->tx_data), buf, len, n->now);
+	len = gen_len(s->c.k, s->tx_data, n->data_max);
+	gen_fill(buf, len, s->c.k, s->tx_data);
+	rc = endpoint_send_data(s->c.e, gen_stream(s->c.k, s->tx_data), buf, len, n->p.now);
 	if (rc == 0)
 		s->tx_data++;
 	return rc;
@@ -547,26 +357,26 @@ test_bulk(const struct bulk *b)
 	while (n->s[0].tx_data < target[0] || n->s[1].tx_data < target[1]) {
 		/* A burst from each side (random length), then the wire moves. */
 		for (k = 0; k < 2; k++) {
-			unsigned burst = 1 + (unsigned)(prng(&n->rng) % 24);
+			unsigned burst = 1 + (unsigned)(prng(&n->p.rng) % 24);
 
 			while (burst-- > 0 && n->s[k].tx_data < target[k]) {
 				rc = send_next(n, k);
 				if (rc == STP_EAGAIN) {
 					/* Back-pressure: over max_output until the wire drains. */
-					T_OK(endpoint_output_pending(n->s[k].e) > b->max_output);
+					T_OK(endpoint_output_pending(n->s[k].c.e) > b->max_output);
 					eagain++;
 					break;
 				}
 				if (!T_INT(rc, 0)) {
-					fprintf(stderr, "  %s\n", endpoint_reason(n->s[k].e));
+					fprintf(stderr, "  %s\n", endpoint_reason(n->s[k].c.e));
 					goto out;
 				}
 			}
 		}
 		if (++rounds % 4 == 0) {
-			n->now++;
+			n->p.now++;
 			for (k = 0; k < 2; k++)
-				if ((rc = endpoint_tick(n->s[k].e, n->now)) != 0)
+				if ((rc = endpoint_tick(n->s[k].c.e, n->p.now)) != 0)
 					side_err(&n->s[k], rc, 0);
 		}
 		/*
@@ -577,39 +387,39 @@ test_bulk(const struct bulk *b)
 		 * jumps the initiator's rekem timer fires too.
 		 */
 		if (rounds % jump_every == 0) {
-			n->now += c.rekey_interval_ms + 1;
+			n->p.now += c.rekey_interval_ms + 1;
 			jumps++;
 			for (k = 0; k < 2; k++) {
-				endpoint_get_stats(n->s[k].e, &st[k]);
+				endpoint_get_stats(n->s[k].c.e, &st[k]);
 				ku_before[k] = st[k].key_updates_sent;
-				if ((rc = endpoint_tick(n->s[k].e, n->now)) != 0)
+				if ((rc = endpoint_tick(n->s[k].c.e, n->p.now)) != 0)
 					side_err(&n->s[k], rc, 0);
-				endpoint_get_stats(n->s[k].e, &st[k]);
+				endpoint_get_stats(n->s[k].c.e, &st[k]);
 				if (st[k].key_updates_sent > ku_before[k])
 					tick_updates++;
 			}
 		}
 		if (rounds % 1000 == 0 && n->s[0].tx_data < target[0])
-			(void)endpoint_ping(n->s[0].e, n->now);
+			(void)endpoint_ping(n->s[0].c.e, n->p.now);
 		pump(n);
-		if (n->s[0].err || n->s[1].err || n->s[0].rx_bad || n->s[1].rx_bad)
+		if (n->s[0].c.err || n->s[1].c.err || n->s[0].rx_bad || n->s[1].rx_bad)
 			break;
 	}
 	pump(n);
-	if (n->jobs) {
+	if (n->p.jobs) {
 		/* Whatever is still out comes back now. */
 		for (k = 0; k < 2; k++)
 			(void)run_jobs(n, &n->s[k], 1);
 		pump(n);
 	}
 	for (k = 0; k < 2; k++) {
-		if (!T_INT(n->s[k].err, 0))
-			fprintf(stderr, "  %s: %s\n", k ? "R" : "I", n->s[k].why);
+		if (!T_INT(n->s[k].c.err, 0))
+			fprintf(stderr, "  %s: %s\n", k ? "R" : "I", n->s[k].c.why);
 		T_INT(n->s[k].rx_bad, 0);
 		T_INT(n->s[k].tx_data, target[k]);
 		/* Every record the peer sent arrived, checked, in order. */
 		T_INT(n->s[k].rx_data, target[1 - k]);
-		endpoint_get_stats(n->s[k].e, &st[k]);
+		endpoint_get_stats(n->s[k].c.e, &st[k]);
 	}
 	for (k = 0; k < 2; k++) {
 		T_OK(st[k].key_updates_sent >= 3);
@@ -627,12 +437,12 @@ test_bulk(const struct bulk *b)
 	T_OK(jumps >= 2);
 	T_INT(tick_updates, 2 * jumps);
 	if (b->records >= 10000)
-		T_OK(n->s[0].pongs >= 1);
+		T_OK(n->s[0].c.pongs >= 1);
 	if (b->max_output != 0)
 		T_OK(eagain > 0);
 	/* Job mode really handed jobs back out of order. */
 	if (b->jobs)
-		T_OK(n->s[0].overtakes > b->records / 20 && n->s[1].overtakes > b->records / 20);
+		T_OK(n->s[0].c.overtakes > b->records / 20 && n->s[1].c.overtakes > b->records / 20);
 	printf("bulk %s: %llu + %llu records, %llu + %llu bytes, key updates %llu + %llu "
 	    "(%llu on timer), rekems %llu, pongs %llu, jobs back out of order %llu + %llu\n",
 	    b->name,
@@ -641,30 +451,30 @@ test_bulk(const struct bulk *b)
 	    (unsigned long long)st[0].key_updates_sent,
 	    (unsigned long long)st[1].key_updates_sent,
 	    (unsigned long long)tick_updates, (unsigned long long)st[0].rekems,
-	    (unsigned long long)n->s[0].pongs, (unsigned long long)n->s[0].overtakes,
-	    (unsigned long long)n->s[1].overtakes);
+	    (unsigned long long)n->s[0].c.pongs, (unsigned long long)n->s[0].c.overtakes,
+	    (unsigned long long)n->s[1].c.overtakes);
 
 	/* A clean close both ways. */
-	T_INT(endpoint_close(n->s[0].e, STP__V1__CLOSE_CODE__CLOSE_NORMAL, "done", n->now), 0);
-	T_INT(endpoint_send_data(n->s[0].e, 1, (const uint8_t *)"x", 1, n->now), STP_ESTATE);
+	T_INT(endpoint_close(n->s[0].c.e, STP__V1__CLOSE_CODE__CLOSE_NORMAL, "done", n->p.now), 0);
+	T_INT(endpoint_send_data(n->s[0].c.e, 1, (const uint8_t *)"x", 1, n->p.now), STP_ESTATE);
 	pump(n);
-	T_INT(n->s[1].closed, 1);
-	T_INT(n->s[1].close_code, STP__V1__CLOSE_CODE__CLOSE_NORMAL);
+	T_INT(n->s[1].c.closed, 1);
+	T_INT(n->s[1].c.close_code, STP__V1__CLOSE_CODE__CLOSE_NORMAL);
 	/* A Close ends one direction: R may still send, and I still receives. */
 	for (k = 0; k < 3; k++)
 		T_INT(send_next(n, 1), 0);
 	pump(n);
 	T_INT(n->s[0].rx_data, target[1] + 3);
 	T_INT(n->s[0].rx_bad, 0);
-	T_INT(n->s[0].err, 0);
-	T_INT(endpoint_close(n->s[1].e, STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN, "bye", n->now), 0);
+	T_INT(n->s[0].c.err, 0);
+	T_INT(endpoint_close(n->s[1].c.e, STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN, "bye", n->p.now), 0);
 	pump(n);
-	T_INT(n->s[0].closed, 1);
-	T_INT(n->s[0].close_code, STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN);
-	T_OK(endpoint_finished(n->s[0].e) && endpoint_finished(n->s[1].e));
-	T_INT(n->s[0].err, 0);
-	T_INT(n->s[1].err, 0);
-	T_INT(endpoint_jobs_out(n->s[0].e), 0);
+	T_INT(n->s[0].c.closed, 1);
+	T_INT(n->s[0].c.close_code, STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN);
+	T_OK(endpoint_finished(n->s[0].c.e) && endpoint_finished(n->s[1].c.e));
+	T_INT(n->s[0].c.err, 0);
+	T_INT(n->s[1].c.err, 0);
+	T_INT(endpoint_jobs_out(n->s[0].c.e), 0);
 out:
 	if (n != NULL)
 		net_free(n);
@@ -701,7 +511,7 @@ test_free_with_jobs_out(void)
 			continue;
 		}
 		if (stage == 0) {
-			T_INT(endpoint_start(n->s[0].e, n->now), 0);
+			T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 			k = 0;
 		} else {
 			if (net_connect(n) != 0) {
@@ -714,25 +524,25 @@ test_free_with_jobs_out(void)
 			if (stage == 2) {
 				/* Seal and deliver, then leave R's OPEN jobs out. */
 				(void)run_jobs(n, &n->s[0], 1);
-				n->hold = 0;
+				n->p.hold = 0;
 				(void)move_output(n, 0);
 				(void)feed_input(n, &n->s[1]);
 				k = 1;
 			}
 		}
 		cnt = 0;
-		while (cnt < 64 && (j[cnt] = endpoint_job_take(n->s[k].e)) != NULL)
+		while (cnt < 64 && (j[cnt] = endpoint_job_take(n->s[k].c.e)) != NULL)
 			cnt++;
 		T_OK(cnt > 0);
-		T_INT(endpoint_jobs_out(n->s[k].e), cnt);
+		T_INT(endpoint_jobs_out(n->s[k].c.e), cnt);
 		/* The endpoint lives on (dead) until its last job is back. */
-		dead = n->s[k].e;
+		dead = n->s[k].c.e;
 		endpoint_free(dead);
-		n->s[k].e = NULL;
+		n->s[k].c.e = NULL;
 		for (i = 0; i < cnt; i++)
-			endpoint_job_run(j[i], n->actx);
+			endpoint_job_run(j[i], n->p.actx);
 		for (i = 0; i < cnt; i++)
-			T_INT(endpoint_job_done(dead, j[i], n->now), 0);
+			T_INT(endpoint_job_done(dead, j[i], n->p.now), 0);
 		cases++;
 		net_free(n);
 	}
@@ -765,13 +575,13 @@ capture_frames(struct captured *cp, int k, int max)
 	uint8_t *all = NULL, type;
 	size_t len = 0, cap = 0, off = 0, blen, cnt, i, total;
 
-	while ((cnt = endpoint_output(s->e, iov, 64)) > 0) {
+	while ((cnt = endpoint_output(s->c.e, iov, 64)) > 0) {
 		total = 0;
 		for (i = 0; i < cnt; i++) {
 			buf_append(&all, &len, &cap, iov[i].iov_base, iov[i].iov_len);
 			total += iov[i].iov_len;
 		}
-		endpoint_output_done(s->e, total);
+		endpoint_output_done(s->c.e, total);
 	}
 	while (off < len && cp->nf < max) {
 		if (!T_OK(len - off >= FRAME_HDR_LEN &&
@@ -810,13 +620,13 @@ captured_init(struct captured *cp, const char *seed, int nrec, int close_after)
 		return -1;
 	/* Small records, so that many cases stay cheap. */
 	cp->n.data_max = 300;
-	cp->n.hold = 1;
+	cp->n.p.hold = 1;
 	for (i = 0; i < nrec; i++)
 		if (!T_INT(send_next(&cp->n, 0), 0))
 			return -1;
 	if (close_after &&
-	    !T_INT(endpoint_close(cp->n.s[0].e, STP__V1__CLOSE_CODE__CLOSE_NORMAL,
-	    "bye", cp->n.now), 0))
+	    !T_INT(endpoint_close(cp->n.s[0].c.e, STP__V1__CLOSE_CODE__CLOSE_NORMAL,
+	    "bye", cp->n.p.now), 0))
 		return -1;
 	if (cap_jobs)
 		(void)run_jobs(&cp->n, &cp->n.s[0], 1);
@@ -847,11 +657,11 @@ to_r(struct captured *cp, const uint8_t *p, size_t len)
 	struct side *r = &cp->n.s[1];
 	int rc;
 
-	if (r->err != 0)
-		return r->err;
-	if (len > endpoint_input_room(r->e))
+	if (r->c.err != 0)
+		return r->c.err;
+	if (len > endpoint_input_room(r->c.e))
 		return STP_EINVAL;
-	rc = endpoint_input(r->e, p, len, cp->n.now);
+	rc = endpoint_input(r->c.e, p, len, cp->n.p.now);
 	if (rc < 0)
 		side_err(r, rc, 1);
 	poll_events(&cp->n, r);
@@ -868,8 +678,8 @@ flush_r(struct captured *cp)
 	static const uint8_t zero[4096];
 	size_t fed = 0, room, n;
 
-	while (cp->n.s[1].err == 0 && fed <= FRAME_HDR_LEN + FRAME_MAX_BODY &&
-	    (room = endpoint_input_room(cp->n.s[1].e)) > 0) {
+	while (cp->n.s[1].c.err == 0 && fed <= FRAME_HDR_LEN + FRAME_MAX_BODY &&
+	    (room = endpoint_input_room(cp->n.s[1].c.e)) > 0) {
 		n = room < sizeof(zero) ? room : sizeof(zero);
 		to_r(cp, zero, n);
 		fed += n;
@@ -887,14 +697,14 @@ expect_fail_prefix(struct captured *cp, uint64_t good, const char *what)
 	struct side *r = &cp->n.s[1];
 
 	t_set_ctx("tamper: %s", what);
-	if (!T_OK(r->err < 0))
+	if (!T_OK(r->c.err < 0))
 		return;
-	T_OK(r->err_from_input != 0);
-	T_OK(r->why[0] != '\0');
+	T_OK(r->c.err_from != 0);
+	T_OK(r->c.why[0] != '\0');
 	T_INT(r->rx_bad, 0);
 	T_INT(r->rx_data, good);
-	T_OK(endpoint_finished(r->e));
-	T_INT(endpoint_input_room(r->e), 0);
+	T_OK(endpoint_finished(r->c.e));
+	T_INT(endpoint_input_room(r->c.e), 0);
 }
 
 /*
@@ -908,14 +718,14 @@ expect_close_to_i(struct captured *cp)
 	struct side *i = &cp->n.s[0], *r = &cp->n.s[1];
 	char head[64];
 
-	cp->n.hold = 0;
+	cp->n.p.hold = 0;
 	pump(&cp->n);
-	T_INT(i->closed, 0);
-	T_INT(i->err, STP_EREJECTED);
-	memcpy(head, r->why, sizeof(head) - 1);
+	T_INT(i->c.closed, 0);
+	T_INT(i->c.err, STP_EREJECTED);
+	memcpy(head, r->c.why, sizeof(head) - 1);
 	head[sizeof(head) - 1] = '\0';
-	T_OK(strstr(i->why, "the responder refused the session: ") == i->why &&
-	    head[0] != '\0' && strstr(i->why, head) != NULL);
+	T_OK(strstr(i->c.why, "the responder refused the session: ") == i->c.why &&
+	    head[0] != '\0' && strstr(i->c.why, head) != NULL);
 }
 
 static void
@@ -937,7 +747,7 @@ test_tamper(void)
 			T_INT(to_r(cp, cp->f[i], cp->flen[i]), 0);
 		T_INT(cp->n.s[1].rx_data, TAMPER_RECORDS);
 		T_INT(cp->n.s[1].rx_bad, 0);
-		T_INT(cp->n.s[1].err, 0);
+		T_INT(cp->n.s[1].c.err, 0);
 	}
 	captured_free(cp);
 	cases++;
@@ -965,7 +775,7 @@ test_tamper(void)
 		buf[pos] ^= (uint8_t)(1u << (prng(&rs) % 8));
 		rc = to_r(cp, buf, len);
 		T_OK(rc <= 0);
-		for (i = 4; cp->n.s[1].err == 0 && i < cp->nf; i++)
+		for (i = 4; cp->n.s[1].c.err == 0 && i < cp->nf; i++)
 			to_r(cp, cp->f[i], cp->flen[i]);
 		flush_r(cp);
 		{
@@ -1007,7 +817,7 @@ test_tamper(void)
 	if (captured_init(cp, "tamper", TAMPER_RECORDS, 0) == 0) {
 		for (i = 0; i < 3; i++)
 			to_r(cp, cp->f[i], cp->flen[i]);
-		for (i = 4; i < cp->nf && cp->n.s[1].err == 0; i++)
+		for (i = 4; i < cp->nf && cp->n.s[1].c.err == 0; i++)
 			to_r(cp, cp->f[i], cp->flen[i]);
 		expect_fail_prefix(cp, 3, "record 3 dropped");
 	}
@@ -1048,7 +858,7 @@ test_tamper(void)
 	if (captured_init(cp, "tamper", 0, 0) == 0) {
 		struct captured *rc2 = cp;
 
-		rc2->n.hold = 1;
+		rc2->n.p.hold = 1;
 		T_INT(send_next(&rc2->n, 1), 0);
 		if (T_INT(capture_frames(rc2, 1, 1), 1)) {
 			to_r(rc2, rc2->f[0], rc2->flen[0]);
@@ -1062,10 +872,10 @@ test_tamper(void)
 	if (captured_init(cp, "tamper", 1, 0) == 0) {
 		struct side *si = &cp->n.s[0];
 
-		rc = endpoint_input(si->e, cp->f[0], cp->flen[0], cp->n.now);
+		rc = endpoint_input(si->c.e, cp->f[0], cp->flen[0], cp->n.p.now);
 		t_set_ctx("tamper: I's record reflected to I");
 		T_OK(rc < 0);
-		T_OK(endpoint_reason(si->e)[0] != '\0');
+		T_OK(endpoint_reason(si->c.e)[0] != '\0');
 		poll_events(&cp->n, si);
 		T_INT(si->rx_data, 0);
 	}
@@ -1080,7 +890,7 @@ test_tamper(void)
 		rc = to_r(cp, cp->f[2], half);
 		t_set_ctx("tamper: cut mid-frame");
 		T_INT(rc, 0);  /* a partial frame is not an error yet */
-		for (i = 3; i < cp->nf && cp->n.s[1].err == 0; i++)
+		for (i = 3; i < cp->nf && cp->n.s[1].c.err == 0; i++)
 			to_r(cp, cp->f[i], cp->flen[i]);
 		/* If the records so far were not enough to fill the cut frame, pad. */
 		flush_r(cp);
@@ -1093,7 +903,7 @@ test_tamper(void)
 	if (captured_init(cp, "tamper", TAMPER_RECORDS, 0) == 0) {
 		to_r(cp, cp->f[0], cp->flen[0]);
 		to_r(cp, cp->f[1], FRAME_HDR_LEN);
-		for (i = 2; i < cp->nf && cp->n.s[1].err == 0; i++)
+		for (i = 2; i < cp->nf && cp->n.s[1].c.err == 0; i++)
 			to_r(cp, cp->f[i], cp->flen[i]);
 		flush_r(cp);
 		expect_fail_prefix(cp, 1, "stream cut after a header");
@@ -1114,13 +924,13 @@ test_tamper(void)
 		T_MEM(cl->f[0], cl->flen[0], cp->f[0], cp->flen[0]);
 		for (i = 0; i < 3; i++)
 			T_INT(to_r(cp, cp->f[i], cp->flen[i]), 0);
-		T_INT(cp->n.s[1].closed, 1);
+		T_INT(cp->n.s[1].c.closed, 1);
 		T_INT(cp->n.s[1].rx_data, 2);
 		to_r(cp, cl->f[3], cl->flen[3]);
 		expect_fail_prefix(cp, 2, "record after close");
-		T_INT(cp->n.s[1].err, STP_EPROTO);
-		T_INT(cp->n.s[1].err_from_input, 1);
-		T_OK(strstr(cp->n.s[1].why, "after close") != NULL);
+		T_INT(cp->n.s[1].c.err, STP_EPROTO);
+		T_INT(cp->n.s[1].c.err_from, 1);
+		T_OK(strstr(cp->n.s[1].c.why, "after close") != NULL);
 		/*
 		 * The same record to a session that saw no Close opens fine
 		 * (so the refusal above is the Close rule, not the AEAD).
@@ -1151,9 +961,9 @@ test_tamper(void)
 			memcpy(buf, cp->f[1], cp->flen[1]);
 			buf[cp->flen[1] - 1 - (size_t)k] ^= 1;
 			to_r(cp, buf, cp->flen[1]);
-			rc = endpoint_input(cp->n.s[1].e, cp->f[2], 0, cp->n.now);
+			rc = endpoint_input(cp->n.s[1].c.e, cp->f[2], 0, cp->n.p.now);
 			t_set_ctx("tamper: input after failure");
-			T_INT(rc, cp->n.s[1].err);
+			T_INT(rc, cp->n.s[1].c.err);
 			expect_fail_prefix(cp, 1, "tag flipped");
 		}
 		captured_free(cp);
@@ -1194,11 +1004,11 @@ test_tamper(void)
 			for (i = ku; i < cp->nf; i++)
 				T_INT(to_r(cp, cp->f[i], cp->flen[i]), 0);
 			T_INT(cp->n.s[1].rx_data, TAMPER_RECORDS);
-			T_INT(cp->n.s[1].err, 0);
+			T_INT(cp->n.s[1].c.err, 0);
 			{
 				ep_stats st;
 
-				endpoint_get_stats(cp->n.s[1].e, &st);
+				endpoint_get_stats(cp->n.s[1].c.e, &st);
 				T_OK(st.key_updates_recv >= 1);
 			}
 			break;
@@ -1240,14 +1050,14 @@ test_tamper(void)
 				buf_append(&all, &al, &ac, buf, cp->flen[i]);
 			}
 			to_r(cp, all, al);
-			cp->n.hold = 0;
+			cp->n.p.hold = 0;
 			pump(&cp->n);
 			t_set_ctx("tamper: jobs, record 5 flipped (%d)", k);
-			T_OK(cp->n.s[1].err < 0);
-			T_OK(cp->n.s[1].why[0] != '\0');
+			T_OK(cp->n.s[1].c.err < 0);
+			T_OK(cp->n.s[1].c.why[0] != '\0');
 			T_INT(cp->n.s[1].rx_data, 5);
 			T_INT(cp->n.s[1].rx_bad, 0);
-			T_OK(endpoint_finished(cp->n.s[1].e));
+			T_OK(endpoint_finished(cp->n.s[1].c.e));
 			/* R told I why, in a Close sealed behind nothing bad. */
 			expect_close_to_i(cp);
 			free(all);
@@ -1300,7 +1110,7 @@ test_oversize(void)
 			    frame_type_name(big[k].type), big[k].len);
 			expect_fail_prefix(cp, 1, what);
 			T_INT(rc, STP_EPROTO);
-			T_OK(strstr(cp->n.s[1].why, "maximum") != NULL);
+			T_OK(strstr(cp->n.s[1].c.why, "maximum") != NULL);
 		}
 		captured_free(cp);
 		cases++;
@@ -1310,7 +1120,7 @@ test_oversize(void)
 		t_set_ctx("oversize: RECORD of exactly the maximum");
 		frame_put_header(hdr, FRAME_RECORD, FRAME_MAX_RECORD);
 		T_INT(to_r(cp, hdr, sizeof(hdr)), 0);
-		T_INT(cp->n.s[1].err, 0);
+		T_INT(cp->n.s[1].c.err, 0);
 	}
 	captured_free(cp);
 	cases++;
@@ -1335,21 +1145,21 @@ test_oversize(void)
 		hdr[1] = 0x00;
 		hdr[2] = 0x08;
 		hdr[3] = 0x01;
-		rc = endpoint_input(n->s[1].e, hdr, sizeof(hdr), n->now);
+		rc = endpoint_input(n->s[1].c.e, hdr, sizeof(hdr), n->p.now);
 		T_INT(rc, STP_EMAC1);
-		T_INT(endpoint_input_room(n->s[1].e), 0);
+		T_INT(endpoint_input_room(n->s[1].c.e), 0);
 		{
 			struct iovec iov[4];
 
-			T_INT(endpoint_output(n->s[1].e, iov, 4), 0);
+			T_INT(endpoint_output(n->s[1].c.e, iov, 4), 0);
 		}
 		t_set_ctx("oversize: REPLY 2049 at I");
-		T_INT(endpoint_start(n->s[0].e, n->now), 0);
+		T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 		hdr[0] = FRAME_REPLY;
-		rc = endpoint_input(n->s[0].e, hdr, sizeof(hdr), n->now);
+		rc = endpoint_input(n->s[0].c.e, hdr, sizeof(hdr), n->p.now);
 		T_INT(rc, STP_EPROTO);
-		T_OK(endpoint_reason(n->s[0].e)[0] != '\0');
-		T_OK(!endpoint_established(n->s[0].e));
+		T_OK(endpoint_reason(n->s[0].c.e)[0] != '\0');
+		T_OK(!endpoint_established(n->s[0].c.e));
 	}
 	net_free(n);
 	cases++;
@@ -1381,16 +1191,16 @@ test_unknown_initiator(void)
 		c.seed = "known initiator";
 		t_set_ctx("known initiator, early records (%s)", k ? "jobs" : "inline");
 		if (T_INT(net_init(n, &c), 0)) {
-			n->early = 3;
-			T_INT(endpoint_start(n->s[0].e, n->now), 0);
+			n->p.early = 3;
+			T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 			pump(n);
-			T_INT(n->early, 0);
-			T_INT(n->s[1].established, 1);
+			T_INT(n->p.early, 0);
+			T_INT(n->s[1].c.established, 1);
 			T_INT(n->s[1].rx_data, 3);
 			T_INT(n->s[1].rx_bad, 0);
-			T_INT(n->s[1].err, 0);
-			T_MEM(endpoint_peer(n->s[1].e), 32, pk_a, 32);
-			T_MEM(endpoint_peer(n->s[0].e), 32, pk_b, 32);
+			T_INT(n->s[1].c.err, 0);
+			T_MEM(endpoint_peer(n->s[1].c.e), 32, pk_a, 32);
+			T_MEM(endpoint_peer(n->s[0].c.e), 32, pk_b, 32);
 			cases++;
 		}
 		net_free(n);
@@ -1406,23 +1216,23 @@ test_unknown_initiator(void)
 		if (!T_INT(net_init(n, &c), 0))
 			goto next;
 		/* I sees R prove itself, is established and sends at once. */
-		n->early = 3;
-		T_INT(endpoint_start(n->s[0].e, n->now), 0);
+		n->p.early = 3;
+		T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 		pump(n);
-		T_INT(n->s[0].established, 1);
-		T_INT(n->early, 0);
+		T_INT(n->s[0].c.established, 1);
+		T_INT(n->p.early, 0);
 		rc = send_next(n, 0);
 		T_INT(rc, 0);
 		pump(n);
-		T_INT(n->s[1].err, STP_EPEER);
-		T_OK(n->s[1].why[0] != '\0');
-		T_INT(n->s[1].established, 0);
-		T_OK(!endpoint_established(n->s[1].e));
+		T_INT(n->s[1].c.err, STP_EPEER);
+		T_OK(n->s[1].c.why[0] != '\0');
+		T_INT(n->s[1].c.established, 0);
+		T_OK(!endpoint_established(n->s[1].c.e));
 		T_INT(n->s[1].rx_data, 0);
-		T_OK(endpoint_sid(n->s[1].e) == NULL);
+		T_OK(endpoint_sid(n->s[1].c.e) == NULL);
 		/* R says nothing after AUTH_I: no Close to a stranger. */
-		T_INT(endpoint_output(n->s[1].e, iov, 8), 0);
-		T_INT(n->s[0].closed, 0);
+		T_INT(endpoint_output(n->s[1].c.e, iov, 8), 0);
+		T_INT(n->s[0].c.closed, 0);
 		cases++;
 next:
 		net_free(n);
@@ -1488,25 +1298,25 @@ test_ep_admission(void)
 		t_set_ctx("endpoint admission: %s (%s)", mode ? "reject" : "challenge",
 		    c.jobs ? "jobs" : "inline");
 		if (T_INT(net_init(n, &c), 0)) {
-			n->early = 2;
-			T_INT(endpoint_start(n->s[0].e, n->now), 0);
+			n->p.early = 2;
+			T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 			pump(n);
 			if (mode == 0) {
 				T_INT(adm_calls, 2);
 				T_INT(ans_calls, 1);
-				T_INT(n->s[0].established, 1);
-				T_INT(n->s[1].established, 1);
+				T_INT(n->s[0].c.established, 1);
+				T_INT(n->s[1].c.established, 1);
 				T_INT(n->s[1].rx_data, 2);
-				T_INT(n->s[0].err, 0);
-				T_INT(n->s[1].err, 0);
+				T_INT(n->s[0].c.err, 0);
+				T_INT(n->s[1].c.err, 0);
 			} else {
 				T_INT(adm_calls, 1);
 				T_INT(ans_calls, 0);
-				T_INT(n->s[0].err, STP_EREJECTED);
-				T_OK(strstr(n->s[0].why, "refused") != NULL);
-				T_INT(n->s[1].err, STP_EREJECTED);
-				T_INT(n->s[0].established, 0);
-				T_INT(n->s[1].established, 0);
+				T_INT(n->s[0].c.err, STP_EREJECTED);
+				T_OK(strstr(n->s[0].c.why, "refused") != NULL);
+				T_INT(n->s[1].c.err, STP_EREJECTED);
+				T_INT(n->s[0].c.established, 0);
+				T_INT(n->s[1].c.established, 0);
 			}
 			cases++;
 		}
@@ -1756,7 +1566,7 @@ test_signed_sizes(void)
 		memset(b, 0, sizeof(*b));
 		if (T_INT(net_init(&b->n, &c), 0) && net_connect(&b->n) == 0) {
 			b->n.data_max = 300;
-			b->n.hold = 1;
+			b->n.p.hold = 1;
 			for (i = 0; i < 3; i++)
 				T_INT(send_next(&b->n, 0), 0);
 			if (T_INT(capture_frames(b, 0, 3), 3))

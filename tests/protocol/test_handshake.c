@@ -477,16 +477,6 @@ tamper_flip(void *cookie, int idx, uint8_t *f, size_t *len)
 	return 0;
 }
 
-/* A fixed, seedless mixer for choosing which bit to flip at each position. */
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static int
 err_slot(int rc)
 {
@@ -531,7 +521,7 @@ test_flips(void)
 				fl.frame = k;
 				fl.pos = p;
 				fl.mask = (uint8_t)(1u << (nbits == 8 ? b :
-				    (int)(mix64((uint64_t)k << 32 | p) & 7)));
+				    (int)(t_mix64((uint64_t)k << 32 | p) & 7)));
 				o.tamper = tamper_flip;
 				o.tcookie = &fl;
 				/* Each run seeded the same: the frames are the baseline's. */

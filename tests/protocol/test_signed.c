@@ -35,10 +35,10 @@
 #include "envelope.h"
 #include "err.h"
 #include "frame.h"
+#include "eppair.h"
 #include "testlib.h"
 
 #define T0_MS 1700000000000ull
-#define MAXJOBS 1024
 #define NREC 24                  /* data records each way, section 1 */
 #define EARLY 3                  /* records I sends as it is established */
 
@@ -54,20 +54,11 @@ static uint8_t *txbuf;                /* STP_MAX_DATA bytes */
 
 /* ---- deterministic records ---- */
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* Data record number no of side k: its length and bytes depend on (k, no) alone. */
 static size_t
 rec_len(int k, uint64_t no)
 {
-	uint64_t x = mix64(((uint64_t)k << 40) ^ no ^ 0x7369676e6564ull);
+	uint64_t x = t_mix64(((uint64_t)k << 40) ^ no ^ 0x7369676e6564ull);
 
 	switch (x % 10) {
 	case 0: return 0;
@@ -80,7 +71,7 @@ rec_len(int k, uint64_t no)
 static uint8_t
 rec_byte(int k, uint64_t no, size_t i)
 {
-	return (uint8_t)(mix64(((uint64_t)k << 56) ^ (no << 24) ^ (i >> 3)) >>
+	return (uint8_t)(t_mix64(((uint64_t)k << 56) ^ (no << 24) ^ (i >> 3)) >>
 	    (8 * (i & 7)));
 }
 
@@ -90,22 +81,10 @@ rec_stream(int k, uint64_t no)
 	return (uint32_t)(k == 0 ? 1 : 2) + 2u * (uint32_t)(no % 3);
 }
 
-/* ---- the wire ---- */
+/* ---- the wire (tests/common/eppair.c) ---- */
 
 struct side {
-	endpoint *e;
-	int k;                   /* 0: initiator, 1: responder */
-	uint8_t *in;             /* bytes on the wire towards this side */
-	size_t in_len, in_cap;
-	endpoint_job *jobs[MAXJOBS];
-	uint64_t job_no[MAXJOBS];
-	size_t njobs;
-	uint64_t taken, out_of_order;
-	int err;                 /* first error an endpoint call returned */
-	char why[256];
-	int established, closed;
-	uint32_t close_code;
-	char close_reason[160];
+	struct eppair_side c;    /* first: eppair's view of this side */
 	uint64_t tx;             /* data records sent */
 	uint64_t rx, rx_signed;  /* data records received, of them with field 31 */
 	uint64_t rx_bad;
@@ -113,10 +92,7 @@ struct side {
 
 struct net {
 	struct side s[2];
-	uint64_t now, rng;
-	int jobs;
-	int early;               /* records I sends when established */
-	aead_ctx *actx;
+	eppair p;                /* p.early: records I sends when established */
 };
 
 /* R's peer map: one key, what lookup says of it, and whether it has a name. */
@@ -144,40 +120,6 @@ map_name(void *cookie, const uint8_t pk[32])
 	return m->named && memcmp(m->pk, pk, 32) == 0 ? "alice" : NULL;
 }
 
-static uint64_t
-prng(struct net *n)
-{
-	n->rng = mix64(n->rng);
-	return n->rng;
-}
-
-static void
-append(struct side *s, const void *p, size_t len)
-{
-	if (s->in_len + len > s->in_cap) {
-		size_t cap = s->in_cap ? s->in_cap : 65536;
-
-		while (cap < s->in_len + len)
-			cap *= 2;
-		if ((s->in = realloc(s->in, cap)) == NULL) {
-			fprintf(stderr, "out of memory\n");
-			exit(2);
-		}
-		s->in_cap = cap;
-	}
-	memcpy(s->in + s->in_len, p, len);
-	s->in_len += len;
-}
-
-static void
-set_err(struct side *s, int rc)
-{
-	if (s->err == 0) {
-		s->err = rc;
-		snprintf(s->why, sizeof(s->why), "%s", endpoint_reason(s->e));
-	}
-}
-
 static int
 send_one(struct net *n, int k)
 {
@@ -187,7 +129,8 @@ send_one(struct net *n, int k)
 
 	for (i = 0; i < len; i++)
 		txbuf[i] = rec_byte(k, s->tx, i);
-	rc = endpoint_send_data(s->e, rec_stream(k, s->tx), txbuf, len, n->now);
+	rc = endpoint_send_data(s->c.e, rec_stream(k, s->tx), txbuf, len,
+	    n->p.now);
 	if (rc == 0)
 		s->tx++;
 	return rc;
@@ -197,7 +140,7 @@ send_one(struct net *n, int k)
 static void
 check_record(struct side *s, const Stp__V1__Record *r)
 {
-	int pk = 1 - s->k;
+	int pk = 1 - s->c.k;
 	size_t len, i;
 
 	if (r == NULL || r->body_case != STP__V1__RECORD__BODY_DATA ||
@@ -222,154 +165,34 @@ check_record(struct side *s, const Stp__V1__Record *r)
 	s->rx++;
 }
 
+/* eppair's event hook: established and closed are counted there. */
 static void
-poll_side(struct net *n, struct side *s)
+on_event(eppair *p, struct eppair_side *es, const ep_event *ev)
 {
-	ep_event ev;
-
-	while (endpoint_poll(s->e, &ev)) {
-		switch (ev.type) {
-		case EP_ESTABLISHED:
-			s->established++;
-			/* Right behind AUTH_I, before R has even seen it. */
-			for (; s->k == 0 && n->early > 0; n->early--)
-				T_INT(send_one(n, 0), 0);
-			break;
-		case EP_RECORD:
-			check_record(s, ev.rec);
-			break;
-		case EP_CLOSED:
-			s->closed++;
-			s->close_code = ev.code;
-			snprintf(s->close_reason, sizeof(s->close_reason), "%s",
-			    ev.reason != NULL ? ev.reason : "");
-			break;
-		default:
-			s->rx_bad++;
-			break;
-		}
-	}
-	/* A record processed while polling may have failed: ask. */
-	if (s->err == 0 && endpoint_finished(s->e)) {
-		uint8_t none = 0;
-		int rc = endpoint_input(s->e, &none, 0, n->now);
-
-		if (rc < 0)
-			set_err(s, rc);
-	}
-}
-
-/*
- * Job mode: take every job, run a random part of what is out, and hand it
- * back in random order; the rest stay out, so younger jobs overtake older
- * ones.  With all, everything goes back.
- */
-static int
-run_jobs(struct net *n, struct side *s, int all)
-{
-	size_t cnt, i, k, first;
-	uint64_t oldest_left = UINT64_MAX;
-	int rc;
-
-	while (s->njobs < MAXJOBS &&
-	    (s->jobs[s->njobs] = endpoint_job_take(s->e)) != NULL)
-		s->job_no[s->njobs++] = s->taken++;
-	if (s->njobs == 0)
-		return 0;
-	for (i = s->njobs; i > 1; i--) {
-		endpoint_job *tj;
-		uint64_t tn;
-
-		k = (size_t)(prng(n) % i);
-		tj = s->jobs[i - 1];
-		s->jobs[i - 1] = s->jobs[k];
-		s->jobs[k] = tj;
-		tn = s->job_no[i - 1];
-		s->job_no[i - 1] = s->job_no[k];
-		s->job_no[k] = tn;
-	}
-	cnt = all ? s->njobs : 1 + (size_t)(prng(n) % s->njobs);
-	first = s->njobs - cnt;
-	for (i = 0; i < first; i++)
-		if (s->job_no[i] < oldest_left)
-			oldest_left = s->job_no[i];
-	for (i = first; i < s->njobs; i++)
-		endpoint_job_run(s->jobs[i], n->actx);
-	for (i = first; i < s->njobs; i++) {
-		if (s->job_no[i] > oldest_left)
-			s->out_of_order++;
-		rc = endpoint_job_done(s->e, s->jobs[i], n->now);
-		if (rc < 0)
-			set_err(s, rc);
-	}
-	s->njobs = first;
-	return 1;
+	(void)p;
+	if (ev->type == EP_RECORD)
+		check_record((struct side *)es, ev->rec);
+	else if (ev->type != EP_ESTABLISHED && ev->type != EP_CLOSED)
+		((struct side *)es)->rx_bad++;
 }
 
 static int
-move_output(struct net *n, int k)
+send_early(eppair *p, int k)
 {
-	struct iovec iov[64];
-	size_t cnt, i, total;
-	int moved = 0;
-
-	while ((cnt = endpoint_output(n->s[k].e, iov, 64)) > 0) {
-		total = 0;
-		for (i = 0; i < cnt; i++) {
-			append(&n->s[1 - k], iov[i].iov_base, iov[i].iov_len);
-			total += iov[i].iov_len;
-		}
-		endpoint_output_done(n->s[k].e, total);
-		moved = 1;
-	}
-	return moved;
+	return send_one(p->cookie, k);
 }
 
-/* The bytes waiting for s, in random pieces, polling as we go. */
-static int
-feed(struct net *n, struct side *s)
-{
-	size_t off = 0, room, chunk;
-	int rc, moved = 0;
-
-	while (s->err == 0 && off < s->in_len &&
-	    (room = endpoint_input_room(s->e)) > 0) {
-		chunk = s->in_len - off;
-		if (chunk > room)
-			chunk = room;
-		if (prng(n) % 3 == 0)
-			chunk = 1 + (size_t)(prng(n) % chunk);
-		rc = endpoint_input(s->e, s->in + off, chunk, n->now);
-		off += chunk;
-		moved = 1;
-		if (rc < 0)
-			set_err(s, rc);
-		poll_side(n, s);
-	}
-	if (off > 0) {
-		memmove(s->in, s->in + off, s->in_len - off);
-		s->in_len -= off;
-	}
-	poll_side(n, s);
-	return moved;
-}
-
-/* Run both sides until nothing moves; then, in job mode, every job back. */
 static void
 pump(struct net *n)
 {
-	int progress, k, rounds = 0;
+	eppair_pump(&n->p);
+}
 
-	do {
-		progress = 0;
-		for (k = 0; k < 2; k++) {
-			if (n->jobs)
-				progress |= run_jobs(n, &n->s[k], 0);
-			progress |= move_output(n, k);
-			progress |= feed(n, &n->s[k]);
-		}
-	} while (progress && ++rounds < 100000);
-	T_OK(rounds < 100000);
+/* Every job back, and whatever that lets move. */
+static void
+settle(struct net *n)
+{
+	eppair_settle(&n->p);
 }
 
 static int
@@ -379,65 +202,26 @@ net_init(struct net *n, uint32_t flags_i, uint32_t flags_r, int bits,
 	endpoint_config ci, cr;
 
 	memset(n, 0, sizeof(*n));
-	n->now = T0_MS;
-	n->jobs = jobs;
-	n->rng = mix64(0x77697265ull ^ (uint64_t)jobs ^ (uint64_t)flags_i << 8 ^
-	    (uint64_t)flags_r << 16 ^ (uint64_t)bits << 24);
-	n->s[1].k = 1;
-	if ((n->actx = aead_ctx_new()) == NULL)
-		return -1;
-	rand_test_seed(seed, strlen(seed));
-
-	memset(&ci, 0, sizeof(ci));
-	ci.hs.initiator = 1;
-	ci.hs.identity = id_i;
-	sign_key_public(id_r, ci.hs.peer_pub);
-	ci.hs.flags = flags_i;
-	ci.inline_crypto = !jobs;
-	cr = ci;
-	cr.hs.initiator = 0;
-	cr.hs.identity = id_r;
-	memset(cr.hs.peer_pub, 0, 32);
-	cr.hs.flags = flags_r;
+	eppair_attach(&n->p, &n->s[0].c, &n->s[1].c, on_event, n);
+	n->p.send = send_early;
+	n->p.split = 3;
+	n->p.max_rounds = 100000;
+	eppair_configs(&ci, &cr, id_i, id_r, flags_i, flags_r, jobs);
 	memcpy(map.pk, pk_i, 32);
 	map.bits = bits;
 	map.named = named;
 	cr.lookup = map_lookup;
 	cr.peer_name = map_name;
 	cr.cookie = &map;
-	n->s[0].e = endpoint_new(&ci, n->now);
-	n->s[1].e = endpoint_new(&cr, n->now);
-	return n->s[0].e != NULL && n->s[1].e != NULL ? 0 : -1;
+	return eppair_init(&n->p, &ci, &cr, T0_MS, t_mix64(0x77697265ull ^
+	    (uint64_t)jobs ^ (uint64_t)flags_i << 8 ^ (uint64_t)flags_r << 16 ^
+	    (uint64_t)bits << 24), jobs, seed);
 }
 
 static void
 net_free(struct net *n)
 {
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		if (n->s[k].e != NULL && n->jobs)
-			(void)run_jobs(n, &n->s[k], 1);
-		endpoint_free(n->s[k].e);
-		free(n->s[k].in);
-	}
-	aead_ctx_free(n->actx);
-	rand_test_seed(NULL, 0);
-	memset(n, 0, sizeof(*n));
-}
-
-/* Every job back, and whatever that lets move. */
-static void
-settle(struct net *n)
-{
-	int k, i;
-
-	pump(n);
-	for (i = 0; n->jobs && i < 4; i++) {
-		for (k = 0; k < 2; k++)
-			(void)run_jobs(n, &n->s[k], 1);
-		pump(n);
-	}
+	eppair_free(&n->p);
 }
 
 /* ---- the cases ---- */
@@ -496,16 +280,16 @@ test_combinations(void)
 			if (!T_INT(net_init(n, sc->flags_i, sc->flags_r, sc->map,
 			    1, jobs, sc->name), 0))
 				goto next;
-			n->early = EARLY;
-			T_INT(endpoint_start(si->e, n->now), 0);
+			n->p.early = EARLY;
+			T_INT(endpoint_start(si->c.e, n->p.now), 0);
 			pump(n);
-			if (!T_INT(si->established, 1) || !T_INT(sr->established, 1)) {
+			if (!T_INT(si->c.established, 1) || !T_INT(sr->c.established, 1)) {
 				fprintf(stderr, "  I: %s\n  R: %s\n",
-				    endpoint_reason(si->e), endpoint_reason(sr->e));
+				    endpoint_reason(si->c.e), endpoint_reason(sr->c.e));
 				goto next;
 			}
-			T_INT(endpoint_signing(si->e), sc->sig_i);
-			T_INT(endpoint_signing(sr->e), sc->sig_r);
+			T_INT(endpoint_signing(si->c.e), sc->sig_i);
+			T_INT(endpoint_signing(sr->c.e), sc->sig_r);
 			/* Whoever verifies faces a signer (the point of the rules). */
 			T_OK(!(sc->sig_i & VFY) || (sc->sig_r & SND));
 			T_OK(!(sc->sig_r & VFY) || (sc->sig_i & SND));
@@ -513,7 +297,7 @@ test_combinations(void)
 				for (k = 0; k < 2; k++)
 					if (!T_INT(send_one(n, k), 0))
 						fprintf(stderr, "  %s\n",
-						    endpoint_reason(n->s[k].e));
+						    endpoint_reason(n->s[k].c.e));
 				if (r % 5 == 4)
 					pump(n);
 			}
@@ -524,14 +308,14 @@ test_combinations(void)
 				struct side *s = &n->s[k], *o = &n->s[1 - k];
 				unsigned osig = k ? sc->sig_i : sc->sig_r;
 
-				if (!T_INT(s->err, 0))
+				if (!T_INT(s->c.err, 0))
 					fprintf(stderr, "  %s: %s\n", k ? "R" : "I",
-					    s->why);
-				T_INT(s->closed, 0);
+					    s->c.why);
+				T_INT(s->c.closed, 0);
 				T_INT(s->rx_bad, 0);
 				T_INT(s->rx, o->tx);
 				T_INT(s->rx_signed, (osig & SND) ? o->tx : 0);
-				ooo += s->out_of_order;
+				ooo += s->c.overtakes;
 			}
 			ran++;
 next:
@@ -576,7 +360,7 @@ test_wrong_key(void)
 				if (!T_INT(net_init(n, sc->flags_i, sc->flags_r,
 				    sc->map, 1, jobs, "wrong key"), 0))
 					goto next;
-				T_INT(endpoint_start(n->s[0].e, n->now), 0);
+				T_INT(endpoint_start(n->s[0].c.e, n->p.now), 0);
 				pump(n);
 				/* Both ways first: the Close below is no first record. */
 				for (i = 0; i < 4; i++) {
@@ -588,33 +372,33 @@ test_wrong_key(void)
 					goto next;
 				before = o->rx;
 				for (i = 0; i < 7; i++) {
-					endpoint_test_sign_with(s->e,
+					endpoint_test_sign_with(s->c.e,
 					    i == 3 ? id_x : NULL);
 					T_INT(send_one(n, k), 0);
 				}
-				endpoint_test_sign_with(s->e, NULL);
+				endpoint_test_sign_with(s->c.e, NULL);
 				settle(n);
 				T_INT(o->rx_bad, 0);
-				T_INT(s->err, 0);
+				T_INT(s->c.err, 0);
 				if (osig & VFY) {
 					/* The three before it, nothing from it on. */
-					T_INT(o->err, STP_EVERIFY);
-					T_OK(strstr(o->why, "signature") != NULL);
+					T_INT(o->c.err, STP_EVERIFY);
+					T_OK(strstr(o->c.why, "signature") != NULL);
 					T_INT(o->rx, before + 3);
-					T_OK(endpoint_finished(o->e));
-					T_INT(endpoint_input_room(o->e), 0);
+					T_OK(endpoint_finished(o->c.e));
+					T_INT(endpoint_input_room(o->c.e), 0);
 					/* Its Close told the sender why. */
-					T_INT(s->closed, 1);
-					T_INT(s->close_code,
+					T_INT(s->c.closed, 1);
+					T_INT(s->c.close_code,
 					    STP__V1__CLOSE_CODE__CLOSE_PROTOCOL);
-					T_OK(strstr(s->close_reason, "signature") != NULL);
+					T_OK(strstr(s->c.close_reason, "signature") != NULL);
 					verified++;
 				} else {
 					/* Not checked here: all seven arrive. */
-					T_INT(o->err, 0);
+					T_INT(o->c.err, 0);
 					T_INT(o->rx, before + 7);
 					T_INT(o->rx_signed, (ssig & SND) ? o->rx : 0);
-					T_INT(s->closed, 0);
+					T_INT(s->c.closed, 0);
 					unverified++;
 				}
 				ran++;
@@ -658,35 +442,35 @@ test_refused(void)
 				if (!T_INT(net_init(n, sc->flags_i, sc->flags_r,
 				    sc->map, named, jobs, "refused"), 0))
 					goto next;
-				n->early = EARLY;
-				T_INT(endpoint_start(si->e, n->now), 0);
+				n->p.early = EARLY;
+				T_INT(endpoint_start(si->c.e, n->p.now), 0);
 				settle(n);
 				/* I saw R prove itself and sent right away... */
-				T_INT(si->established, 1);
+				T_INT(si->c.established, 1);
 				T_INT(si->tx, EARLY);
 				/* ...R refused, and said why in its Close. */
-				T_INT(sr->established, 0);
-				T_INT(sr->err, STP_EPROTO);
-				T_OK(strstr(sr->why, named ? "peer alice must sign records" :
-				    "peer stp1:") == sr->why);
-				T_OK(strstr(sr->why, "set sign_records for this "
+				T_INT(sr->c.established, 0);
+				T_INT(sr->c.err, STP_EPROTO);
+				T_OK(strstr(sr->c.why, named ? "peer alice must sign records" :
+				    "peer stp1:") == sr->c.why);
+				T_OK(strstr(sr->c.why, "set sign_records for this "
 				    "gateway on the peer's side too") != NULL);
 				T_INT(sr->rx, 0);
-				T_INT(si->err, STP_EREJECTED);
-				T_OK(strstr(si->why, "the responder refused the "
+				T_INT(si->c.err, STP_EREJECTED);
+				T_OK(strstr(si->c.why, "the responder refused the "
 				    "session: you must sign records: sign_records "
-				    "is set for you on this side") == si->why);
+				    "is set for you on this side") == si->c.why);
 				/* A refusal, not a session that came up and closed. */
-				T_INT(si->closed, 0);
+				T_INT(si->c.closed, 0);
 				T_INT(si->rx, 0);
 				T_INT(si->rx_bad + sr->rx_bad, 0);
-				T_OK(endpoint_finished(si->e) &&
-				    endpoint_finished(sr->e));
+				T_OK(endpoint_finished(si->c.e) &&
+				    endpoint_finished(sr->c.e));
 				/* Nobody says anything after. */
-				T_INT(endpoint_output(si->e, iov, 4), 0);
-				T_INT(endpoint_output(sr->e, iov, 4), 0);
-				T_INT(endpoint_send_data(si->e, 1,
-				    (const uint8_t *)"x", 1, n->now), STP_ESTATE);
+				T_INT(endpoint_output(si->c.e, iov, 4), 0);
+				T_INT(endpoint_output(sr->c.e, iov, 4), 0);
+				T_INT(endpoint_send_data(si->c.e, 1,
+				    (const uint8_t *)"x", 1, n->p.now), STP_ESTATE);
 				ran++;
 next:
 				net_free(n);

@@ -16,7 +16,8 @@
  *
  * Threads: every hook runs on the gateway's loop thread except answer(),
  * which runs in the crypto worker pool (it may be slow: a proof of work) and
- * must touch nothing but its arguments and its immutable instance.
+ * must touch nothing but its arguments and its immutable instance (and the
+ * services marked "any thread" below).
  *
  * Versioning: a plugin sets api_version to the STP_PLUGIN_API_VERSION it
  * was written against; the core refuses a table with another major version.
@@ -82,10 +83,13 @@ int stp_cfg_error(stp_cfg *cx, const stp_node *n, const char *fmt, ...)
 
 enum { STP_LOG_ERROR = 0, STP_LOG_WARN = 1, STP_LOG_INFO = 2, STP_LOG_DEBUG = 3 };
 
-/* A log line "plugin NAME: ..." at level (rate-limited per plugin and key when key != NULL). */
+/* A log line "plugin NAME: ..." at level (rate-limited per key when key != NULL).  Any thread. */
 void stp_log(int level, const char *plugin, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Count an event: shows as stpgate_plugin_events_total{plugin,event}.  event must be a string literal. */
+/*
+ * Count an event: shows as stpgate_plugin_events_total{plugin,event}.  plugin
+ * and event must be string literals (they are kept by pointer).  Any thread.
+ */
 void stp_count(const char *plugin, const char *event, uint64_t n);
 /* The loop's clock, milliseconds (loop thread only). */
 uint64_t stp_now_ms(void);

@@ -104,9 +104,11 @@ if [ "$quick" = 0 ]; then
 	# The 10,000-iteration ML-KEM run is left to the plain build: under ASan it
 	# only repeats what the 100-iteration run already covered, ten times slower.
 	run_suite asan "" -DSTP_ASAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
-	# ThreadSanitizer where threads meet: the worker pool, the endpoint's
-	# out-of-order jobs, and the real gateways with 0, 1, 2 and 4 workers.
-	run_suite tsan "-R ^(gw_|ops_|plugin_|hard_tamper_|hard_flood$|test_workers$|test_endpoint$|test_cli$)" \
+	# ThreadSanitizer where threads meet: the worker pool, and the real
+	# gateways with 0, 1, 2 and 4 workers (plugins, tampering and floods
+	# included).  test_endpoint is left out: it hands jobs back out of order
+	# on one thread, so there is nothing for TSan to see, and it took 170 s.
+	run_suite tsan "-R ^(gw_|ops_|plugin_|hard_tamper_|hard_flood$|test_workers$|test_cli$)" \
 	    -DSTP_TSAN=ON -DSTP_LONG_TESTS=OFF -DSTP_BENCH=OFF
 	fuzz_suite
 fi

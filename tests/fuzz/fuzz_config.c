@@ -69,6 +69,8 @@ check(const config *c)
 	size_t i, k;
 
 	FUZZ_ASSERT(c->identity != NULL);
+	for (i = 0; i < plugin_count(); i++)
+		FUZZ_ASSERT(c->plugins.enabled[i] == 0 || c->plugins.enabled[i] == 1);
 	FUZZ_ASSERT(c->workers <= 64);
 	FUZZ_ASSERT(c->n_peers == 0 || c->peers != NULL);
 	for (i = 0; i < c->n_peers; i++) {

@@ -442,6 +442,16 @@ def case_unknownpeer(h, args):
 		say("bob: " + line.strip())
 		r.ok("not in the peer map" in line, "bob's reason is 'not in the peer map'",
 		    line.strip())
+		# First contact: the key and the fingerprint alice's operator sees
+		# with `stpgate fingerprint` on her own identity file.
+		out = subprocess.run([h.stpgate, "fingerprint", p.alice_id],
+		    capture_output=True, text=True, timeout=30).stdout
+		m = re.search(r"^fingerprint:\s*(\S+)", out, re.M)
+		fp = m.group(1) if m else ""
+		r.ok(p.alice_key in line, "bob's line names alice's key", line.strip())
+		r.ok(fp != "" and fp in line,
+		    "bob's line shows the fingerprint `stpgate fingerprint` gives alice",
+		    "fingerprint %r, line %s" % (fp, line.strip()))
 	# A few seconds of alice retrying: never a session.
 	t0 = time.monotonic()
 	how, dt, n = app_closed_within(fport, 1 + 4)

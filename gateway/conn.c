@@ -432,8 +432,20 @@ process(conn *c)
 		else if (c->initiator && c->established && !c->confirmed)
 			fail(c, STP_EPEER,
 			    "the peer closed the connection after our AUTH: our key is probably not in its peer map");
-		else
-			fail(c, STP_EIO, "connection closed by the other side");
+		else {
+			size_t part = endpoint_input_partial(c->ep);
+			char why[128];
+
+			/* Cut in the middle of a frame: a truncation, say so. */
+			if (part > 0)
+				snprintf(why, sizeof(why), "connection closed by the "
+				    "other side in the middle of a frame (%zu bytes of "
+				    "it received)", part);
+			else
+				snprintf(why, sizeof(why),
+				    "connection closed by the other side");
+			fail(c, STP_EIO, why);
+		}
 		return;
 	}
 	if (!c->reading && endpoint_input_room(c->ep) > 0 &&

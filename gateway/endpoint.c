@@ -1762,6 +1762,12 @@ endpoint_input_room(const endpoint *e)
 	return IN_CAP - (e->in_len - e->in_off);
 }
 
+size_t
+endpoint_input_partial(const endpoint *e)
+{
+	return e->hs_pending ? 0 : e->in_len - e->in_off;
+}
+
 /* Move the unprocessed input to the front of the buffer. */
 static void
 in_compact(endpoint *e)

@@ -130,6 +130,9 @@ void endpoint_free(endpoint *e);
 /* Initiator: queue the HELLO.  0 or an error. */
 int endpoint_start(endpoint *e, uint64_t now_ms);
 
+/* Bytes received that do not make a whole frame yet (for an EOF's reason). */
+size_t endpoint_input_partial(const endpoint *e);
+
 /* How many more bytes endpoint_input will take now. */
 size_t endpoint_input_room(const endpoint *e);
 /*

@@ -352,6 +352,13 @@ def main():
 		if mode != "truncate" and l_rx is not None:
 			r.ok(re.search(RX_REASON, l_rx) is not None, "connection %d: %s (the "
 			    "receiver) names what was wrong with the record" % (k, rx.name), l_rx)
+		if mode == "truncate" and l_rx is not None:
+			# The proxy always forwards at least one byte of the cut frame, so
+			# when the receiver went down on the EOF (not on a write to the
+			# closed proxy first), its reason must say the frame was cut.
+			r.ok("closed by the other side" not in l_rx or
+			    "in the middle of a frame" in l_rx, "connection %d: %s (the "
+			    "receiver) says the stream ended mid-frame" % (k, rx.name), l_rx)
 
 	la, lb = wait_sessions_up(ga, gb, since_a=mark_a, since_b=mark_b)
 	if r.ok(la is not None and lb is not None, "the session comes back through "

@@ -48,12 +48,12 @@
  *
  * Padding.  With a pad_to hook (a shaping plugin), every record we seal,
  * ours and the app's alike, gets a padding field (30) after its body so its
- * plaintext is exactly the size the hook gives (pad_target, pad_fill); the
+ * plaintext is exactly the size the hook gives (pad_target, env_pad_fill); the
  * signature field, when we sign, comes after it and covers it.  Buffers are
  * sized for the padded record from the start, a zero-copy reservation
  * included, so padding costs no copy but the zeros, and nothing at all
  * without the hook.  Received data records with a padding field are still
- * read in place (pad_strip).  Cover records are sent with the size asked
+ * read in place (env_pad_find).  Cover records are sent with the size asked
  * (endpoint_send_cover) and dropped on receipt.
  *
  * Keys.  Each direction keeps its traffic secret, the record key derived
@@ -619,27 +619,10 @@ record_signer(const endpoint *e)
 
 /* ---- padding (proto/STP.md, "Padding and cover records") ---- */
 
-/* Field 30 (padding), wire type 2, and the smallest such field: tag, length 0. */
-#define PAD_TAG0 0xf2
-#define PAD_TAG1 0x01
-#define PAD_FIELD_MIN 3
-
 /* Room a zero-copy reservation loses to its header (data_hdr_max) stays below this. */
 #define PAD_RESV_SLACK 48
 _Static_assert(EP_PAD_MAX + RECORD_SIG_FIELD_LEN + PAD_RESV_SLACK <=
     STP_MAX_RECORD_PT, "EP_PAD_MAX leaves no room for a signature");
-
-static size_t
-varint_len(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
 
 /*
  * The largest padded plaintext (without a signature) of a frame type: what
@@ -669,7 +652,7 @@ pad_target(const endpoint *e, uint8_t type, size_t len)
 	size_t max = pad_max(type), t;
 
 	if ((e->cfg.pad_to == NULL && e->pad_want == 0) ||
-	    len + PAD_FIELD_MIN > max)
+	    len + ENV_PAD_MIN > max)
 		return len;
 	t = e->pad_want;
 	if (t < len)
@@ -677,89 +660,16 @@ pad_target(const endpoint *e, uint8_t type, size_t len)
 		    e->cfg.pad_to(e->cfg.pad_cookie, len, max) : len;
 	if (t > max)
 		t = max;
-	if (t > len && t - len < PAD_FIELD_MIN) {
+	if (t > len && t - len < ENV_PAD_MIN) {
 		t = e->cfg.pad_to != NULL ?
-		    e->cfg.pad_to(e->cfg.pad_cookie, len + PAD_FIELD_MIN, max) :
-		    len + PAD_FIELD_MIN;
+		    e->cfg.pad_to(e->cfg.pad_cookie, len + ENV_PAD_MIN, max) :
+		    len + ENV_PAD_MIN;
 		if (t > max)
 			t = max;
-		if (t < len + PAD_FIELD_MIN)
-			t = len + PAD_FIELD_MIN;
+		if (t < len + ENV_PAD_MIN)
+			t = len + ENV_PAD_MIN;
 	}
 	return t > len ? t : len;
-}
-
-/*
- * Append the padding field to the len plaintext bytes at pt so that they
- * become t bytes (t == len, or t >= len + 3; the buffer holds t).  The field
- * is tag, length, zeros; its length varint is the narrowest that makes the
- * total exact, which at two gaps (131 and 16,388 bytes) is one byte wider
- * than the length needs: an overlong varint, valid protobuf.
- */
-static void
-pad_fill(uint8_t *pt, size_t len, size_t t)
-{
-	uint8_t *p = pt + len;
-	size_t gap = t - len, w, n, i;
-
-	if (gap == 0)
-		return;
-	for (w = 1; varint_len(gap - 2 - w) > w; w++)
-		;
-	n = gap - 2 - w;
-	*p++ = PAD_TAG0;
-	*p++ = PAD_TAG1;
-	for (i = 0; i + 1 < w; i++) {
-		*p++ = (uint8_t)(0x80 | (n & 0x7f));
-		n >>= 7;
-	}
-	*p++ = (uint8_t)n;
-	memset(p, 0, gap - 2 - w);
-}
-
-/*
- * Receive side: a padded data record is the canonical data record followed
- * by one padding field.  Walk the top-level fields; when the last is field 30
- * and ends the plaintext, return where it starts, else len.  Anything odd
- * returns len: env_unpack then decides, as for every other record.
- */
-static size_t
-pad_strip(const uint8_t *p, size_t len)
-{
-	size_t off = 0, start = len, k;
-	uint64_t v, tag;
-	int shift;
-
-	while (off < len) {
-		start = off;
-		for (tag = 0, shift = 0, k = 0; ; k++) {
-			if (off >= len || k == 5)
-				return len;
-			tag |= (uint64_t)(p[off] & 0x7f) << shift;
-			shift += 7;
-			if (!(p[off++] & 0x80))
-				break;
-		}
-		if ((tag & 7) != 0 && (tag & 7) != 2)
-			return len;
-		for (v = 0, shift = 0, k = 0; ; k++) {
-			if (off >= len || k == ((tag & 7) == 2 ? 5 : 10))
-				return len;
-			v |= (uint64_t)(p[off] & 0x7f) << shift;
-			shift += 7;
-			if (!(p[off++] & 0x80))
-				break;
-		}
-		if ((tag & 7) == 2) {
-			if (v > len - off)
-				return len;
-			off += (size_t)v;
-		}
-	}
-	if (start < len && p[start] == PAD_TAG0 && start + 1 < len &&
-	    p[start + 1] == PAD_TAG1)
-		return start;
-	return len;
 }
 
 /*
@@ -865,7 +775,7 @@ tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r)
 	}
 	if ((size_t)rc != n)
 		t = (size_t)rc;
-	pad_fill(j->rj.buf + FRAME_HDR_LEN, (size_t)rc, t);
+	env_pad_fill(j->rj.buf + FRAME_HDR_LEN + (size_t)rc, t - (size_t)rc);
 	rc = tx_submit(e, j, type, t);
 out:
 	r->signature = sig;
@@ -1235,7 +1145,7 @@ rx_record(endpoint *e, endpoint_job *j)
 
 		/* A padded one too, read without its padding field. */
 		if (env_decode_data_record(pt, j->rj.pt_len, &rseq, &rtime, &sid,
-		    &data, &dlen) == 1 || ((ul = pad_strip(pt, j->rj.pt_len)) <
+		    &data, &dlen) == 1 || ((ul = env_pad_find(pt, j->rj.pt_len)) <
 		    j->rj.pt_len && env_decode_data_record(pt, ul, &rseq, &rtime,
 		    &sid, &data, &dlen) == 1)) {
 			if (rseq != seq)
@@ -1912,7 +1822,7 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 		return rc;
 	}
 	if (t != n)
-		pad_fill(j->rj.buf + FRAME_HDR_LEN, n, t);
+		env_pad_fill(j->rj.buf + FRAME_HDR_LEN + n, t - n);
 	if ((rc = tx_submit(e, j, FRAME_RECORD, t)) != 0)
 		return rc;
 	return tx_maybe_rekey(e);
@@ -2001,7 +1911,7 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 		j = nj;
 	}
 	if (t != n)
-		pad_fill(j->rj.buf + FRAME_HDR_LEN, n, t);
+		env_pad_fill(j->rj.buf + FRAME_HDR_LEN + n, t - n);
 	if ((rc = tx_submit(e, j, FRAME_RECORD, t)) != 0)
 		return rc;
 	return tx_maybe_rekey(e);

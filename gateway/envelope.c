@@ -68,6 +68,8 @@
 #define TAG_RECORD_TIME 0x10    /* Record.time_ms = 2, varint */
 #define TAG_RECORD_DATA 0x62    /* Record.data = 12, length-delimited */
 #define TAG_SD_STREAM 0x08      /* StreamData.stream_id = 1, varint */
+#define TAG_PADDING0 0xf2       /* Record.padding = 30, bytes: 0xf2 0x01 */
+#define TAG_PADDING1 0x01
 #define TAG_SD_DATA 0x12        /* StreamData.data = 2, length-delimited */
 
 struct env_arena {
@@ -207,20 +209,65 @@ get_varint(const uint8_t *p, const uint8_t *end, size_t maxlen, uint64_t *v)
 }
 
 /*
- * The limits are protobuf-c's, so that whenever protobuf-c accepts a message
- * this walk does too and sees the same fields: a tag or a length is at most 5
- * bytes, any other varint at most 10; field number 0 and wire types 3, 4
- * (groups), 6 and 7 are refused.  The wanted field with a wire type other
- * than 2 makes protobuf-c refuse the message, so it is refused here too.
+ * Step over the field at *pp (before end): its tag in *tag and, for a
+ * length-delimited one, its value in *val / *val_len.  0, or STP_EPARSE when
+ * it is broken.  The limits are protobuf-c's, so that whenever protobuf-c
+ * accepts a message a walk with this sees the same fields: a tag or a length
+ * is at most 5 bytes, any other varint at most 10; field number 0 and wire
+ * types 3, 4 (groups), 6 and 7 are refused.
+ */
+static int
+next_field(const uint8_t **pp, const uint8_t *end, uint64_t *tag,
+    const uint8_t **val, size_t *val_len)
+{
+	const uint8_t *p = *pp;
+	size_t n;
+	uint64_t v;
+
+	if ((n = get_varint(p, end, MAX_SHORT_VARINT, tag)) == 0 ||
+	    (*tag >> 3) == 0)
+		return STP_EPARSE;
+	p += n;
+	switch (*tag & 7) {
+	case WT_VARINT:
+		if ((n = get_varint(p, end, MAX_VARINT, &v)) == 0)
+			return STP_EPARSE;
+		break;
+	case WT_64BIT:
+		n = 8;
+		break;
+	case WT_32BIT:
+		n = 4;
+		break;
+	case WT_LEN:
+		if ((n = get_varint(p, end, MAX_SHORT_VARINT, &v)) == 0 ||
+		    v > (uint64_t)(end - p) - n)
+			return STP_EPARSE;
+		p += n;
+		n = (size_t)v;
+		break;
+	default:                /* 3, 4: groups; 6, 7: undefined */
+		return STP_EPARSE;
+	}
+	if (n > (size_t)(end - p))
+		return STP_EPARSE;
+	*val = p;
+	*val_len = n;
+	*pp = p + n;
+	return 0;
+}
+
+/*
+ * The wanted field with a wire type other than 2 makes protobuf-c refuse the
+ * message, so it is refused here too.
  */
 int
 env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
     const uint8_t **val, size_t *val_len)
 {
-	const uint8_t *p, *end, *found = NULL;
+	const uint8_t *p, *end, *v, *found = NULL;
 	size_t n, found_len = 0;
-	uint64_t tag, v;
-	unsigned wt;
+	uint64_t tag;
 
 	if (field == 0 || field > MAX_FIELD || (buf == NULL && len != 0))
 		return STP_EINVAL;
@@ -229,41 +276,14 @@ env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
 	p = buf;
 	end = buf + len;
 	while (p < end) {
-		if ((n = get_varint(p, end, MAX_SHORT_VARINT, &tag)) == 0 ||
-		    (tag >> 3) == 0)
-			return STP_EPARSE;
-		p += n;
-		wt = tag & 7;
-		switch (wt) {
-		case WT_VARINT:
-			if ((n = get_varint(p, end, MAX_VARINT, &v)) == 0)
-				return STP_EPARSE;
-			break;
-		case WT_64BIT:
-			n = 8;
-			break;
-		case WT_32BIT:
-			n = 4;
-			break;
-		case WT_LEN:
-			if ((n = get_varint(p, end, MAX_SHORT_VARINT, &v)) == 0 ||
-			    v > (uint64_t)(end - p) - n)
-				return STP_EPARSE;
-			p += n;
-			n = (size_t)v;
-			break;
-		default:                /* 3, 4: groups; 6, 7: undefined */
-			return STP_EPARSE;
-		}
-		if (n > (size_t)(end - p))
+		if (next_field(&p, end, &tag, &v, &n) != 0)
 			return STP_EPARSE;
 		if ((tag >> 3) == field) {
-			if (wt != WT_LEN)
+			if ((tag & 7) != WT_LEN)
 				return STP_EPARSE;
-			found = p;
+			found = v;
 			found_len = n;
 		}
-		p += n;
 	}
 	if (found == NULL)
 		return 0;
@@ -294,6 +314,49 @@ put_varint(uint8_t *p, uint64_t v)
 	}
 	*p++ = (uint8_t)v;
 	return p;
+}
+
+/*
+ * The padding field's length varint is the narrowest that makes the field
+ * exactly gap bytes, which at two gaps (131 and 16,388 bytes) is one byte
+ * wider than the length needs: an overlong varint, valid protobuf.
+ */
+void
+env_pad_fill(uint8_t *p, size_t gap)
+{
+	size_t w, n, i;
+
+	if (gap == 0)
+		return;
+	for (w = 1; varint_len(gap - 2 - w) > w; w++)
+		;
+	n = gap - 2 - w;
+	*p++ = TAG_PADDING0;
+	*p++ = TAG_PADDING1;
+	for (i = 0; i + 1 < w; i++) {
+		*p++ = (uint8_t)(0x80 | (n & 0x7f));
+		n >>= 7;
+	}
+	*p++ = (uint8_t)n;
+	memset(p, 0, gap - 2 - w);
+}
+
+size_t
+env_pad_find(const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf, *end = buf + len, *start = end, *v;
+	uint64_t tag;
+	size_t n;
+
+	while (p < end) {
+		start = p;
+		if (next_field(&p, end, &tag, &v, &n) != 0)
+			return len;
+	}
+	if (start + 2 <= end && start[0] == TAG_PADDING0 &&
+	    start[1] == TAG_PADDING1)
+		return (size_t)(start - buf);
+	return len;
 }
 
 /* Length of the StreamData encoding (without Record's tag and length). */

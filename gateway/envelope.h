@@ -46,6 +46,20 @@ int env_pack(const ProtobufCMessage *m, uint8_t *out, size_t cap);
  * numbered 0 is refused even where protobuf-c would skip it (a Hello carrying
  * one is then refused as malformed: failing closed).
  */
+/*
+ * Record padding (proto/STP.md, "Padding and cover records"): write at p a
+ * Record.padding field of exactly gap bytes (0, or at least ENV_PAD_MIN: its
+ * tag, its length, zeros).
+ */
+#define ENV_PAD_MIN 3
+void env_pad_fill(uint8_t *p, size_t gap);
+/*
+ * Where a trailing Record.padding field starts in a record's plaintext: its
+ * offset when the last top-level field is one, else len (also when the
+ * encoding is broken: the full decoder then decides).
+ */
+size_t env_pad_find(const uint8_t *buf, size_t len);
+
 int env_find_bytes(const uint8_t *buf, size_t len, uint32_t field,
     const uint8_t **val, size_t *val_len);
 

@@ -4,16 +4,23 @@
  * sequence-ordered job lists, key updates, the in-session hybrid exchange,
  * close and errors.  See endpoint.h for the calling contract.
  *
- * Input.  Bytes land in one buffer of FRAME_HDR_LEN + FRAME_MAX_BODY bytes,
- * allocated once.  A frame's header is judged as soon as its 4 bytes are in
- * (type allowed in this state, length within the type's maximum), before
- * any of its body is waited for.  Handshake frames go to hs_input(); a
- * handshake step that needs work stops the reader until it is done.  Each
- * RECORD or KEY_UPDATE frame is copied into an OPEN job carrying a copy of
- * the receive key and the sequence number it must open under, so any thread
- * can open it.  At most max_jobs OPEN jobs exist at once, and a KEY_UPDATE
- * frame is a barrier: nothing after it is dispatched until it and everything
- * before it were opened and processed and the receive key moved on.
+ * Input.  Bytes land in one buffer of two maximum frames, allocated once,
+ * that the owner reads its socket straight into.  A frame's header is
+ * judged as soon as its 4 bytes are in (type allowed in this state, length
+ * within the type's maximum), before any of its body is waited for.
+ * Handshake frames go to hs_input(); a handshake step that needs work stops
+ * the reader until it is done.  Each RECORD or KEY_UPDATE frame becomes an
+ * OPEN job carrying a copy of the receive key and the sequence number it
+ * must open under.  Where the job runs is decided as it is made (run_here:
+ * the owner's offload hook).  A job that runs here is opened where it lies
+ * in the input buffer (in place: no copy), and only when nothing before it
+ * is still waiting, so records opened here go one at a time; such a frame
+ * pins the buffer (in_held), which is then neither compacted nor rewound
+ * until the record is released.  A job handed out gets a copy of the frame,
+ * so any thread can open it while the buffer moves on; up to max_jobs of
+ * them run ahead.  A KEY_UPDATE frame is a barrier: nothing after it is
+ * dispatched until it and everything before it were opened and processed
+ * and the receive key moved on.
  *
  * Receive order.  OPEN jobs sit in a list ordered by sequence number and are
  * processed only from its head, only once done: a record a fast worker opened
@@ -23,7 +30,10 @@
  * Record.seq and the body against the frame type.  A stream record becomes
  * an EP_RECORD event that holds the arena until the application polls past
  * it, and no further record is processed meanwhile, so a record costs at
- * most one arena however slowly the application reads.
+ * most one arena however slowly the application reads.  A data record read
+ * in place (no arena) may be kept instead (endpoint_keep): its job moves to
+ * the kept list, processing goes on, and endpoint_release_kept frees them
+ * all; EP_KEEP_MAX bounds what is kept.
  *
  * Send order.  Every record is encoded into a SEAL job (header, plaintext,
  * room for the tag, and the reserved signature field when we sign) under a
@@ -116,6 +126,7 @@
 #define POOL_CLASSES 9          /* 512 ... 65536, then one whole frame */
 #define POOL_SPARE_BYTES (256u * 1024)
 #define POOL_SPARE_PER_CLASS 16
+#define COPY_DOWN_MAX 8192      /* endpoint_data_commit: smaller records move */
 
 static const uint8_t sig_field_tag[3] = { 0xfa, 0x01, 0x40 };
 
@@ -132,6 +143,7 @@ struct endpoint_job {
 	int orphan;             /* out when its list was dropped: free on return */
 	int clear;              /* nothing secret in buf (ciphertext, handshake) */
 	int cls;                /* pool size class */
+	int inplace;            /* OPEN: buf is the frame in e->in (pins it) */
 	endpoint_job *qnext;    /* the queue of jobs for the owner */
 	endpoint_job *lnext;    /* send, receive or output list */
 	size_t off;             /* output: bytes already written */
@@ -175,7 +187,8 @@ enum phase {
 struct endpoint {
 	endpoint_config cfg;
 	uint64_t now;
-	aead_ctx *actx;         /* inline crypto */
+	aead_ctx *actx;         /* jobs run here; cfg.actx, or our own */
+	int own_actx;
 
 	hs *h;
 	int phase;
@@ -198,12 +211,19 @@ struct endpoint {
 
 	uint8_t *in;
 	size_t in_off, in_len;
+	unsigned in_held;       /* in-place jobs alive: e->in may not move */
+	struct jlist kept;      /* endpoint_keep: linked by lnext */
+	size_t kept_bytes;
+	int ev_keep;            /* the record handed out is to be kept */
 
 	struct jlist todo;      /* linked by qnext */
 	unsigned jobs_out;
 	struct jlist txl, rxl;  /* linked by lnext */
 	unsigned rx_count;
 	int rx_barrier;         /* a KEY_UPDATE is being opened */
+	/* Where the next frame's OPEN job runs, once asked (one question a frame). */
+	int here_known, here_val;
+	uint64_t here_seq;
 	size_t seal_bytes;      /* frames in the send list */
 
 	struct jlist outq;      /* linked by lnext */
@@ -280,10 +300,32 @@ job_get(endpoint *e, size_t cap)
 	return j;
 }
 
+/*
+ * An in-place job lets go of the input buffer; once none is left and all
+ * of the input was used, the next read may start at its beginning again.
+ */
+static void
+job_unhold(endpoint_job *j)
+{
+	endpoint *e = j->e;
+
+	if (!j->inplace)
+		return;
+	j->inplace = 0;
+	if (--e->in_held == 0 && e->in_off == e->in_len)
+		e->in_off = e->in_len = 0;
+}
+
 /* Wipe what a job may hold of secrets and free it. */
 static void
 job_free(endpoint_job *j)
 {
+	if (j->inplace) {
+		/* The frame lives in e->in: wipe it there, free only the job. */
+		crypto_wipe(j->rj.buf, j->rj.len);
+		j->clear = 1;
+		job_unhold(j);
+	}
 	aead_dirkey_wipe(&j->rj.key);
 	if (!j->clear && j->rj.len > 0)
 		crypto_wipe(j->rj.buf, j->rj.len <= j->rj.cap ?
@@ -306,6 +348,7 @@ job_put(endpoint *e, endpoint_job *j)
 	if (!j->clear && j->rj.len > 0)
 		crypto_wipe(j->rj.buf, j->rj.len <= j->rj.cap ?
 		    j->rj.len : j->rj.cap);
+	job_unhold(j);
 	j->lnext = e->spare[j->cls];
 	e->spare[j->cls] = j;
 	e->nspare[j->cls]++;
@@ -593,6 +636,19 @@ can_send(const endpoint *e)
 	    !e->dead;
 }
 
+/*
+ * Does a job of this kind run here, inside the call that makes it (1), or
+ * go to the owner's queue (0)?  The owner's hook decides; without one,
+ * inline_crypto decides for all.
+ */
+static int
+run_here(const endpoint *e, int kind, size_t len, int sig)
+{
+	if (e->cfg.offload == NULL)
+		return e->cfg.inline_crypto;
+	return !e->cfg.offload(e->cfg.offload_cookie, kind, len, sig);
+}
+
 static void
 run_inline(endpoint *e, endpoint_job *j)
 {
@@ -709,7 +765,7 @@ tx_submit(endpoint *e, endpoint_job *j, uint8_t type, size_t pt_len)
 	e->st.bytes_sent += pt_len;
 	e->seal_bytes += j->rj.len + AEAD_TAG_LEN;
 	list_push(&e->txl, j);
-	if (e->cfg.inline_crypto) {
+	if (run_here(e, EP_JOB_SEAL, j->rj.len + AEAD_TAG_LEN, sign)) {
 		run_inline(e, j);
 		tx_release(e);
 	} else
@@ -1133,20 +1189,24 @@ rx_record(endpoint *e, endpoint_job *j)
 		    "record %llu failed to open (tampered, replayed, reordered or dropped)",
 		    (unsigned long long)seq);
 	/*
-	 * The hot path: an unsigned data record in its canonical encoding is
-	 * read in place, without protobuf-c and without copying the data.
+	 * The hot path: a data record in its canonical encoding is read in
+	 * place, without protobuf-c and without copying the data.  A signed
+	 * one is read without its signature field, which record_job_run found
+	 * last and verified.
 	 */
-	if (type == FRAME_RECORD && j->rj.verify_pk == NULL) {
+	if (type == FRAME_RECORD && (j->rj.verify_pk == NULL ||
+	    j->rj.pt_len >= RECORD_SIG_FIELD_LEN)) {
 		uint64_t rseq, rtime;
 		uint32_t sid;
 		const uint8_t *data;
-		size_t dlen, ul;
+		size_t dlen, ul, plen = j->rj.pt_len -
+		    (j->rj.verify_pk != NULL ? RECORD_SIG_FIELD_LEN : 0);
 		const uint8_t *pt = j->rj.buf + j->rj.pt_off;
 
 		/* A padded one too, read without its padding field. */
-		if (env_decode_data_record(pt, j->rj.pt_len, &rseq, &rtime, &sid,
-		    &data, &dlen) == 1 || ((ul = env_pad_find(pt, j->rj.pt_len)) <
-		    j->rj.pt_len && env_decode_data_record(pt, ul, &rseq, &rtime,
+		if (env_decode_data_record(pt, plen, &rseq, &rtime, &sid,
+		    &data, &dlen) == 1 || ((ul = env_pad_find(pt, plen)) <
+		    plen && env_decode_data_record(pt, ul, &rseq, &rtime,
 		    &sid, &data, &dlen) == 1)) {
 			if (rseq != seq)
 				return fail(e, STP_EPROTO,
@@ -1164,6 +1224,12 @@ rx_record(endpoint *e, endpoint_job *j)
 			e->fast_rec.time_ms = rtime;
 			e->fast_rec.body_case = STP__V1__RECORD__BODY_DATA;
 			e->fast_rec.data = &e->fast_data;
+			if (plen != j->rj.pt_len) {
+				/* The verified signature, as the arena path gives it. */
+				e->fast_rec.signature.data = (uint8_t *)pt + plen +
+				    RECORD_SIG_FIELD_LEN - SIGN_SIG_LEN;
+				e->fast_rec.signature.len = SIGN_SIG_LEN;
+			}
 			e->ev_job = j;
 			return push_event(e, EP_RECORD, &e->fast_rec, 0, 0, NULL);
 		}
@@ -1274,17 +1340,28 @@ rx_process(endpoint *e)
 	return e->err;
 }
 
-/* A RECORD or KEY_UPDATE frame: an OPEN job under the current receive key. */
+/*
+ * A RECORD or KEY_UPDATE frame: an OPEN job under the current receive key.
+ * here: it runs now, on the frame where it lies in e->in (dispatch_one let
+ * it through only with nothing before it waiting); else the job gets its
+ * own copy and goes to the owner's queue.
+ */
 static int
-rx_dispatch(endpoint *e, const uint8_t *frame, size_t len)
+rx_dispatch(endpoint *e, uint8_t *frame, size_t len, int here)
 {
 	endpoint_job *j;
 
 	if (e->rx.seq == UINT64_MAX)
 		return fail(e, STP_EPROTO, "receive sequence numbers exhausted");
-	if ((j = job_get(e, len)) == NULL)
+	if ((j = job_get(e, here ? 0 : len)) == NULL)
 		return fail(e, STP_ENOMEM, "out of memory");
-	memcpy(j->rj.buf, frame, len);
+	if (here) {
+		j->inplace = 1;
+		j->rj.buf = frame;
+		j->rj.cap = len;
+		e->in_held++;
+	} else
+		memcpy(j->rj.buf, frame, len);
 	j->kind = JOB_OPEN;
 	j->rj.op = RECORD_OPEN;
 	j->rj.len = len;
@@ -1297,7 +1374,7 @@ rx_dispatch(endpoint *e, const uint8_t *frame, size_t len)
 	e->rx_count++;
 	if (frame[0] == FRAME_KEY_UPDATE)
 		e->rx_barrier = 1;
-	if (e->cfg.inline_crypto)
+	if (here)
 		run_inline(e, j);
 	else
 		todo_push(e, j);
@@ -1441,7 +1518,7 @@ hs_kick(endpoint *e)
 {
 	endpoint_job *j;
 
-	if (e->cfg.inline_crypto)
+	if (run_here(e, EP_JOB_HANDSHAKE, 0, 1))
 		return hs_after(e, hs_work(e->h));
 	if ((j = job_get(e, 0)) == NULL)
 		return fail(e, STP_ENOMEM, "out of memory");
@@ -1480,10 +1557,10 @@ hs_frame(endpoint *e, const uint8_t *frame, size_t len)
 static int
 dispatch_one(endpoint *e)
 {
-	const uint8_t *hdr;
+	uint8_t *hdr;
 	size_t avail, blen;
 	uint8_t type;
-	int rc;
+	int rc, here = 0;
 
 	if (e->err != 0 || e->hs_pending || e->rx_barrier)
 		return 0;
@@ -1503,21 +1580,31 @@ dispatch_one(endpoint *e)
 		    "frame length %llu over the maximum %zu for %s",
 		    (unsigned long long)be24(hdr), frame_max_body(type),
 		    frame_type_name(type));
-	if (e->established) {
-		if (e->rx_count >= e->cfg.max_jobs)
-			return 0;
-		/* Inline: one record at a time, nothing opened ahead. */
-		if (e->cfg.inline_crypto && e->rxl.head != NULL)
-			return 0;
-	}
+	if (e->established && e->rx_count >= e->cfg.max_jobs)
+		return 0;
 	if (avail - FRAME_HDR_LEN < blen)
 		return 0;
+	if (e->established) {
+		/*
+		 * Opened here: in place, one record at a time, nothing opened
+		 * ahead (the one before may still be in e->in, or out).
+		 */
+		if (!e->here_known || e->here_seq != e->rx.seq) {
+			e->here_val = run_here(e, EP_JOB_OPEN, FRAME_HDR_LEN +
+			    blen, (e->signing & EP_SIGN_VERIFY) != 0);
+			e->here_seq = e->rx.seq;
+			e->here_known = 1;
+		}
+		here = e->here_val;
+		if (here && e->rxl.head != NULL)
+			return 0;
+	}
 	e->in_off += FRAME_HDR_LEN + blen;
 	if (e->established)
-		rc = rx_dispatch(e, hdr, FRAME_HDR_LEN + blen);
+		rc = rx_dispatch(e, hdr, FRAME_HDR_LEN + blen, here);
 	else
 		rc = hs_frame(e, hdr, FRAME_HDR_LEN + blen);
-	if (e->in_off == e->in_len)
+	if (e->in_off == e->in_len && e->in_held == 0)
 		e->in_off = e->in_len = 0;
 	return rc < 0 ? rc : 1;
 }
@@ -1562,10 +1649,17 @@ endpoint_new(const endpoint_config *c, uint64_t now_ms)
 	e->phase = c->hs.initiator ? PH_START : PH_WAIT_HELLO;
 	if ((e->in = malloc(IN_CAP)) == NULL ||
 	    (e->arena = env_arena_new(ARENA_CAP)) == NULL ||
-	    (e->h = hs_new(&c->hs)) == NULL ||
-	    (c->inline_crypto && (e->actx = aead_ctx_new()) == NULL)) {
+	    (e->h = hs_new(&c->hs)) == NULL) {
 		endpoint_free(e);
 		return NULL;
+	}
+	if ((e->actx = c->actx) == NULL &&
+	    (c->inline_crypto || c->offload != NULL)) {
+		if ((e->actx = aead_ctx_new()) == NULL) {
+			endpoint_free(e);
+			return NULL;
+		}
+		e->own_actx = 1;
 	}
 	return e;
 }
@@ -1583,6 +1677,10 @@ release(endpoint *e)
 		job_free(e->ev_job);
 		e->ev_job = NULL;
 	}
+	/* Before e->in goes: kept jobs may lie in it. */
+	while ((j = list_pop(&e->kept)) != NULL)
+		job_free(j);
+	e->kept_bytes = 0;
 	if (e->resv != NULL) {
 		e->resv->rj.len = e->resv->rj.cap;
 		job_free(e->resv);
@@ -1614,7 +1712,8 @@ release(endpoint *e)
 	}
 	env_arena_free(e->arena);
 	e->arena = NULL;
-	aead_ctx_free(e->actx);
+	if (e->own_actx)
+		aead_ctx_free(e->actx);
 	e->actx = NULL;
 	crypto_wipe(&e->tx, sizeof(e->tx));
 	crypto_wipe(&e->rx, sizeof(e->rx));
@@ -1666,8 +1765,11 @@ endpoint_input_room(const endpoint *e)
 {
 	if (e->err != 0 || e->dead)
 		return 0;
-	/* The frame a pending handshake step came from stays where it is. */
-	if (e->hs_pending)
+	/*
+	 * The frame a pending handshake step came from, and records opened in
+	 * place, stay where they are.
+	 */
+	if (e->hs_pending || e->in_held > 0)
 		return IN_CAP - e->in_len;
 	return IN_CAP - (e->in_len - e->in_off);
 }
@@ -1682,7 +1784,7 @@ endpoint_input_partial(const endpoint *e)
 static void
 in_compact(endpoint *e)
 {
-	if (e->in_off == 0 || e->hs_pending)
+	if (e->in_off == 0 || e->hs_pending || e->in_held > 0)
 		return;
 	memmove(e->in, e->in + e->in_off, e->in_len - e->in_off);
 	e->in_len -= e->in_off;
@@ -1702,7 +1804,8 @@ endpoint_input_buf(endpoint *e, size_t *room)
 	 */
 	if (IN_CAP - e->in_len < IN_CAP / 4)
 		in_compact(e);
-	*room = IN_CAP - e->in_len;
+	if ((*room = IN_CAP - e->in_len) == 0)
+		return NULL;
 	return e->in + e->in_len;
 }
 
@@ -1743,12 +1846,17 @@ int
 endpoint_poll(endpoint *e, ep_event *ev)
 {
 	if (e->rec_out) {
-		/* The application is done with the last record. */
+		/* The application is done with the last record, or keeps it. */
 		e->rec_out = 0;
 		if (e->ev_job != NULL) {
-			job_put(e, e->ev_job);
+			if (e->ev_keep) {
+				list_push(&e->kept, e->ev_job);
+				e->kept_bytes += e->ev_job->rj.len;
+			} else
+				job_put(e, e->ev_job);
 			e->ev_job = NULL;
 		}
+		e->ev_keep = 0;
 		env_arena_reset(e->arena);
 		(void)pump(e);
 	}
@@ -1762,6 +1870,42 @@ endpoint_poll(endpoint *e, ep_event *ev)
 		e->rec_out = 1;
 	}
 	return 1;
+}
+
+int
+endpoint_keep(endpoint *e)
+{
+	/* Only a data record read without the arena has memory of its own. */
+	if (!e->rec_out || e->ev_job == NULL || e->ev_keep)
+		return STP_EAGAIN;
+	if (e->kept_bytes + e->ev_job->rj.len > EP_KEEP_MAX)
+		return STP_EAGAIN;
+	e->ev_keep = 1;
+	return 0;
+}
+
+int
+endpoint_release_kept(endpoint *e, uint64_t now_ms)
+{
+	endpoint_job *j;
+	int rc;
+
+	if (e->kept.head == NULL)
+		return e->err;
+	e->now = now_ms;
+	while ((j = list_pop(&e->kept)) != NULL)
+		job_put(e, j);
+	e->kept_bytes = 0;
+	if (e->dead)
+		return STP_ESTATE;
+	rc = pump(e);
+	return rc < 0 ? rc : 0;
+}
+
+size_t
+endpoint_kept(const endpoint *e)
+{
+	return e->kept_bytes;
 }
 
 int
@@ -1893,6 +2037,16 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 	    j->rj.cap - shift && (nj = job_get(e, FRAME_HDR_LEN + t +
 	    sig_room(e) + AEAD_TAG_LEN)) == NULL)
 		return STP_ENOMEM;
+	/*
+	 * A small record read into a whole-frame reservation moves to a job
+	 * of its size (a copy of at most COPY_DOWN_MAX bytes), so the big
+	 * buffer is free for the next read at once instead of waiting, cold,
+	 * for the write: many streams' small requests then cost little memory.
+	 * Out of memory: it simply stays where it is.
+	 */
+	if (nj == NULL && j->cls == POOL_CLASSES &&
+	    FRAME_HDR_LEN + t + sig_room(e) + AEAD_TAG_LEN <= COPY_DOWN_MAX)
+		nj = job_get(e, FRAME_HDR_LEN + t + sig_room(e) + AEAD_TAG_LEN);
 	j->rj.buf += shift;
 	j->rj.cap -= shift;
 	e->resv = NULL;
@@ -1906,7 +2060,8 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 	}
 	if (nj != NULL) {
 		memcpy(nj->rj.buf + FRAME_HDR_LEN, j->rj.buf + FRAME_HDR_LEN, n);
-		j->rj.len = j->rj.cap;
+		/* Wipe only what was written: the record, from the shifted start. */
+		j->rj.len = FRAME_HDR_LEN + n;
 		job_put(e, j);
 		j = nj;
 	}

@@ -3,15 +3,21 @@
  * handshake, the record layer, rekeying and close (proto/STP.md).  Bytes in,
  * events and bytes out; the caller owns the socket and the clock.
  *
- * Crypto runs in jobs.  With inline_crypto set, every job runs inside the
- * call that made it (tests, `workers: 0`).  Otherwise the owner takes jobs
- * with endpoint_job_take(), runs endpoint_job_run() on any thread, and hands
- * each back with endpoint_job_done(); the endpoint puts results back in
- * sequence order, so frames reach the wire and records reach the app in
- * order whatever order the workers finish in.
+ * Crypto runs in jobs, and where each job runs is decided when it is made:
+ * the owner's offload hook (or, without one, inline_crypto for all of them)
+ * says whether it runs inside the call that made it, on the owner's thread,
+ * or goes to the owner's queue.  The owner takes queued jobs with
+ * endpoint_job_take(), runs endpoint_job_run() on any thread, and hands each
+ * back with endpoint_job_done(); the endpoint puts results back in sequence
+ * order, so frames reach the wire and records reach the app in order
+ * whatever order the workers finish in, and whichever jobs ran where.
  *
  * Input is taken only while there is room (endpoint_input_room): a receiver
- * that cannot keep up stops reading its socket instead of buffering.
+ * that cannot keep up stops reading its socket instead of buffering.  A
+ * record opened inline is opened in the input buffer itself, where the
+ * socket's bytes were read to (no copy); one handed out is copied into its
+ * job first.  Data records can be kept past the next poll
+ * (endpoint_keep), so the owner can write several of them with one writev.
  *
  * Threading: every endpoint_* call except endpoint_job_run is made on the
  * owner's thread.
@@ -34,9 +40,30 @@
 #define EP_DEFAULT_MAX_OUTPUT (4u << 20)
 #define EP_DEFAULT_MAX_JOBS 64     /* records in flight per direction */
 
+/* Job kinds, for the offload hook. */
+enum ep_job_kind {
+	EP_JOB_HANDSHAKE = 1, /* a handshake step: KEM, X25519, signatures */
+	EP_JOB_SEAL,          /* seal a record (and sign it, with sig) */
+	EP_JOB_OPEN,          /* open a record (and verify it, with sig) */
+};
+
 typedef struct endpoint_config {
 	hs_config hs;
-	int inline_crypto;            /* run jobs inside the calls that make them */
+	int inline_crypto;            /* no offload hook: run every job inline */
+	/*
+	 * Optional: decide where a job runs, as it is made.  Nonzero hands it
+	 * to the owner's queue (endpoint_job_take); zero runs it now, inside
+	 * the call that made it.  kind is an ep_job_kind, len the record
+	 * frame's bytes (0 for a handshake step), sig nonzero when the job
+	 * signs or verifies a record signature.  Called on the owner's thread.
+	 */
+	int (*offload)(void *cookie, int kind, size_t len, int sig);
+	void *offload_cookie;
+	/*
+	 * The cipher context for jobs run inline (the owner's thread only);
+	 * NULL: the endpoint makes its own.  Must outlive the endpoint.
+	 */
+	aead_ctx *actx;
 	uint64_t rekey_bytes;         /* 0: EP_DEFAULT_REKEY_BYTES */
 	uint64_t rekey_interval_ms;   /* 0: default */
 	uint64_t rekem_interval_ms;   /* 0: default; only the initiator starts one */
@@ -153,12 +180,31 @@ uint8_t *endpoint_input_buf(endpoint *e, size_t *room);
 int endpoint_input_commit(endpoint *e, size_t len, uint64_t now_ms);
 
 /*
- * Next event: 1 and *ev filled, or 0.  A bad record queued behind an event
+ * Next event: 1 and *ev filled, or 0.  An EP_RECORD is valid until the next
+ * endpoint_poll (or, kept, until endpoint_release_kept).  A bad record queued behind an event
  * the owner had not taken yet is found here, and poll cannot return it: after
  * polling, check endpoint_finished() (finished without an EP_CLOSED means
  * failed; endpoint_reason says why).
  */
 int endpoint_poll(endpoint *e, ep_event *ev);
+
+/*
+ * During an EP_RECORD carrying StreamData (before the next poll): keep its
+ * data valid until endpoint_release_kept, so the owner can gather the data
+ * of several records and write it at once.  Records behind it are still
+ * processed.  0, or STP_EAGAIN when this one cannot be kept (not data read
+ * in place, or EP_KEEP_MAX bytes kept already): use it before the next poll.
+ */
+#define EP_KEEP_MAX (512u * 1024)
+int endpoint_keep(endpoint *e);
+/*
+ * Done with every kept record: their plaintext is wiped and their memory
+ * reused, so input may be taken again.  Processing may resume: poll for
+ * events afterwards.  Returns as endpoint_input.
+ */
+int endpoint_release_kept(endpoint *e, uint64_t now_ms);
+/* Plaintext bytes kept now. */
+size_t endpoint_kept(const endpoint *e);
 
 /*
  * Send one record whose body the caller set in *r (seq and time are filled
@@ -209,7 +255,7 @@ void endpoint_output_done(endpoint *e, size_t n);
 /* Bytes queued for the wire or being sealed. */
 size_t endpoint_output_pending(const endpoint *e);
 
-/* Jobs (inline_crypto off): next job to run, or NULL. */
+/* Jobs handed out (offload, or no inline_crypto): next job to run, or NULL. */
 endpoint_job *endpoint_job_take(endpoint *e);
 /* Run a job; any thread, one aead_ctx per thread. */
 void endpoint_job_run(endpoint_job *j, aead_ctx *ctx);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "err.h"
 #include "testlib.h"
 
 uint64_t
@@ -51,10 +52,25 @@ eppair_configs(endpoint_config *ci, endpoint_config *cr,
 	cr->hs.flags = flags_r;
 }
 
+/* Mixed mode's offload hook: a coin per job, from the pair's generator. */
+static int
+offload_coin(void *cookie, int kind, size_t len, int sig)
+{
+	eppair *p = cookie;
+	int out = (int)(eppair_prng(p) & 1);
+
+	(void)kind;
+	(void)len;
+	(void)sig;
+	p->coins[out]++;
+	return out;
+}
+
 int
 eppair_init(eppair *p, const endpoint_config *ci, const endpoint_config *cr,
     uint64_t now, uint64_t rng, int jobs, const char *seed)
 {
+	endpoint_config c[2];
 	int k;
 
 	for (k = 0; k < 2; k++) {
@@ -67,8 +83,14 @@ eppair_init(eppair *p, const endpoint_config *ci, const endpoint_config *cr,
 	if ((p->actx = aead_ctx_new()) == NULL)
 		return -1;
 	rand_test_seed(seed, strlen(seed));
-	p->s[0]->e = endpoint_new(ci, p->now);
-	p->s[1]->e = endpoint_new(cr, p->now);
+	c[0] = *ci;
+	c[1] = *cr;
+	for (k = 0; jobs && p->mixed && k < 2; k++) {
+		c[k].offload = offload_coin;
+		c[k].offload_cookie = p;
+	}
+	p->s[0]->e = endpoint_new(&c[0], p->now);
+	p->s[1]->e = endpoint_new(&c[1], p->now);
 	return p->s[0]->e != NULL && p->s[1]->e != NULL ? 0 : -1;
 }
 
@@ -82,6 +104,7 @@ eppair_free(eppair *p)
 		s = p->s[k];
 		if (s->e != NULL && p->jobs)
 			(void)eppair_run_jobs(p, s, 1);
+		s->nkept = 0;
 		endpoint_free(s->e);
 		s->e = NULL;
 		free(s->in);
@@ -101,6 +124,58 @@ eppair_err(struct eppair_side *s, int rc, int from)
 		s->err_from = from;
 		snprintf(s->why, sizeof(s->why), "%s", endpoint_reason(s->e));
 	}
+}
+
+/* FNV-1a over a kept record's bytes. */
+static uint64_t
+kept_hash(const uint8_t *b, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+int
+eppair_release(eppair *p, struct eppair_side *s)
+{
+	size_t i;
+	int rc;
+
+	if (s->nkept == 0 && endpoint_kept(s->e) == 0)
+		return 0;
+	for (i = 0; i < s->nkept; i++)
+		if (kept_hash(s->kept[i], s->kept_len[i]) != s->kept_sum[i])
+			s->kept_changed++;
+	T_INT(s->kept_changed, 0);
+	s->nkept = 0;
+	rc = endpoint_release_kept(s->e, p->now);
+	if (rc < 0)
+		eppair_err(s, rc, EPPAIR_FROM_POLL);
+	T_INT(endpoint_kept(s->e), 0);
+	return 1;
+}
+
+/* Keep mode: keep the data record just handed out, if the endpoint lets us. */
+static void
+keep_record(struct eppair_side *s, const ep_event *ev)
+{
+	const Stp__V1__Record *r = ev->rec;
+
+	if (ev->type != EP_RECORD || r == NULL ||
+	    r->body_case != STP__V1__RECORD__BODY_DATA || r->data == NULL)
+		return;
+	if (s->nkept == EPPAIR_MAXKEPT || endpoint_keep(s->e) != 0)
+		return;
+	s->kept[s->nkept] = r->data->data.data;
+	s->kept_len[s->nkept] = r->data->data.len;
+	s->kept_sum[s->nkept] = kept_hash(r->data->data.data, r->data->data.len);
+	s->nkept++;
+	s->kept_total++;
+	/* A second keep of the same record is refused. */
+	T_INT(endpoint_keep(s->e), STP_EAGAIN);
 }
 
 int
@@ -132,6 +207,11 @@ eppair_poll(eppair *p, struct eppair_side *s)
 		}
 		if (p->event != NULL)
 			p->event(p, s, &ev);
+		if (p->keep)
+			keep_record(s, &ev);
+		/* Now and then let go of everything kept (it may free input). */
+		if (p->keep && eppair_prng(p) % 8 == 0)
+			(void)eppair_release(p, s);
 	}
 	/*
 	 * A record processed while polling (one that arrived behind a record
@@ -262,8 +342,14 @@ eppair_feed(eppair *p, struct eppair_side *s)
 	size_t room, chunk, off = s->in_fed;
 	int rc, moved = 0;
 
-	while (s->err == 0 && off < s->in_len &&
-	    (room = endpoint_input_room(s->e)) > 0) {
+	for (;;) {
+		if (s->err != 0 || off >= s->in_len)
+			break;
+		/* Kept records may pin the input buffer: release them to go on. */
+		if ((room = endpoint_input_room(s->e)) == 0 &&
+		    (!p->keep || !eppair_release(p, s) ||
+		    (room = endpoint_input_room(s->e)) == 0))
+			break;
 		chunk = s->in_len - off;
 		if (chunk > room)
 			chunk = room;
@@ -284,6 +370,8 @@ eppair_feed(eppair *p, struct eppair_side *s)
 		s->in_len -= off;
 	}
 	moved |= eppair_poll(p, s);
+	if (p->keep && eppair_release(p, s))
+		moved |= eppair_poll(p, s);
 	return moved;
 }
 

@@ -19,6 +19,7 @@
 #include "endpoint.h"
 
 #define EPPAIR_MAXJOBS 4096
+#define EPPAIR_MAXKEPT 256
 
 /* Where a side's first error came from (eppair_side.err_from). */
 #define EPPAIR_FROM_JOB   0      /* endpoint_job_done */
@@ -45,6 +46,13 @@ struct eppair_side {
 	size_t njobs;
 	uint64_t taken;
 	uint64_t overtakes;      /* jobs handed back while an older one was out */
+	/* Keep mode: data records kept (endpoint_keep), their bytes' hashes. */
+	const uint8_t *kept[EPPAIR_MAXKEPT];
+	size_t kept_len[EPPAIR_MAXKEPT];
+	uint64_t kept_sum[EPPAIR_MAXKEPT];
+	size_t nkept;
+	uint64_t kept_total;     /* records kept over the run */
+	uint64_t kept_changed;   /* kept bytes that changed before release */
 };
 
 typedef struct eppair eppair;
@@ -54,6 +62,18 @@ struct eppair {
 	uint64_t now;            /* the fake clock every call is given */
 	uint64_t rng;            /* shuffles and chunk sizes (not the test RNG) */
 	int jobs;                /* crypto in jobs (endpoint inline_crypto off) */
+	/*
+	 * With jobs: an offload hook sends each job to the queue or runs it
+	 * inline, at random (set before eppair_init).
+	 */
+	int mixed;
+	uint64_t coins[2];       /* mixed: jobs run inline [0], handed out [1] */
+	/*
+	 * Keep every data record the endpoint lets us keep, check its bytes
+	 * stay as they were, and release them at random times (and whenever
+	 * input is blocked), as a gateway writing several records at once.
+	 */
+	int keep;
 	int jobs_all;            /* every job back each round (else a random part) */
 	int hold;                /* output stays in the endpoints */
 	int keep_input;          /* fed bytes stay in in[] (offsets into it hold) */
@@ -99,6 +119,8 @@ void eppair_free(eppair *p);
 
 /* Record rc as s's first error (with the endpoint's reason), from where. */
 void eppair_err(struct eppair_side *s, int rc, int from);
+/* Keep mode: check and release what s keeps; 1 if anything was kept. */
+int eppair_release(eppair *p, struct eppair_side *s);
 /* Poll every event of s; 1 if there was one. */
 int eppair_poll(eppair *p, struct eppair_side *s);
 /* Take s's jobs, run some (all: every one) and hand them back shuffled; 1 if any. */

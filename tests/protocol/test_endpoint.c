@@ -219,6 +219,7 @@ struct ncfg {
 	const sign_key *id_i, *id_r;
 	uint32_t flags_i, flags_r;
 	int jobs;
+	int mixed, keep;          /* eppair's modes */
 	uint64_t rekey_bytes, rekey_interval_ms, rekem_interval_ms;
 	size_t max_output;
 	const uint8_t *allow;     /* the one key R's peer map holds; NULL: I's */
@@ -246,6 +247,8 @@ net_init(struct net *n, const struct ncfg *c)
 	eppair_attach(&n->p, &n->s[0].c, &n->s[1].c, on_event, n);
 	n->p.send = send_early;
 	n->p.split = 4;
+	n->p.mixed = c->mixed;
+	n->p.keep = c->keep;
 	n->data_max = STP_MAX_DATA;
 	eppair_configs(&ci, &cr, c->id_i, c->id_r, c->flags_i, c->flags_r,
 	    c->jobs);
@@ -320,6 +323,7 @@ send_next(struct net *n, int k)
 struct bulk {
 	const char *name;
 	int jobs;
+	int mixed, keep;          /* jobs inline or out at random; records kept */
 	uint32_t flags_i, flags_r;
 	uint64_t records;         /* in all, both directions */
 	size_t data_max;
@@ -343,6 +347,8 @@ test_bulk(const struct bulk *b)
 	c.flags_i = b->flags_i;
 	c.flags_r = b->flags_r;
 	c.jobs = b->jobs;
+	c.mixed = b->mixed;
+	c.keep = b->keep;
 	c.rekey_bytes = 1u << 20;
 	c.rekey_interval_ms = 60000;
 	c.rekem_interval_ms = 150000;
@@ -443,8 +449,18 @@ test_bulk(const struct bulk *b)
 	/* Job mode really handed jobs back out of order. */
 	if (b->jobs)
 		T_OK(n->s[0].c.overtakes > b->records / 20 && n->s[1].c.overtakes > b->records / 20);
+	/* Mixed: both ways were taken, many times. */
+	if (b->mixed)
+		T_OK(n->p.coins[0] > b->records / 4 && n->p.coins[1] > b->records / 4);
+	/* Kept: most data records were kept, and none changed while kept. */
+	if (b->keep)
+		for (k = 0; k < 2; k++) {
+			T_OK(n->s[k].c.kept_total > target[1 - k] / 2);
+			T_INT(n->s[k].c.kept_changed, 0);
+		}
 	printf("bulk %s: %llu + %llu records, %llu + %llu bytes, key updates %llu + %llu "
-	    "(%llu on timer), rekems %llu, pongs %llu, jobs back out of order %llu + %llu\n",
+	    "(%llu on timer), rekems %llu, pongs %llu, jobs back out of order %llu + %llu, "
+	    "jobs inline/out %llu/%llu, records kept %llu + %llu\n",
 	    b->name,
 	    (unsigned long long)n->s[0].tx_data, (unsigned long long)n->s[1].tx_data,
 	    (unsigned long long)st[0].bytes_sent, (unsigned long long)st[1].bytes_sent,
@@ -452,7 +468,10 @@ test_bulk(const struct bulk *b)
 	    (unsigned long long)st[1].key_updates_sent,
 	    (unsigned long long)tick_updates, (unsigned long long)st[0].rekems,
 	    (unsigned long long)n->s[0].c.pongs, (unsigned long long)n->s[0].c.overtakes,
-	    (unsigned long long)n->s[1].c.overtakes);
+	    (unsigned long long)n->s[1].c.overtakes,
+	    (unsigned long long)n->p.coins[0], (unsigned long long)n->p.coins[1],
+	    (unsigned long long)n->s[0].c.kept_total,
+	    (unsigned long long)n->s[1].c.kept_total);
 
 	/* A clean close both ways. */
 	T_INT(endpoint_close(n->s[0].c.e, STP__V1__CLOSE_CODE__CLOSE_NORMAL, "done", n->p.now), 0);
@@ -1601,10 +1620,16 @@ int
 main(void)
 {
 	static const struct bulk runs[] = {
-		{ "inline", 0, 0, 0, 100000, STP_MAX_DATA, 0 },
-		{ "jobs", 1, 0, 0, 100000, STP_MAX_DATA, 256 * 1024 },
-		{ "signed by R, inline", 0, 0, AUTH_FLAG_SIGN_RECORDS, 2000, STP_MAX_DATA, 0 },
-		{ "signed by both, jobs", 1, AUTH_FLAG_SIGN_RECORDS,
+		{ "inline", 0, 0, 0, 0, 0, 100000, STP_MAX_DATA, 0 },
+		{ "jobs", 1, 0, 0, 0, 0, 100000, STP_MAX_DATA, 256 * 1024 },
+		{ "inline, kept", 0, 0, 1, 0, 0, 50000, STP_MAX_DATA, 0 },
+		{ "mixed inline and jobs, kept", 1, 1, 1, 0, 0, 50000,
+		    STP_MAX_DATA, 256 * 1024 },
+		{ "signed by R, inline", 0, 0, 0, 0, AUTH_FLAG_SIGN_RECORDS, 2000,
+		    STP_MAX_DATA, 0 },
+		{ "signed by both, jobs", 1, 0, 0, AUTH_FLAG_SIGN_RECORDS,
+		    AUTH_FLAG_SIGN_RECORDS, 2000, STP_MAX_DATA, 0 },
+		{ "signed by both, mixed, kept", 1, 1, 1, AUTH_FLAG_SIGN_RECORDS,
 		    AUTH_FLAG_SIGN_RECORDS, 2000, STP_MAX_DATA, 0 },
 	};
 	size_t i;

@@ -702,6 +702,34 @@ p_int(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+/* workers: auto, or a thread count (0: crypto on the loop). */
+static int
+p_workers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	config *c = dst;
+	char what[64];
+	uint64_t x;
+	int over;
+
+	(void)f;
+	if (v->kind == YTREE_SCALAR && !ytree_is_null(v) && v->len == 4 &&
+	    memcmp(v->str, "auto", 4) == 0) {
+		c->workers_auto = 1;
+		c->workers = 0;  /* the gateway counts the CPUs when it starts */
+		return 0;
+	}
+	snprintf(what, sizeof(what), "auto, or an integer 0..%u", WORKERS_MAX);
+	if (!is_plain(v) || (v->len > 0 && v->str[0] == '-') ||
+	    scan_u64(v->str, v->len, &x, &over) != v->len || v->len == 0)
+		return fail_type(l, v, what);
+	if (over || x > WORKERS_MAX)
+		return fail(l, v, "%s is out of range 0..%u (or auto)", v->str,
+		    WORKERS_MAX);
+	c->workers_auto = 0;
+	c->workers = (unsigned)x;
+	return 0;
+}
+
 /* A quantity with units (a size or a duration): the same checks, other words. */
 struct unitkind {
 	const char *noun;   /* "a size" */
@@ -1369,7 +1397,7 @@ static const struct field top_fields[] = {
 	    .flags = P_IDENTITY },
 	{ F("listen", p_addr, config, listen), .flags = A_IP,
 	    HAS(config, has_listen) },
-	{ F("workers", p_int, config, workers), RANGE(0, WORKERS_MAX) },
+	{ .name = "workers", .parse = p_workers, RANGE(0, WORKERS_MAX) },
 	{ .name = "log", .parse = p_map, .sub = log_fields },
 	{ F("metrics", p_addr, config, metrics), .flags = A_IP | A_LOOPBACK,
 	    HAS(config, has_metrics) },
@@ -1956,9 +1984,7 @@ load_identity(struct ld *l)
 static void
 set_defaults(config *c)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	c->workers = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
+	c->workers_auto = 1;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_TEXT;
 	c->limits.max_sessions = 64;
@@ -2104,7 +2130,7 @@ config_service_allows(const config *c, size_t s, size_t p)
 void
 config_summary(const config *c, char *out, size_t len)
 {
-	char pub[IDENTITY_PUBTEXT_LEN + 1] = "?", lsn[CFG_HOST_MAX + 32];
+	char pub[IDENTITY_PUBTEXT_LEN + 1] = "?", lsn[CFG_HOST_MAX + 32], wk[32];
 	uint8_t pk[SIGN_PUB_LEN];
 	size_t i, dialed = 0;
 
@@ -2123,10 +2149,14 @@ config_summary(const config *c, char *out, size_t len)
 	} else {
 		snprintf(lsn, sizeof(lsn), "not listening");
 	}
+	if (c->workers_auto)
+		snprintf(wk, sizeof(wk), "workers auto");
+	else
+		snprintf(wk, sizeof(wk), "%u worker%s", c->workers,
+		    c->workers == 1 ? "" : "s");
 	snprintf(out, len, "%s: ok: identity %s, %zu peer%s (%zu dialed), "
-	    "%zu forward%s, %zu service%s, %s, %u worker%s", c->path, pub,
+	    "%zu forward%s, %zu service%s, %s, %s", c->path, pub,
 	    c->n_peers, c->n_peers == 1 ? "" : "s", dialed, c->n_forwards,
 	    c->n_forwards == 1 ? "" : "s", c->n_services,
-	    c->n_services == 1 ? "" : "s", lsn, c->workers,
-	    c->workers == 1 ? "" : "s");
+	    c->n_services == 1 ? "" : "s", lsn, wk);
 }

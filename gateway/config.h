@@ -78,6 +78,10 @@ typedef struct config {
 	int has_listen;
 	cfg_addr listen;                    /* peers may dial us here */
 	unsigned workers;                   /* crypto threads; 0 = on the loop */
+	int workers_auto;                   /* workers: auto (the default; then
+					     * workers is 0): the gateway starts
+					     * workers_auto_threads() and the
+					     * dispatch rule sends the jobs */
 	int log_level, log_format;
 	int has_metrics;
 	cfg_addr metrics;                   /* loopback only */

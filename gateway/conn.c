@@ -2,15 +2,20 @@
  * conn.c: a TCP connection carrying STP, between libuv and the sans-I/O
  * endpoint.  See conn.h.
  *
- * The loop: bytes read -> endpoint_input -> process(): events to the owner,
- * jobs to the pool, output to the socket, reading resumed if the endpoint
- * has room again.  process() runs after every input, job completion and
- * write completion, and after the owner sends (conn_flush).
+ * The loop: bytes read -> endpoint_input -> process(): events to the owner
+ * (data records kept while the owner gathers them, then its flush, then
+ * released), jobs to the pool, reading resumed if the endpoint has room
+ * again, and the conn marked dirty.  process() runs after every input, job
+ * completion and write completion; the owner's sends only mark the conn
+ * (conn_flush).  At the end of the turn conn_turn_end() goes over the
+ * dirty conns: their jobs go to the pool's batch (handed over once, for all
+ * conns) and their frames to the socket.
  *
- * One uv_write is in flight at a time and carries every frame that was ready
- * (up to CONN_MAX_IOV), so a burst of records costs one syscall.  Reads go
- * into one buffer shared by every conn of the loop (read callbacks never
- * overlap), sized to what the endpoint can take.
+ * Writing: every frame that is ready goes in one writev (up to CONN_MAX_IOV
+ * buffers), tried at once with uv_try_write so written buffers are freed at
+ * once; only what the socket did not take waits in one uv_write, and nothing
+ * more is written until it completes.  Reads go straight into the
+ * endpoint's input buffer, where records are opened in place.
  */
 #include "conn.h"
 
@@ -22,6 +27,7 @@
 #include "err.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "workers.h"
 
 #define CONN_MAX_IOV 64
@@ -47,6 +53,8 @@ struct conn {
 	size_t n_held, cap_held;
 	conn *starved_next;      /* on the list of conns with held jobs */
 	int starved;
+	conn *dirty_next;        /* on the list conn_turn_end goes over */
+	int dirty;
 	uv_write_t wreq;
 	uv_buf_t bufs[CONN_MAX_IOV];
 	size_t wbytes;
@@ -62,8 +70,21 @@ struct conn {
 };
 
 static conn *starved_head; /* conns holding jobs the pool refused */
+static conn *dirty_head;   /* conns with jobs or output for the turn's end */
 
 static void process(conn *c);
+static void write_failed(conn *c, int rc);
+
+/* Output or jobs are waiting: conn_turn_end will see to them. */
+static void
+mark_dirty(conn *c)
+{
+	if (c->dirty || c->handles == 0)
+		return;
+	c->dirty = 1;
+	c->dirty_next = dirty_head;
+	dirty_head = c;
+}
 
 static uint64_t
 now_ms(conn *c)
@@ -100,6 +121,18 @@ on_handle_closed(uv_handle_t *h)
 static void
 close_handles(conn *c)
 {
+	if (c->dirty) {
+		conn **pp;
+
+		/* Off the list (a pass in progress has it on its own: it skips it). */
+		for (pp = &dirty_head; *pp != NULL; pp = &(*pp)->dirty_next) {
+			if (*pp == c) {
+				*pp = c->dirty_next;
+				break;
+			}
+		}
+		c->dirty = 0;
+	}
 	if (c->starved) {
 		conn **pp;
 
@@ -227,14 +260,7 @@ on_written(uv_write_t *req, int status)
 
 	c->writing = 0;
 	if (status < 0) {
-		if (!c->closing) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "write failed: %s", uv_strerror(status));
-			fail(c, STP_EIO, why);
-		} else {
-			close_handles(c);
-		}
+		write_failed(c, status);
 		return;
 	}
 	endpoint_output_done(c->ep, c->wbytes);
@@ -243,39 +269,68 @@ on_written(uv_write_t *req, int status)
 }
 
 static void
+write_failed(conn *c, int rc)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "write failed: %s", uv_strerror(rc));
+	if (!c->closing)
+		fail(c, STP_EIO, why);
+	else
+		close_handles(c);
+}
+
+/*
+ * Write every frame that is ready: at once where the socket takes it, the
+ * rest in one uv_write that must complete before anything more is written.
+ */
+static void
 write_out(conn *c)
 {
 	struct iovec iov[CONN_MAX_IOV];
-	size_t n, i;
+	size_t n, i, total, done;
 	int rc;
 
-	if (c->writing || uv_is_closing((uv_handle_t *)c->tcp))
-		return;
-	n = endpoint_output(c->ep, iov, CONN_MAX_IOV);
-	if (n == 0) {
-		if (c->flushing && endpoint_output_pending(c->ep) == 0)
-			close_handles(c);
+	for (;;) {
+		if (c->writing || uv_is_closing((uv_handle_t *)c->tcp))
+			return;
+		n = endpoint_output(c->ep, iov, CONN_MAX_IOV);
+		if (n == 0) {
+			if (c->flushing && endpoint_output_pending(c->ep) == 0)
+				close_handles(c);
+			return;
+		}
+		total = 0;
+		for (i = 0; i < n; i++) {
+			c->bufs[i] = uv_buf_init(iov[i].iov_base,
+			    (unsigned)iov[i].iov_len);
+			total += iov[i].iov_len;
+		}
+		rc = uv_try_write((uv_stream_t *)c->tcp, c->bufs, (unsigned)n);
+		if (rc < 0 && rc != UV_EAGAIN) {
+			write_failed(c, rc);
+			return;
+		}
+		done = rc > 0 ? (size_t)rc : 0;
+		/* Frees what was written; the rest of the buffers stay put. */
+		endpoint_output_done(c->ep, done);
+		if (done == total)
+			continue;  /* more may be ready (over CONN_MAX_IOV) */
+		for (i = 0; done >= c->bufs[i].len; i++)
+			done -= c->bufs[i].len;
+		c->bufs[i].base += done;
+		c->bufs[i].len -= done;
+		c->wbytes = total - (rc > 0 ? (size_t)rc : 0);
+		c->wreq.data = c;
+		rc = uv_write(&c->wreq, (uv_stream_t *)c->tcp, c->bufs + i,
+		    (unsigned)(n - i), on_written);
+		if (rc != 0) {
+			write_failed(c, rc);
+			return;
+		}
+		c->writing = 1;
 		return;
 	}
-	c->wbytes = 0;
-	for (i = 0; i < n; i++) {
-		c->bufs[i] = uv_buf_init(iov[i].iov_base, (unsigned)iov[i].iov_len);
-		c->wbytes += iov[i].iov_len;
-	}
-	c->wreq.data = c;
-	rc = uv_write(&c->wreq, (uv_stream_t *)c->tcp, c->bufs, (unsigned)n,
-	    on_written);
-	if (rc != 0) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "write failed: %s", uv_strerror(rc));
-		if (!c->closing)
-			fail(c, STP_EIO, why);
-		else
-			close_handles(c);
-		return;
-	}
-	c->writing = 1;
 }
 
 static void
@@ -370,8 +425,26 @@ deliver_events(conn *c)
 			if (c->closing)
 				break;
 		}
-		if (!endpoint_poll(c->ep, &ev))
-			break;
+		if (!endpoint_poll(c->ep, &ev)) {
+			int rc;
+
+			/*
+			 * Every record so far was seen: the owner writes what it
+			 * gathered, then the kept records go (which may let more
+			 * records through).
+			 */
+			if (endpoint_kept(c->ep) == 0)
+				break;
+			if (c->ops && c->ops->flush)
+				c->ops->flush(c->owner, c);
+			if (c->closing)
+				break;
+			if ((rc = endpoint_release_kept(c->ep, now_ms(c))) != 0) {
+				fail(c, rc, endpoint_reason(c->ep));
+				break;
+			}
+			continue;
+		}
 		switch (ev.type) {
 		case EP_ESTABLISHED:
 			c->established = 1;
@@ -408,6 +481,18 @@ deliver_events(conn *c)
 	c->in_events = 0;
 }
 
+/* Output fell below the low-water mark: streams that stopped may read again. */
+static void
+writable(conn *c)
+{
+	if (c->congested && !c->closing &&
+	    endpoint_output_pending(c->ep) < CONN_LOW_WATER(c)) {
+		c->congested = 0;
+		if (c->ops && c->ops->writable)
+			c->ops->writable(c->owner, c);
+	}
+}
+
 static void
 process(conn *c)
 {
@@ -420,8 +505,8 @@ process(conn *c)
 	}
 	if (c->closing && !c->flushing)
 		return;
-	submit_jobs(c);
-	write_out(c);
+	/* Jobs and output: at the end of this turn. */
+	mark_dirty(c);
 	if (c->closing)
 		return;
 	if (c->eof) {
@@ -453,11 +538,7 @@ process(conn *c)
 		if (uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
 			c->reading = 1;
 	}
-	if (c->congested && endpoint_output_pending(c->ep) < CONN_LOW_WATER(c)) {
-		c->congested = 0;
-		if (c->ops && c->ops->writable)
-			c->ops->writable(c->owner, c);
-	}
+	writable(c);
 }
 
 void
@@ -494,6 +575,16 @@ handshake_expired(uv_timer_t *t)
 	snprintf(why, sizeof(why), "handshake timed out after %llu ms",
 	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms);
 	fail(c, STP_EPROTO, why);
+}
+
+/* The endpoint's offload hook: the pool's rule, counting what stays here. */
+static int
+dispatch(void *pool, int kind, size_t len, int sig)
+{
+	if (pool != NULL && workers_offload(pool, kind, len, sig))
+		return 1;
+	stp_metrics.crypto_jobs_loop++;
+	return 0;
 }
 
 /* Responder: is pk a peer, and must its records be signed (sign_records)? */
@@ -617,7 +708,13 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 			ec.pad_cookie = si;
 		}
 	}
-	ec.inline_crypto = gateway_workers(gw) == NULL;
+	/*
+	 * Where jobs run: the pool's rule decides each (workers.h); without a
+	 * pool, all run on the loop, with the loop's cipher context.
+	 */
+	ec.actx = gateway_actx(gw);
+	ec.offload = dispatch;
+	ec.offload_cookie = gateway_workers(gw);
 	ec.rekey_bytes = cfg->rekey.bytes;
 	ec.rekey_interval_ms = cfg->rekey.interval_ms;
 	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
@@ -709,8 +806,51 @@ conn_established_ms(const conn *c)
 void
 conn_flush(conn *c)
 {
-	if (!c->closing)
-		process(c);
+	if (c->closing)
+		return;
+	mark_dirty(c);
+}
+
+int
+conn_keep(conn *c)
+{
+	return endpoint_keep(c->ep);
+}
+
+/*
+ * One conn's part of the turn's end: its jobs to the pool, its frames out,
+ * and, if the socket took them at once, the streams that waited for room
+ * may read again (what they read joins the next turn).
+ */
+static void
+turn_end(conn *c)
+{
+	submit_jobs(c);
+	write_out(c);
+	writable(c);
+}
+
+void
+conn_turn_end(gateway *gw)
+{
+	workers *w = gateway_workers(gw);
+	conn *list, *c;
+	int pass;
+
+	/* Writing may make more output (a failure's Close): a few passes. */
+	for (pass = 0; pass < 4 && dirty_head != NULL; pass++) {
+		list = dirty_head;
+		dirty_head = NULL;
+		while ((c = list) != NULL) {
+			list = c->dirty_next;
+			if (!c->dirty)
+				continue;  /* closed since it was marked */
+			c->dirty = 0;
+			turn_end(c);
+		}
+	}
+	if (w != NULL)
+		workers_flush(w);
 }
 
 int

@@ -5,6 +5,15 @@
  * time, its jobs sent to the worker pool (or run inline), its events passed
  * to the owner.
  *
+ * Turns.  What the owner sends during a turn of the loop is sealed at once
+ * (or handed to the pool) but written at the turn's end: conn_turn_end(),
+ * which the gateway runs after the loop's I/O callbacks and again before
+ * it waits for I/O, writes every conn's ready frames with one write each,
+ * so many streams' small records leave in one syscall and a request that
+ * arrived is on the wire within the turn it arrived in.  Records received
+ * are delivered as they are opened; data records are kept (endpoint_keep)
+ * while the owner gathers them, and released after its flush callback.
+ *
  * A conn is created for each dial and each accepted connection.  Until the
  * handshake is done its owner is the gateway; then the session of the peer
  * it authenticated takes it (conn_set_owner).
@@ -29,8 +38,17 @@ struct gateway;
 typedef struct conn_owner_ops {
 	/* The handshake completed; endpoint_peer(conn_endpoint(c)) is the peer. */
 	void (*established)(void *owner, conn *c);
-	/* A stream record (EP_RECORD).  rec is valid only during the call. */
+	/*
+	 * A stream record (EP_RECORD).  rec is valid only during the call;
+	 * its data stays valid until the flush callback returns if the owner
+	 * kept it (conn_keep).
+	 */
 	void (*record)(void *owner, conn *c, const Stp__V1__Record *rec);
+	/*
+	 * Optional: the records delivered so far were all seen; write what
+	 * was gathered from kept records now, their memory goes after this.
+	 */
+	void (*flush)(void *owner, conn *c);
 	/* Output space freed: streams that stopped reading may resume. */
 	void (*writable)(void *owner, conn *c);
 	/* Pong arrived. */
@@ -63,9 +81,23 @@ uint64_t conn_established_ms(const conn *c);
 
 /*
  * After sending through the endpoint (endpoint_send*, endpoint_ping,
- * endpoint_close), flush: hand jobs to the pool and output to the socket.
+ * endpoint_close), flush: jobs go to the pool and output to the socket at
+ * the end of this turn of the loop.
  */
 void conn_flush(conn *c);
+
+/*
+ * During the record callback of a StreamData: keep its data valid until the
+ * owner's flush callback returns.  0, or STP_EAGAIN: use it now.
+ */
+int conn_keep(conn *c);
+
+/*
+ * The end of a turn of the loop: write the output of every conn that has
+ * some, hand the turn's jobs to the pool.  The gateway calls it from a
+ * uv_check_t (after I/O) and a uv_prepare_t (before waiting for I/O).
+ */
+void conn_turn_end(struct gateway *gw);
 
 /* 1 if the endpoint's queued output is above the high-water mark. */
 int conn_congested(const conn *c);

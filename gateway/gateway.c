@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "crypto/aead.h"
 #include "control.h"
 #include "err.h"
 #include "identity.h"
@@ -56,6 +57,9 @@ struct gateway {
 	uv_loop_t loop;
 	config *cfg;
 	workers *pool;
+	aead_ctx *actx;             /* crypto run on the loop */
+	uv_check_t turn_check;      /* the end of a turn: after I/O callbacks */
+	uv_prepare_t turn_prepare;  /* ... and before waiting for I/O */
 	uv_tcp_t *plisten;          /* peers dial us here */
 	struct fwd *fwds;
 	session **sessions;         /* parallel to cfg->peers */
@@ -104,6 +108,31 @@ struct workers *
 gateway_workers(gateway *gw)
 {
 	return gw->pool;
+}
+
+struct aead_ctx *
+gateway_actx(gateway *gw)
+{
+	return gw->actx;
+}
+
+/*
+ * The end of a turn: what conns were given to send during this turn goes
+ * out now, jobs in one batch, frames in one write per conn.  From the check
+ * phase (right after the I/O callbacks that made it), and from the prepare
+ * phase for anything made after that (timers, closes), before the loop
+ * waits again.
+ */
+static void
+turn_check(uv_check_t *h)
+{
+	conn_turn_end(h->data);
+}
+
+static void
+turn_prepare(uv_prepare_t *h)
+{
+	conn_turn_end(h->data);
 }
 
 int
@@ -607,9 +636,10 @@ reload(gateway *gw)
 	sign_key_free(nc->identity);
 	nc->identity = oc->identity;
 	oc->identity = NULL;
-	if (nc->workers != oc->workers)
-		log_warn(NULL, NULL, "reload: a new workers count needs a restart");
+	if (nc->workers != oc->workers || nc->workers_auto != oc->workers_auto)
+		log_warn(NULL, NULL, "reload: a new workers setting needs a restart");
 	nc->workers = oc->workers;
+	nc->workers_auto = oc->workers_auto;
 	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
 		log_error(NULL, NULL, "reload failed: out of memory; keeping the old config");
 		config_free(nc);
@@ -701,6 +731,10 @@ stop_now(gateway *gw)
 		workers *w = gw->pool;
 
 		workers_stop(w, pool_stopped, gw);
+	}
+	if (!uv_is_closing((uv_handle_t *)&gw->turn_check)) {
+		uv_close((uv_handle_t *)&gw->turn_check, NULL);
+		uv_close((uv_handle_t *)&gw->turn_prepare, NULL);
 	}
 	if (!uv_is_closing((uv_handle_t *)&gw->sig_term)) {
 		uv_close((uv_handle_t *)&gw->sig_term, NULL);
@@ -803,6 +837,7 @@ gateway_run(const char *path)
 	gateway *gw;
 	char err[1024];
 	int rc, code = 1, werr = 0;
+	unsigned nworkers;
 	size_t i;
 
 	if ((gw = calloc(1, sizeof(*gw))) == NULL) {
@@ -817,16 +852,25 @@ gateway_run(const char *path)
 	log_setup(gw->cfg->log_level, gw->cfg->log_format, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&gw->loop) != 0 ||
-	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL) {
+	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL ||
+	    (gw->actx = aead_ctx_new()) == NULL) {
 		log_error(NULL, NULL, "cannot start: out of memory");
 		goto out_cfg;
 	}
-	if (gw->cfg->workers > 0) {
-		gw->pool = workers_new(&gw->loop, gw->cfg->workers, conn_job_done, &werr);
+	uv_check_init(&gw->loop, &gw->turn_check);
+	uv_prepare_init(&gw->loop, &gw->turn_prepare);
+	gw->turn_check.data = gw->turn_prepare.data = gw;
+	uv_check_start(&gw->turn_check, turn_check);
+	uv_prepare_start(&gw->turn_prepare, turn_prepare);
+	nworkers = gw->cfg->workers_auto ? workers_auto_threads() :
+	    gw->cfg->workers;
+	if (nworkers > 0) {
+		gw->pool = workers_new(&gw->loop, nworkers, gw->cfg->workers_auto,
+		    conn_job_done, &werr);
 		if (gw->pool == NULL) {
 			log_error(NULL, NULL, "cannot start %u crypto workers: %s",
-			    gw->cfg->workers, stp_strerror(werr));
-			goto out_loop;
+			    nworkers, stp_strerror(werr));
+			goto out_stop;
 		}
 	}
 	plugin_runtime(&gw->loop, loop_now, &gw->loop);
@@ -895,6 +939,7 @@ out_loop:
 	free(gw->sessions);
 	uv_loop_close(&gw->loop);
 out_cfg:
+	aead_ctx_free(gw->actx);
 	free(gw->rate);
 	config_free(gw->cfg);
 	free(gw);

@@ -31,6 +31,8 @@ int gateway_run(const char *path);
 uv_loop_t *gateway_loop(gateway *gw);
 const config *gateway_config(const gateway *gw);
 struct workers *gateway_workers(gateway *gw);      /* NULL: crypto inline */
+/* The cipher context for crypto run on the loop thread (conns share it). */
+struct aead_ctx *gateway_actx(gateway *gw);
 struct plugins *gateway_plugins(gateway *gw);      /* the running plugin set */
 int gateway_draining(const gateway *gw);
 /* Loop time in ms (uv_now). */

@@ -345,6 +345,18 @@ render_workers(struct mbuf *b, const workers_stats *ws)
 	mb_printf(b, "stpgate_worker_job_latency_seconds_sum %.9g\n", ws->lat_sum_us / 1e6);
 	mb_printf(b, "stpgate_worker_job_latency_seconds_count %llu\n",
 	    (unsigned long long)cum);
+	family(b, "crypto_jobs_total", "counter",
+	    "Crypto jobs (record seal/open, handshake steps) by where they ran.");
+	mb_printf(b, "stpgate_crypto_jobs_total{where=\"loop\"} %llu\n",
+	    (unsigned long long)stp_metrics.crypto_jobs_loop);
+	mb_printf(b, "stpgate_crypto_jobs_total{where=\"pool\"} %llu\n",
+	    (unsigned long long)ws->done);
+	family(b, "loop_busy_ratio", "gauge",
+	    "workers: auto: share of the last window the event loop was busy.");
+	mb_printf(b, "stpgate_loop_busy_ratio %.3f\n", ws->loop_busy);
+	family(b, "worker_offloading", "gauge",
+	    "workers: auto: 1 while bulk records go to the pool (loop busy, a core spare).");
+	mb_printf(b, "stpgate_worker_offloading %d\n", ws->offloading);
 }
 
 static void

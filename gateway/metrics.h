@@ -20,6 +20,9 @@
  *   stpgate_worker_threads, stpgate_worker_queue_depth,
  *   stpgate_worker_jobs_running (gauges), stpgate_worker_jobs_total,
  *   stpgate_worker_job_latency_seconds (histogram, queue to done)
+ *   stpgate_crypto_jobs_total{where="loop"|"pool"} (where each ran),
+ *   stpgate_loop_busy_ratio, stpgate_worker_offloading (gauges, workers:
+ *   auto: the dispatch rule's view of the last window)
  */
 #ifndef STP_METRICS_H
 #define STP_METRICS_H
@@ -66,6 +69,7 @@ typedef struct metrics {
 	uint64_t rekeys;
 	uint64_t limits_hit;          /* any configured cap reached */
 	uint64_t config_reloads, config_reload_failures;
+	uint64_t crypto_jobs_loop;    /* jobs run on the loop (pool ones: workers_stats) */
 } metrics;
 
 /* The process-wide counters. */

@@ -6,6 +6,14 @@
  * record finds its stream in O(1) with thousands open.  Local streams that
  * wait for the session are in the same table with id 0 until they get one;
  * they are kept on a separate list instead.
+ *
+ * Gathering.  The data of the records the connection delivers in one go
+ * (all that one read brought, opened where they lie) is not written to
+ * the apps record by record: each piece is noted here (the record kept)
+ * and, once the connection has delivered them all, each stream writes its
+ * pieces with one writev (on_flush -> stream_flush).  GATHER_MAX pieces at
+ * most; beyond that, or when the connection cannot keep a record, the
+ * stream writes at once.
  */
 #include "session.h"
 
@@ -26,6 +34,14 @@
 struct waiter {
 	stream *st;
 	struct waiter *next;
+};
+
+#define GATHER_MAX 256
+
+struct gather {
+	stream *st;              /* NULL: taken or dropped */
+	const uint8_t *p;
+	size_t len;
 };
 
 struct session {
@@ -71,6 +87,9 @@ struct session {
 	void (*done)(void *);
 	void *done_arg;
 	int shutting_down;
+
+	struct gather g[GATHER_MAX];
+	unsigned ng;
 };
 
 static const conn_owner_ops session_ops;
@@ -222,6 +241,7 @@ abort_all(session *s, const char *why)
 	while (s->waiting != NULL)
 		stream_abort(s->waiting->st, 0, 0, why);
 	s->windows = 0;
+	s->ng = 0;  /* every piece belonged to a stream now gone */
 }
 
 uint32_t
@@ -319,6 +339,59 @@ int
 session_congested(const session *s)
 {
 	return s->c == NULL || conn_congested(s->c);
+}
+
+/* ---- gathering received data ---- */
+
+int
+session_gather(session *s, stream *st, const uint8_t *p, size_t len)
+{
+	if (s->c == NULL || s->ng == GATHER_MAX || conn_keep(s->c) != 0)
+		return STP_EAGAIN;
+	s->g[s->ng].st = st;
+	s->g[s->ng].p = p;
+	s->g[s->ng].len = len;
+	s->ng++;
+	return 0;
+}
+
+size_t
+session_gathered(session *s, stream *st, uv_buf_t *iov, size_t max)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < s->ng && n < max; i++) {
+		if (s->g[i].st != st)
+			continue;
+		iov[n++] = uv_buf_init((char *)s->g[i].p, (unsigned)s->g[i].len);
+		s->g[i].st = NULL;
+	}
+	return n;
+}
+
+void
+session_gather_drop(session *s, stream *st)
+{
+	unsigned i;
+
+	for (i = 0; i < s->ng; i++)
+		if (s->g[i].st == st)
+			s->g[i].st = NULL;
+}
+
+/* The connection delivered what it had: every stream writes its pieces. */
+static void
+on_flush(void *owner, conn *c)
+{
+	session *s = owner;
+	unsigned i;
+
+	(void)c;
+	for (i = 0; i < s->ng; i++)
+		if (s->g[i].st != NULL)
+			stream_flush(s->g[i].st); /* takes all of its pieces */
+	s->ng = 0;
 }
 
 /* ---- connection life ---- */
@@ -726,6 +799,7 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 static const conn_owner_ops session_ops = {
 	.established = on_established,
 	.record = on_record,
+	.flush = on_flush,
 	.writable = on_writable,
 	.pong = on_pong,
 	.closed = on_conn_closed,

@@ -85,6 +85,22 @@ void session_window_release(session *s, uint64_t n);
 /* Bytes held for local apps (in uv_write) went up or down by delta. */
 void session_buffered(session *s, int64_t delta);
 
+/*
+ * Gathering received data (the record callback of a StreamData): keep the
+ * record (conn_keep) and note len bytes at p for stream st, to be written
+ * with the rest of st's data of this turn when the connection has delivered
+ * every record it opened (stream_flush).  0, or STP_EAGAIN: write it now.
+ */
+int session_gather(session *s, struct stream *st, const uint8_t *p, size_t len);
+/*
+ * Take st's gathered pieces, oldest first, into iov (at most max); returns
+ * how many.  The memory stays valid until the connection's flush ends.
+ */
+size_t session_gathered(session *s, struct stream *st, uv_buf_t *iov,
+    size_t max);
+/* Forget st's gathered pieces (the stream is going). */
+void session_gather_drop(session *s, struct stream *st);
+
 /* ---- for status and metrics ---- */
 typedef struct session_info {
 	const char *name;

@@ -14,6 +14,13 @@
  *
  * What we hold for the local app is at most our window (bytes in flight in
  * uv_write); the session caps the sum of all windows (limits.session_buffer).
+ *
+ * Writing to the local app: the data of the records one read of the
+ * session brought is gathered (session_gather: the records stay where they
+ * were opened) and written with one writev per stream when the session has
+ * seen them all (stream_flush); only what the socket does not take at once
+ * is copied.  A record that cannot be gathered is written at once, behind
+ * whatever this stream gathered before it, so the order never changes.
  */
 #include "stream.h"
 
@@ -62,6 +69,7 @@ struct stream {
 	uint64_t budget;        /* window growth counted in the session's budget */
 	uint64_t unacked;
 	uint64_t queued;        /* bytes in uv_write to the local socket */
+	uint64_t gathered;      /* bytes noted in the session, not yet written */
 	int reading;
 	int eof_sent;           /* local EOF forwarded as StreamFin */
 	int fin_recv;           /* peer's StreamFin arrived */
@@ -146,6 +154,10 @@ teardown(stream *st, int rst)
 	if (st->state == ST_DEAD)
 		return;
 	st->state = ST_DEAD;
+	if (st->gathered > 0) {
+		session_gather_drop(st->s, st);
+		st->gathered = 0;
+	}
 	/* The window this stream grew is the session's to give to others again. */
 	session_window_release(st->s, st->budget);
 	st->budget = 0;
@@ -283,7 +295,8 @@ on_shutdown(uv_shutdown_t *req, int status)
 static void
 maybe_shutdown(stream *st)
 {
-	if (!st->fin_recv || st->shut_done || st->queued > 0 || st->state == ST_DEAD)
+	if (!st->fin_recv || st->shut_done || st->queued > 0 || st->gathered > 0 ||
+	    st->state == ST_DEAD)
 		return;
 	st->shut_done = 1;
 	st->sreq.data = st;
@@ -324,59 +337,52 @@ on_local_written(uv_write_t *req, int status)
 	consumed(st, w_len);
 }
 
+/* Most pieces one writev takes: the gathered ones and one more. */
+#define WRITE_IOV 64
+
+/*
+ * Write iov[0..n) (total bytes) to the local socket: at once as far as the
+ * socket takes it, the rest copied and queued behind.  The pieces' memory
+ * is not needed after this returns.
+ */
 static void
-on_data(stream *st, const Stp__V1__StreamData *d)
+write_local(stream *st, uv_buf_t *iov, size_t n, size_t total)
 {
-	const uint8_t *p;
-	struct wreq *w;
-	size_t len;
-	int rc = 0;
+	struct wreq *w = NULL;
+	size_t done = 0, left, i, off, k;
+	int rc;
 
-	if (st->fin_recv)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
-		    "data after the peer's FIN"); return; }
-	if (d->data.len > st->recv_avail)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
-		    "peer sent %zu bytes with only %llu of window left", d->data.len,
-		    (unsigned long long)st->recv_avail); return; }
-	if (d->data.len == 0)
-		return;
-	p = d->data.data;
-	len = d->data.len;
-	st->recv_avail -= len;
-	st->bytes_in += len;
-	st->last_active = gateway_now(st->gw);
-	/*
-	 * Most of the time the socket takes it all at once: write straight from
-	 * the record.  Only what it leaves is copied (the record's memory is
-	 * gone after this call) and queued behind.
-	 */
 	if (st->queued == 0) {
-		uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
-
-		rc = uv_try_write((uv_stream_t *)st->tcp, &b, 1);
+		rc = uv_try_write((uv_stream_t *)st->tcp, iov, (unsigned)n);
 		if (rc < 0 && rc != UV_EAGAIN)
 			{ stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
 			    "writing to the local socket failed: %s", uv_strerror(rc)); return; }
-		if (rc > 0) {
-			p += rc;
-			len -= (size_t)rc;
-		}
+		if (rc > 0)
+			done = (size_t)rc;
 	}
 	/*
 	 * Copy what is left before anything can send: a window update may
-	 * flush the session, and the record's memory must not be needed then.
+	 * flush the session, and the records' memory must not be needed then.
 	 */
-	w = NULL;
-	if (len > 0) {
-		if ((w = malloc(sizeof(*w) + len)) == NULL)
+	if ((left = total - done) > 0) {
+		if ((w = malloc(sizeof(*w) + left)) == NULL)
 			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
 		w->st = st;
-		w->len = len;
-		memcpy(w->data, p, len);
+		w->len = left;
+		off = done;
+		k = 0;
+		for (i = 0; i < n; i++) {
+			if (off >= iov[i].len) {
+				off -= iov[i].len;
+				continue;
+			}
+			memcpy(w->data + k, iov[i].base + off, iov[i].len - off);
+			k += iov[i].len - off;
+			off = 0;
+		}
 	}
-	if (rc > 0) {
-		consumed(st, (size_t)rc);
+	if (done > 0) {
+		consumed(st, done);
 		if (st->state == ST_DEAD) {
 			free(w);
 			return;
@@ -396,6 +402,70 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 	}
 	st->queued += w->len;
 	session_buffered(st->s, (int64_t)w->len);
+}
+
+/* Take what this stream gathered (and p, len after it, if any) and write it. */
+static void
+write_gathered(stream *st, const uint8_t *p, size_t len)
+{
+	uv_buf_t iov[WRITE_IOV + 1];
+	size_t n, i, total = 0;
+
+	do {
+		n = session_gathered(st->s, st, iov, WRITE_IOV);
+		for (i = 0; i < n; i++)
+			total += iov[i].len;
+		/* All of it was taken when fewer than asked for came back. */
+		if (n < WRITE_IOV) {
+			st->gathered = 0;
+			if (len > 0) {
+				iov[n++] = uv_buf_init((char *)p, (unsigned)len);
+				total += len;
+			}
+		} else
+			st->gathered -= total;
+		if (n > 0)
+			write_local(st, iov, n, total);
+		total = 0;
+	} while (st->gathered > 0 && st->state != ST_DEAD);
+}
+
+void
+stream_flush(stream *st)
+{
+	if (st->state != ST_DEAD && st->gathered > 0)
+		write_gathered(st, NULL, 0);
+}
+
+static void
+on_data(stream *st, const Stp__V1__StreamData *d)
+{
+	size_t len;
+
+	if (st->fin_recv)
+		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+		    "data after the peer's FIN"); return; }
+	if (d->data.len > st->recv_avail)
+		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+		    "peer sent %zu bytes with only %llu of window left", d->data.len,
+		    (unsigned long long)st->recv_avail); return; }
+	if (d->data.len == 0)
+		return;
+	len = d->data.len;
+	st->recv_avail -= len;
+	st->bytes_in += len;
+	st->last_active = gateway_now(st->gw);
+	/*
+	 * With nothing queued for the socket, gather it: it is written with
+	 * the rest of this turn's data for the stream (stream_flush).  Else
+	 * (or if it cannot be gathered) write it now, behind what was.
+	 */
+	if (st->queued == 0 &&
+	    session_gather(st->s, st, d->data.data, len) == 0) {
+		st->gathered += len;
+		return;
+	}
+	write_gathered(st, d->data.data, len);
 }
 
 /* ---- reading from the local socket ---- */

@@ -58,6 +58,13 @@ void stream_on_record(stream *st, const Stp__V1__Record *rec);
 void stream_resume(stream *st);
 
 /*
+ * Write the data gathered for this stream (session_gather) to the local
+ * socket now, with one writev: what the socket does not take at once is
+ * copied and queued.
+ */
+void stream_flush(stream *st);
+
+/*
  * Abort: close the local socket at once (with an RST where possible) and,
  * when send_reset and the session is up, tell the peer.  The stream is
  * removed from its session and freed when its handle is closed.

@@ -671,7 +671,7 @@ pool_setup(const struct bcase *bc)
 		return STP_EIO;
 	pl.loop_ok = 1;
 	if (bc->threads > 0 &&
-	    (pl.w = workers_new(&pl.loop, bc->threads, pool_done, &rc)) == NULL)
+	    (pl.w = workers_new(&pl.loop, bc->threads, 0, pool_done, &rc)) == NULL)
 		return rc;
 	memset(&ca, 0, sizeof(ca));
 	memset(&cb, 0, sizeof(cb));

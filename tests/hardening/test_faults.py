@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
+from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
     peer_line, recv_to_end, say)
 
 SKIP = 77
@@ -127,7 +127,7 @@ class Transfer:
 def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("--seed", type=int, default=None)
 	ap.add_argument("--link", choices=("auto", "netem", "tun"), default="auto")
 	ap.add_argument("--size-mib", type=int, default=64)

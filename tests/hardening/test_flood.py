@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
+from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
     echo_handler, echo_roundtrip, peer_line, say, spawn)
 
 HS_TIMEOUT_S = 3
@@ -89,7 +89,7 @@ def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--stpgate", required=True)
 	ap.add_argument("--flood", required=True)
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("--mib", type=int, default=768)
 	ap.add_argument("--keep", action="store_true")
 	args = ap.parse_args()

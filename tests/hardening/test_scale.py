@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, Harness, app_closed_within, config_text,  # noqa: E402
+from gwlib import (workers_arg, HOST, Harness, app_closed_within, config_text,  # noqa: E402
     peer_line, rss_kib, say)
 
 TIMEOUTS = {
@@ -474,7 +474,7 @@ def main():
 		return
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("--conns", type=int, default=10000)
 	ap.add_argument("--keep", action="store_true")
 	args = ap.parse_args()

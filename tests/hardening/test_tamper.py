@@ -44,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (FAST_TIMEOUTS, HOST, MiB, Harness,  # noqa: E402
+from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, MiB, Harness,  # noqa: E402
     Pattern, config_text, echo_handler, echo_roundtrip, recv_to_end, say,
     wait_sessions_up)
 
@@ -270,7 +270,7 @@ def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("mode", choices=MODES)
 	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=int, default=1)
+	ap.add_argument("--workers", type=workers_arg, default=1)
 	ap.add_argument("--seed", type=int, default=None)
 	ap.add_argument("--keep", action="store_true")
 	args = ap.parse_args()

@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, MiB, Harness, Pattern, app_closed_within,  # noqa: E402
+from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, app_closed_within,  # noqa: E402
     binary_sanitizer, config_text, echo_handler, echo_many, peer_line,
     recv_to_end, say)
 
@@ -50,7 +50,7 @@ def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--stpgate", required=True)
 	ap.add_argument("--valgrind", default=shutil.which("valgrind"))
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("--keep", action="store_true")
 	args = ap.parse_args()
 	if not args.valgrind:

@@ -151,6 +151,16 @@ def binary_sanitizer(path):
 
 # ---- the harness ----
 
+def workers_arg(text):
+	"""--workers: "auto" (the gateway's default) or a thread count."""
+	if text == "auto":
+		return text
+	n = int(text)
+	if n < 0:
+		raise ValueError("workers must be auto or >= 0")
+	return n
+
+
 class Harness:
 	"""One test run: a temp dir, the stpgate binary, the tally, and
 	everything to clean up."""
@@ -172,7 +182,7 @@ class Harness:
 		self._done = threading.Event()
 		w = threading.Thread(target=self._watchdog, args=(timeout,), daemon=True)
 		w.start()
-		say("harness: dir %s, stpgate %s%s, workers %d" % (self.dir,
+		say("harness: dir %s, stpgate %s%s, workers %s" % (self.dir,
 		    self.stpgate, " (%s build)" % self.sanitizer if self.sanitizer else "",
 		    workers))
 
@@ -298,7 +308,7 @@ def config_text(identity, workers, listen=None, peers=None, forwards=None,
 	    "identity: " + yq(identity)]
 	if listen is not None:
 		out.append("listen: " + yq("%s:%d" % (HOST, listen)))
-	out.append("workers: %d" % workers)
+	out.append("workers: %s" % workers)
 	out += ["log:", "  level: " + log_level, "  format: text"]
 	out.append("peers:")
 	for name, p in (peers or {}).items():

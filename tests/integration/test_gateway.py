@@ -34,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (HOST, MiB, Harness, Pattern, RssSampler,  # noqa: E402
+from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, RssSampler,  # noqa: E402
     app_closed_within, closed_within, config_text, echo_handler, echo_many,
     echo_roundtrip, peer_line, recv_to_end, rss_kib, say, sink_handler,
     source_handler, spawn)
@@ -722,7 +722,7 @@ def main():
 	ap = argparse.ArgumentParser(description="stpgate gateway integration tests")
 	ap.add_argument("case", choices=sorted(CASES))
 	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
-	ap.add_argument("--workers", type=int, default=1, help="crypto workers (0 = inline)")
+	ap.add_argument("--workers", type=workers_arg, default=1, help="crypto workers (0 = inline)")
 	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
 	ap.add_argument("--timeout", type=int, default=280, help="whole-case bound, seconds")
 	ap.add_argument("--rss-limit", type=int, default=64, help="slowreader: MiB")

@@ -37,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (FAST_TIMEOUTS, HOST, Harness,  # noqa: E402
+from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, Harness,  # noqa: E402
     config_text, echo_handler, peer_line, read_to_eof, say, wait_for,
     wait_sessions_up)
 
@@ -296,7 +296,25 @@ def check_metrics(h, port, who, peer, moved, streams):
 	r.ok(set(rr) == {"auth", "signature", "protocol", "too_big"},
 	    "%s: records rejected by reason" % who, str(rr))
 	thr = value(samples, "stpgate_worker_threads")
-	r.ok(thr == h.workers, "%s: stpgate_worker_threads is %d" % (who, h.workers), str(thr))
+	want = h.workers
+	if want == "auto":
+		# One per online CPU, none on one CPU (workers_auto_threads).
+		ncpu = os.sysconf("SC_NPROCESSORS_ONLN")
+		want = 0 if ncpu <= 1 else min(ncpu, 64)
+	r.ok(thr == want, "%s: stpgate_worker_threads is %d" % (who, want), str(thr))
+	# Where the crypto ran: with auto, records on the loop and the
+	# handshake in the pool; with N the pool does everything.
+	loop_jobs = value(samples, "stpgate_crypto_jobs_total", where="loop")
+	pool_jobs = value(samples, "stpgate_crypto_jobs_total", where="pool")
+	r.ok(loop_jobs is not None and pool_jobs is not None,
+	    "%s: stpgate_crypto_jobs_total by where" % who, str((loop_jobs, pool_jobs)))
+	if h.workers == "auto" and want > 0:
+		r.ok(loop_jobs and loop_jobs > 0 and pool_jobs and pool_jobs > 0,
+		    "%s: auto ran jobs on the loop (%s) and in the pool (%s)" %
+		    (who, loop_jobs, pool_jobs))
+	elif h.workers not in ("auto", 0):
+		r.ok(loop_jobs == 0, "%s: a fixed pool takes every job (loop %s)" %
+		    (who, loop_jobs))
 	# The histogram: buckets in order of le, cumulative, +Inf == _count.
 	hname = "stpgate_worker_job_latency_seconds"
 	r.ok(types.get(hname) == "histogram", "%s: %s is a histogram" % (who, hname))
@@ -313,7 +331,7 @@ def check_metrics(h, port, who, peer, moved, streams):
 	r.ok(cnt is not None and counts and counts[-1] == cnt,
 	    "%s: the +Inf bucket equals _count (%s)" % (who, cnt), str(counts[-1:]))
 	r.ok(sm is not None and sm >= 0, "%s: _sum present" % who)
-	if h.workers > 0:
+	if want > 0:
 		r.ok(cnt and cnt > 0, "%s: the workers ran jobs (%s)" % (who, cnt))
 	return samples
 
@@ -665,7 +683,7 @@ def reload_moves(h, st, a):
 def main():
 	ap = argparse.ArgumentParser(description="stpgate status and metrics test")
 	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
-	ap.add_argument("--workers", type=int, default=2, help="crypto workers (0 = inline)")
+	ap.add_argument("--workers", type=workers_arg, default=2, help="crypto workers (0 = inline)")
 	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
 	ap.add_argument("--timeout", type=int, default=280, help="whole-test bound, seconds")
 	args = ap.parse_args()

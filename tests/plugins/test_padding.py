@@ -38,7 +38,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
     "..", "integration"))
-from gwlib import (FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
+from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
     Harness, Pattern, config_text, echo_handler, metrics_text, plugin_events,
     recv_to_end, say, source_handler, wait_sessions_up, with_sign_records)
 
@@ -343,7 +343,7 @@ def case(h, tag, signed):
 def main():
 	ap = argparse.ArgumentParser(description="stpgate padding plugin, two gateways")
 	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
-	ap.add_argument("--workers", type=int, default=1, help="crypto workers (0 = inline)")
+	ap.add_argument("--workers", type=workers_arg, default=1, help="crypto workers (0 = inline)")
 	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
 	ap.add_argument("--timeout", type=int, default=280, help="whole-test bound, seconds")
 	args = ap.parse_args()

@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from gwlib import (HOST, Harness, config_text, echo_handler,  # noqa: E402
+from gwlib import (workers_arg, HOST, Harness, config_text, echo_handler,  # noqa: E402
     echo_roundtrip, fast_timeouts, listening_rx, metrics_text, peer_line,
     plugin_events, wait_for, wait_sessions_up)
 
@@ -113,7 +113,7 @@ def run(h):
 def main():
 	ap = argparse.ArgumentParser(description="stpgate pow plugin test")
 	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("--keep", action="store_true")
 	ap.add_argument("--timeout", type=int, default=280)
 	args = ap.parse_args()

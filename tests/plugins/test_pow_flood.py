@@ -27,7 +27,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from gwlib import (HOST, Harness, config_text, echo_handler,  # noqa: E402
+from gwlib import (workers_arg, HOST, Harness, config_text, echo_handler,  # noqa: E402
     echo_roundtrip, fast_timeouts, listening_rx, metrics_text, peer_line,
     plugin_events, say, spawn)
 
@@ -106,7 +106,7 @@ def run(h, args):
 	if chal:
 		say("FIGURE: bob's CPU per rejected first message over TCP: %.1f us "
 		    "(%.2f s CPU: user %.2f, sys %.2f; %d messages over %s connections "
-		    "of %d; %.1f s wall; workers %d%s)" % (cpu / chal * 1e6, cpu,
+		    "of %d; %.1f s wall; workers %s%s)" % (cpu / chal * 1e6, cpu,
 		    c1[1] - c0[1], c1[2] - c0[2], chal, f.get("connections"),
 		    args.per, wall, h.workers,
 		    ", %s build" % h.sanitizer if h.sanitizer else ""))
@@ -156,7 +156,7 @@ def main():
 	ap = argparse.ArgumentParser(description="pow under a flood")
 	ap.add_argument("--stpgate", required=True)
 	ap.add_argument("--tool", required=True, help="bench_pow_flood")
-	ap.add_argument("--workers", type=int, default=2)
+	ap.add_argument("--workers", type=workers_arg, default=2)
 	ap.add_argument("-n", type=int, default=20000, help="HELLOs in the flood")
 	ap.add_argument("--conns", type=int, default=32, help="connections at once")
 	ap.add_argument("--per", type=int, default=50, help="HELLOs per connection")

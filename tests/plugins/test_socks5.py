@@ -50,7 +50,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-from gwlib import (FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
+from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, MiB, UP_WAIT,  # noqa: E402
     Harness, Pattern, config_text, echo_handler, echo_roundtrip, metrics_text,
     peer_line, plugin_events, recv_to_end, say, source_handler, spawn,
     wait_for, yq)
@@ -148,7 +148,7 @@ class World:
 		t = dict(FAST_TIMEOUTS, **(timeouts or {}))
 		text = "\n".join([
 		    "identity: " + yq(self.alice_id),
-		    "workers: %d" % self.h.workers,
+		    "workers: %s" % self.h.workers,
 		    "log:", "  level: debug", "  format: text",
 		    "control: " + yq(a["ctl"]),
 		    "metrics: " + yq("%s:%d" % (HOST, a["metrics"])),
@@ -485,7 +485,7 @@ CASES = [case_config, case_noauth, case_auth, case_badpass, case_refused, case_n
 def main():
 	ap = argparse.ArgumentParser(description="socks5 plugin integration test")
 	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=int, default=1)
+	ap.add_argument("--workers", type=workers_arg, default=1)
 	ap.add_argument("--keep", action="store_true")
 	ap.add_argument("--timeout", type=int, default=280)
 	args = ap.parse_args()

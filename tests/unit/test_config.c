@@ -207,7 +207,6 @@ cleanup(void)
 static void
 test_minimal_defaults(void)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	config *c;
 
 	t_set_ctx("minimal");
@@ -217,7 +216,33 @@ test_minimal_defaults(void)
 	T_OK(strcmp(c->identity_path, idpath) == 0);
 	T_OK(c->identity != NULL);
 	T_INT(c->has_listen, 0);
-	T_INT(c->workers, ncpu < 1 ? 1 : ncpu > 64 ? 64 : ncpu);
+	/* workers: auto is the default; the gateway counts CPUs at start. */
+	T_INT(c->workers_auto, 1);
+	T_INT(c->workers, 0);
+	{
+		char sum[512];
+		config *a;
+
+		config_summary(c, sum, sizeof(sum));
+		T_OK(strstr(sum, ", workers auto") != NULL);
+		t_set_ctx("workers: auto, workers: 3");
+		if ((a = good("identity: @ID@\nworkers: auto\n")) != NULL) {
+			T_INT(a->workers_auto, 1);
+			config_free(a);
+		}
+		if ((a = good("identity: @ID@\nworkers: \"auto\"\n")) != NULL) {
+			T_INT(a->workers_auto, 1);
+			config_free(a);
+		}
+		if ((a = good("identity: @ID@\nworkers: 3\n")) != NULL) {
+			T_INT(a->workers_auto, 0);
+			T_INT(a->workers, 3);
+			config_summary(a, sum, sizeof(sum));
+			T_OK(strstr(sum, ", 3 workers") != NULL);
+			config_free(a);
+		}
+		t_set_ctx("minimal");
+	}
 	T_INT(c->log_level, LOG_INFO);
 	T_INT(c->log_format, LOG_TEXT);
 	T_INT(c->has_metrics, 0);
@@ -258,7 +283,8 @@ test_minimal_defaults(void)
 	    "timeouts: {keepalive: ~}\nflow:\nrekey:\nplugins:\n");
 	if (c != NULL) {
 		T_INT(c->has_listen, 0);
-		T_INT(c->workers, ncpu < 1 ? 1 : ncpu > 64 ? 64 : ncpu);
+		T_INT(c->workers_auto, 1);
+		T_INT(c->workers, 0);
 		T_INT((long long)c->timeouts.keepalive_ms, 15000);
 		T_INT((long long)c->n_peers, 0);
 		config_free(c);
@@ -311,7 +337,7 @@ test_example(void)
 	}
 	T_OK(c->has_listen && c->listen.port == 7400 &&
 	    strcmp(c->listen.host, "0.0.0.0") == 0);
-	T_INT(c->workers, 2);
+	T_INT(c->workers_auto, 1);
 	T_INT(c->log_level, LOG_INFO);
 	T_INT(c->log_format, LOG_TEXT);
 	T_OK(c->has_metrics && c->metrics.port == 9474);
@@ -348,7 +374,7 @@ test_example(void)
 	}
 	config_summary(c, sum, sizeof(sum));
 	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (2 dialed), "
-	    "3 forwards, 2 services, listen 0.0.0.0:7400, 2 workers",
+	    "3 forwards, 2 services, listen 0.0.0.0:7400, workers auto",
 	    tpath("ex.yaml"), own);
 	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
@@ -802,20 +828,22 @@ test_errors(void)
 
 	t_set_ctx("errors: types");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: {a: 1}\n",
-	    "2:10: workers: expected an integer 0..64, got a mapping");
+	    "2:10: workers: expected auto, or an integer 0..64, got a mapping");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: [1]\n",
-	    "2:10: workers: expected an integer 0..64, got a sequence");
+	    "2:10: workers: expected auto, or an integer 0..64, got a sequence");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: \"4\"\n",
-	    "2:10: workers: expected an integer 0..64, got a quoted string "
-	    "\"4\"");
+	    "2:10: workers: expected auto, or an integer 0..64, got a quoted "
+	    "string \"4\"");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: 65\n",
-	    "2:10: workers: 65 is out of range 0..64");
+	    "2:10: workers: 65 is out of range 0..64 (or auto)");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: -1\n",
-	    "2:10: workers: -1 is out of range 0..64");
+	    "2:10: workers: expected auto, or an integer 0..64, got \"-1\"");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: 1.5\n",
-	    "2:10: workers: expected an integer 0..64, got \"1.5\"");
+	    "2:10: workers: expected auto, or an integer 0..64, got \"1.5\"");
 	bad(STP_EPARSE, "identity: @ID@\nworkers: 010\n",
-	    "2:10: workers: expected an integer 0..64, got \"010\"");
+	    "2:10: workers: expected auto, or an integer 0..64, got \"010\"");
+	bad(STP_EPARSE, "identity: @ID@\nworkers: Auto\n",
+	    "2:10: workers: expected auto, or an integer 0..64, got \"Auto\"");
 	bad(STP_EPARSE, "identity: @ID@\nforwards: {a: 1}\n",
 	    "2:11: forwards: expected a sequence");
 	bad(STP_EPARSE, "identity: @ID@\nforwards: 127.0.0.1:1\n",

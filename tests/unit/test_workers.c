@@ -580,13 +580,13 @@ test_args(void)
 	t_set_ctx("workers_new arguments");
 	T_INT(uv_loop_init(&loop), 0);
 	err = 0;
-	T_OK(workers_new(&loop, 0, on_done_pump, &err) == NULL);
+	T_OK(workers_new(&loop, 0, 0, on_done_pump, &err) == NULL);
 	T_INT(err, STP_EINVAL);
 	err = 0;
-	T_OK(workers_new(&loop, WORKERS_MAX + 1, on_done_pump, &err) == NULL);
+	T_OK(workers_new(&loop, WORKERS_MAX + 1, 0, on_done_pump, &err) == NULL);
 	T_INT(err, STP_EINVAL);
 	err = 0;
-	T_OK(workers_new(&loop, 1, NULL, &err) == NULL);
+	T_OK(workers_new(&loop, 1, 0, NULL, &err) == NULL);
 	T_INT(err, STP_EINVAL);
 	T_INT(uv_loop_close(&loop), 0);
 	t_section("arguments");
@@ -613,7 +613,7 @@ test_stress(const char *name, unsigned threads, uint64_t records,
 		r.s[k].to_send = records;
 		r.s[k].max_shift = max_shift;
 	}
-	r.w = workers_new(&r.loop, threads, on_done_pump, &err);
+	r.w = workers_new(&r.loop, threads, 0, on_done_pump, &err);
 	if (!T_OK(r.w != NULL)) {
 		T_INT(err, 0);
 		goto out;
@@ -763,7 +763,7 @@ test_backpressure(void)
 		goto out;
 	if ((jobs = make_seal_jobs(&r, n, 16)) == NULL)
 		goto out;
-	r.w = workers_new(&r.loop, 2, on_done_collect, &err);
+	r.w = workers_new(&r.loop, 2, 0, on_done_collect, &err);
 	if (!T_OK(r.w != NULL))
 		goto out;
 
@@ -775,6 +775,8 @@ test_backpressure(void)
 	}
 	T_INT((long long)accepted, WORKERS_QUEUE);
 	T_INT(rc, STP_EAGAIN);
+	/* Submits are batched until the loop's turn ends: hand them over now. */
+	workers_flush(r.w);
 
 	/* The workers finish them all; still nothing more goes in. */
 	for (spins = 0; spins < 30000; spins++) {
@@ -842,7 +844,7 @@ test_stop_queued(void)
 		goto out;
 	if ((jobs = make_seal_jobs(&r, n, 1024)) == NULL)
 		goto out;
-	r.w = workers_new(&r.loop, 1, on_done_collect, &err);
+	r.w = workers_new(&r.loop, 1, 0, on_done_collect, &err);
 	if (!T_OK(r.w != NULL))
 		goto out;
 	for (i = 0; i < n; i++)

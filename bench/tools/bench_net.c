@@ -5,13 +5,28 @@
  *   ports N          print N free TCP ports of 127.0.0.1 (bound, then
  *                    released), one per line;
  *   echo  -p PORT    an epoll echo server for the modes below: any number of
- *                    connections, each gets back every byte it sends; stops
- *                    on SIGTERM/SIGINT or after --max-time;
+ *                    connections, each gets back every byte it sends, in
+ *                    order (a connection whose echo cannot be written at once
+ *                    keeps the rest and is not read again until it is out);
+ *                    stops on SIGTERM/SIGINT or after --max-time;
  *   wait  -p PORT    until a 1-byte echo round trip through PORT succeeds
  *                    (a tunnel is up end to end), retrying every 50 ms;
- *   rr    -p PORT    N request/response round trips of --size bytes (64) on
- *                    one open connection (TCP_NODELAY), after --warmup
- *                    untimed ones; prints microsecond percentiles;
+ *   rr    -p PORT    small-request load: -c connections (1) opened one after
+ *                    another, then driven together from one thread with epoll
+ *                    (non-blocking, TCP_NODELAY).  Each keeps --depth
+ *                    requests (1) of --size bytes (64) outstanding: it
+ *                    writes a request whenever fewer are in flight, and a
+ *                    request is done when its size in echoed bytes is back
+ *                    (the echo keeps the order, so a byte count per
+ *                    connection says which).  Every request is filled from
+ *                    (connection, sequence number) and its echo is compared
+ *                    byte for byte.  First --warmup transactions in total,
+ *                    and at least one on every connection, untimed; then
+ *                    -n transactions, or --duration seconds, timed; then the
+ *                    requests still in flight are drained, checked and not
+ *                    counted.  Latency is from the moment a request is
+ *                    queued for writing to its last echoed byte; prints
+ *                    microsecond percentiles and transactions per second;
  *   connect -p PORT  N new connections one after another: connect, send 1
  *                    byte, wait for its echo, close; the time of each is
  *                    from connect() to the echoed byte; prints percentiles;
@@ -25,7 +40,9 @@
  * Every mode is bounded: counts are capped, every wait has a deadline
  * (--max-time, default 60 s; 3600 s for echo), and sockets have timeouts.
  * Results go to stdout as one line of key=value pairs; --samples FILE also
- * writes every timed sample (microseconds, sorted) one per line, for CDFs.
+ * writes the timed samples (microseconds, sorted) one per line, for CDFs.
+ * At most MAX_COUNT samples are kept (see struct tally); n, min, max and
+ * mean always cover every timed transaction.
  * Exit status: 0 done, 1 a failure (message on stderr), 2 bad usage.
  */
 #include <errno.h>
@@ -36,6 +53,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,13 +63,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_COUNT 1000000       /* rr / connect samples */
+#define MAX_COUNT 1000000       /* rr / connect: samples kept, and -n */
 #define MAX_IDLE 20000          /* idle connections */
 #define MAX_SIZE 65536          /* rr message */
+#define MAX_CONNS 1000          /* rr -c */
+#define MAX_DEPTH 256           /* rr --depth */
 #define MAX_PORTS 256
 #define MAX_INFLIGHT 64         /* idle: connections being set up at once */
 #define ECHO_BUF 65536
 #define ECHO_EVENTS 256
+#define ECHO_READS 16           /* echo: reads per connection per wake-up */
+#define RR_OUT 65536            /* rr: unwritten request bytes per connection */
+#define RR_BUF 65536            /* rr: one receive buffer for all connections */
+#define RR_READS 8              /* rr: reads per connection per wake-up */
 
 static volatile sig_atomic_t stop;
 
@@ -63,6 +87,9 @@ struct opts {
 	long warmup;
 	long size;
 	long inflight;
+	long conns;             /* rr -c */
+	long depth;             /* rr --depth */
+	double duration;        /* rr --duration, seconds; 0: -n decides */
 	double max_time;
 };
 
@@ -247,21 +274,103 @@ pct(const uint64_t *v, size_t n, double p)
 	return v[k - 1];
 }
 
-/* Sort the samples (ns), print the summary line, write --samples. */
-static int
-report(const struct opts *o, uint64_t *v, size_t n, uint64_t wall_ns)
+/* A 64-bit mixing function (a bijection): neighbouring inputs give
+ * unrelated outputs.  Seeds rr's request bytes and its reservoir. */
+static uint64_t
+mix64(uint64_t x)
 {
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185u;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44du;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Timed samples (ns).  Every sample counts in n, min, max and sum.  The
+ * first MAX_COUNT are all kept; after that the kept set is a uniform
+ * reservoir: the k-th sample takes the place of a random kept one with
+ * probability MAX_COUNT / k, so at any moment every sample seen so far is
+ * kept with the same probability.  Percentiles come from the kept samples:
+ * exact up to MAX_COUNT, an unbiased estimate beyond.
+ */
+struct tally {
+	uint64_t *v;
+	size_t kept, cap;       /* cap grows by doubling up to MAX_COUNT */
+	uint64_t n, min, max;
+	double sum;
+	uint64_t rng;           /* reservoir's random state; fixed start */
+};
+
+/* Room for hint samples to begin with (more as they come); 0 or -1. */
+static int
+tally_init(struct tally *t, size_t hint)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = hint < 1024 ? 1024 : hint > MAX_COUNT ? MAX_COUNT : hint;
+	t->min = UINT64_MAX;
+	if ((t->v = malloc(t->cap * sizeof(*t->v))) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+tally_free(struct tally *t)
+{
+	free(t->v);
+	t->v = NULL;
+}
+
+/* Count one sample; 0, or -1 (ENOMEM) when the kept set cannot grow. */
+static int
+tally_add(struct tally *t, uint64_t x)
+{
+	uint64_t *nv, j;
+	size_t ncap;
+
+	t->n++;
+	t->sum += (double)x;
+	if (x < t->min)
+		t->min = x;
+	if (x > t->max)
+		t->max = x;
+	if (t->kept == t->cap && t->cap < MAX_COUNT) {
+		ncap = t->cap * 2 > MAX_COUNT ? MAX_COUNT : t->cap * 2;
+		if ((nv = realloc(t->v, ncap * sizeof(*nv))) == NULL)
+			return -1;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	if (t->kept < t->cap) {
+		t->v[t->kept++] = x;
+		return 0;
+	}
+	t->rng += 0x9e3779b97f4a7c15u;
+	j = mix64(t->rng) % t->n;
+	if (j < t->kept)
+		t->v[j] = x;
+	return 0;
+}
+
+/*
+ * Sort the kept samples, print the summary line (tail, if not NULL, is
+ * appended to it), write --samples.
+ */
+static int
+report(const struct opts *o, struct tally *t, uint64_t wall_ns,
+    const char *tail)
+{
+	uint64_t *v = t->v;
+	size_t n = t->kept, i;
 	FILE *f;
-	double sum = 0;
-	size_t i;
 
 	qsort(v, n, sizeof(*v), cmp_u64);
-	for (i = 0; i < n; i++)
-		sum += (double)v[i];
-	printf("mode=%s n=%zu p50=%.1f p90=%.1f p99=%.1f max=%.1f min=%.1f "
-	    "mean=%.1f wall_s=%.3f\n", o->mode, n,
+	printf("mode=%s n=%llu p50=%.1f p90=%.1f p99=%.1f max=%.1f min=%.1f "
+	    "mean=%.1f wall_s=%.3f%s\n", o->mode, (unsigned long long)t->n,
 	    pct(v, n, 50) / 1e3, pct(v, n, 90) / 1e3, pct(v, n, 99) / 1e3,
-	    v[n - 1] / 1e3, v[0] / 1e3, sum / (double)n / 1e3, wall_ns / 1e9);
+	    t->max / 1e3, t->min / 1e3, t->sum / (double)t->n / 1e3,
+	    wall_ns / 1e9, tail != NULL ? tail : "");
 	if (o->samples == NULL)
 		return 0;
 	if ((f = fopen(o->samples, "w")) == NULL) {
@@ -344,13 +453,19 @@ econn_flush(struct econn *c)
 	return 1;
 }
 
-/* Read and echo until the socket would block; -1 closes the connection. */
+/*
+ * Read and echo until the socket would block, at most ECHO_READS reads (the
+ * epoll is level-triggered: what is left is served on the next turn, after
+ * the other connections); -1 closes the connection.  An echo that cannot be
+ * written whole is kept, and the connection is not read again until it is
+ * out: bytes go back in the order they came, none dropped.
+ */
 static int
 econn_serve(int ep, struct econn *c, uint8_t *buf)
 {
 	struct epoll_event ev;
 	ssize_t n, w;
-	int r;
+	int r, k;
 
 	if (c->pend != NULL) {
 		if ((r = econn_flush(c)) <= 0)
@@ -360,7 +475,7 @@ econn_serve(int ep, struct econn *c, uint8_t *buf)
 		if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
 			return -1;
 	}
-	for (;;) {
+	for (k = 0; k < ECHO_READS; k++) {
 		n = recv(c->fd, buf, ECHO_BUF, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -386,6 +501,7 @@ econn_serve(int ep, struct econn *c, uint8_t *buf)
 			    -1 : 0;
 		}
 	}
+	return 0;
 }
 
 static int
@@ -489,63 +605,433 @@ mode_wait(const struct opts *o)
 	return 1;
 }
 
+/* ---- rr: small requests over many connections, pipelined ---- */
+
+/*
+ * One rr connection.  Requests are numbered per connection from 0; request
+ * k's bytes come from rr_fill(rr_seed(id, k)).  The echo returns bytes in
+ * order, so the received byte count says which request is being echoed:
+ * `done` requests are complete and `got` bytes of request `done` are in.
+ */
+struct rconn {
+	int fd;
+	unsigned id;            /* 0 .. conns-1 */
+	int want_out;           /* EPOLLOUT armed: unwritten bytes wait */
+	uint64_t issued;        /* requests queued for writing so far */
+	uint64_t done;          /* requests whose whole echo came back */
+	size_t got;             /* echoed bytes of request `done` so far */
+	uint64_t wrote, read;   /* bytes written and echoed, in total */
+	uint64_t *sent_at;      /* ring of depth: queue time of request k at
+	                         * [k % depth], for the requests in flight */
+	uint8_t *out;           /* queued, unwritten bytes: out[off..len) */
+	size_t off, len, cap;
+};
+
+enum rr_phase { RR_WARM, RR_TIMED, RR_DRAIN, RR_DONE };
+
+struct rr {
+	const struct opts *o;
+	int ep;
+	size_t size;
+	struct rconn *c;
+	long n_conns;           /* connections open (set up so far) */
+	uint8_t *rbuf, *want;   /* received bytes; the bytes expected */
+	enum rr_phase phase;
+	uint64_t warmed;        /* transactions completed while warming up */
+	long fresh;             /* connections without a completed one yet */
+	uint64_t inflight;      /* requests queued and not yet fully echoed */
+	uint64_t t_start;       /* the timed phase: [t_start, t_stop) */
+	uint64_t t_stop;        /* --duration: planned; -n: the N-th echo */
+	struct tally t;
+	char why[256];          /* what went wrong, for the message */
+};
+
+static int rr_fail(struct rr *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Keep the message for the end of the run; -1. */
+static int
+rr_fail(struct rr *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint64_t
+rr_seed(unsigned id, uint64_t seq)
+{
+	return mix64(((uint64_t)id << 40) ^ seq);
+}
+
+/* Bytes off .. off+len-1 of the request with this seed, into dst. */
+static void
+rr_fill(uint8_t *dst, uint64_t seed, size_t off, size_t len)
+{
+	uint64_t w = mix64(seed + (off >> 3));
+	size_t i;
+
+	for (i = off; i < off + len; i++) {
+		if ((i & 7) == 0)
+			w = mix64(seed + (i >> 3));
+		*dst++ = (uint8_t)(w >> ((i & 7) * 8));
+	}
+}
+
+/* A request's echo is complete at now: count it by phase. */
+static int
+rr_complete(struct rr *r, struct rconn *c, uint64_t now)
+{
+	const struct opts *o = r->o;
+	uint64_t lat = now - c->sent_at[c->done % (uint64_t)o->depth];
+
+	if (c->done++ == 0)
+		r->fresh--;
+	r->inflight--;
+	switch (r->phase) {
+	case RR_WARM:
+		/* The transaction that ends the warm-up is not timed. */
+		if (++r->warmed >= (uint64_t)o->warmup && r->fresh == 0) {
+			r->phase = RR_TIMED;
+			r->t_start = now;
+			if (o->duration > 0)
+				r->t_stop = now + (uint64_t)(o->duration * 1e9);
+		}
+		return 0;
+	case RR_TIMED:
+		if (o->duration > 0 && now >= r->t_stop) {
+			r->phase = RR_DRAIN;
+			return 0;
+		}
+		if (tally_add(&r->t, lat) < 0)
+			return rr_fail(r, "out of memory for samples");
+		if (o->duration == 0 && r->t.n == (uint64_t)o->count) {
+			r->t_stop = now;
+			r->phase = RR_DRAIN;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Check received bytes against what was sent, completing requests. */
+static int
+rr_take(struct rr *r, struct rconn *c, const uint8_t *p, size_t n,
+    uint64_t now)
+{
+	size_t span, i;
+
+	if (c->read + n > c->wrote)
+		return rr_fail(r, "connection %u: %llu bytes echoed, only %llu "
+		    "sent", c->id + 1, (unsigned long long)(c->read + n),
+		    (unsigned long long)c->wrote);
+	c->read += n;
+	while (n > 0) {
+		span = r->size - c->got < n ? r->size - c->got : n;
+		rr_fill(r->want, rr_seed(c->id, c->done), c->got, span);
+		if (memcmp(p, r->want, span) != 0) {
+			for (i = 0; p[i] == r->want[i]; i++)
+				;
+			return rr_fail(r, "connection %u, request %llu, byte "
+			    "%zu of %zu: echoed 0x%02x, sent 0x%02x: the echo "
+			    "does not match the request", c->id + 1,
+			    (unsigned long long)c->done + 1, c->got + i + 1,
+			    r->size,
+			    p[i], r->want[i]);
+		}
+		c->got += span;
+		p += span;
+		n -= span;
+		if (c->got == r->size) {
+			c->got = 0;
+			if (rr_complete(r, c, now) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+rr_read(struct rr *r, struct rconn *c)
+{
+	ssize_t n;
+	int k;
+
+	for (k = 0; k < RR_READS; k++) {
+		n = recv(c->fd, r->rbuf, RR_BUF, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			return rr_fail(r, "connection %u: receive: %s",
+			    c->id + 1, strerror(errno));
+		if (n == 0)
+			return rr_fail(r, "connection %u: closed by the other "
+			    "end with %llu request(s) in flight", c->id + 1,
+			    (unsigned long long)(c->issued - c->done));
+		if (rr_take(r, c, r->rbuf, (size_t)n, now_ns()) < 0)
+			return -1;
+		if (n < RR_BUF)
+			return 0;       /* most likely nothing more yet */
+	}
+	return 0;
+}
+
+/* Write what is queued; arm EPOLLOUT while some of it must wait. */
+static int
+rr_flush(struct rr *r, struct rconn *c)
+{
+	struct epoll_event ev;
+	ssize_t n;
+	int want;
+
+	while (c->off < c->len) {
+		n = send(c->fd, c->out + c->off, c->len - c->off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return rr_fail(r, "connection %u: send: %s", c->id + 1,
+			    strerror(errno));
+		c->off += (size_t)n;
+		c->wrote += (uint64_t)n;
+	}
+	if (c->off == c->len)
+		c->off = c->len = 0;
+	want = c->len > 0;
+	if (want != c->want_out) {
+		ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+		ev.data.ptr = c;
+		if (epoll_ctl(r->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			return rr_fail(r, "epoll: %s", strerror(errno));
+		c->want_out = want;
+	}
+	return 0;
+}
+
+/* Queue requests while fewer than depth are in flight, then write. */
+static int
+rr_issue(struct rr *r, struct rconn *c, uint64_t now)
+{
+	uint64_t depth = (uint64_t)r->o->depth;
+
+	while ((r->phase == RR_WARM || r->phase == RR_TIMED) &&
+	    c->issued - c->done < depth) {
+		if (c->len + r->size > c->cap) {
+			if (c->off == 0)
+				break;          /* full: the rest waits */
+			memmove(c->out, c->out + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+			continue;
+		}
+		rr_fill(c->out + c->len, rr_seed(c->id, c->issued), 0, r->size);
+		c->len += r->size;
+		c->sent_at[c->issued % depth] = now;
+		c->issued++;
+		r->inflight++;
+	}
+	return rr_flush(r, c);
+}
+
+/* Open the connections, one after another; 0 or -1. */
+static int
+rr_open(struct rr *r, uint64_t deadline)
+{
+	const struct opts *o = r->o;
+	struct epoll_event ev;
+	struct rconn *c;
+	size_t per;
+	int ms;
+
+	/* Unwritten bytes: up to depth requests, within RR_OUT (but one
+	 * request always fits). */
+	per = RR_OUT / r->size;
+	if (per < 1)
+		per = 1;
+	if (per > (size_t)o->depth)
+		per = (size_t)o->depth;
+	while (r->n_conns < o->conns) {
+		c = &r->c[r->n_conns];
+		c->id = (unsigned)r->n_conns++;
+		c->fd = -1;
+		c->cap = per * r->size;
+		if ((c->out = malloc(c->cap)) == NULL ||
+		    (c->sent_at = calloc((size_t)o->depth,
+		    sizeof(*c->sent_at))) == NULL)
+			return rr_fail(r, "out of memory");
+		if ((ms = ms_left(deadline)) == 0)
+			return rr_fail(r, "--max-time reached while connecting "
+			    "(%u of %ld connected)", c->id, o->conns);
+		if ((c->fd = dial(o->port, ms < 10000 ? ms : 10000)) < 0)
+			return rr_fail(r, "connection %u of %ld: connect: %s",
+			    c->id + 1, o->conns, strerror(errno));
+		if (set_nonblock(c->fd, 1) < 0)
+			return rr_fail(r, "fcntl: %s", strerror(errno));
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(r->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+			return rr_fail(r, "epoll: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Why --max-time ran out, with where the run was. */
+static int
+rr_late(struct rr *r)
+{
+	const struct opts *o = r->o;
+
+	switch (r->phase) {
+	case RR_WARM:
+		return rr_fail(r, "--max-time (%g s) reached while warming up: "
+		    "%llu of %ld untimed transactions, %ld of %ld connections "
+		    "still without an echo", o->max_time,
+		    (unsigned long long)r->warmed, o->warmup, r->fresh,
+		    o->conns);
+	case RR_TIMED:
+		return rr_fail(r, "--max-time (%g s) reached after %llu timed "
+		    "transactions", o->max_time, (unsigned long long)r->t.n);
+	default:
+		return rr_fail(r, "--max-time (%g s) reached while waiting for "
+		    "the echo of %llu request(s) still in flight", o->max_time,
+		    (unsigned long long)r->inflight);
+	}
+}
+
+/* The event loop, until the last request in flight is drained. */
+static int
+rr_loop(struct rr *r, uint64_t deadline)
+{
+	struct epoll_event evs[ECHO_EVENTS];
+	struct rconn *c;
+	uint64_t now;
+	long i;
+	int n, ms;
+
+	now = now_ns();
+	for (i = 0; i < r->n_conns; i++)
+		if (rr_issue(r, &r->c[i], now) < 0)
+			return -1;
+	while (r->phase != RR_DONE) {
+		if (stop)
+			return rr_fail(r, "interrupted");
+		if ((ms = ms_left(deadline)) == 0)
+			return rr_late(r);
+		if (ms > 200)
+			ms = 200;
+		if (r->phase == RR_TIMED && r->o->duration > 0) {
+			now = now_ns();
+			/* wake up for the end of the timed phase */
+			if (now < r->t_stop &&
+			    (r->t_stop - now) / 1000000u + 1 < (uint64_t)ms)
+				ms = (int)((r->t_stop - now) / 1000000u + 1);
+		}
+		n = epoll_wait(r->ep, evs, ECHO_EVENTS, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return rr_fail(r, "epoll: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			c = evs[i].data.ptr;
+			if ((evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
+			    rr_read(r, c) < 0)
+				return -1;
+			if (rr_issue(r, c, now_ns()) < 0)
+				return -1;
+		}
+		if (r->phase == RR_TIMED && r->o->duration > 0 &&
+		    now_ns() >= r->t_stop)
+			r->phase = RR_DRAIN;
+		if (r->phase == RR_DRAIN && r->inflight == 0)
+			r->phase = RR_DONE;
+	}
+	return 0;
+}
+
 static int
 mode_rr(const struct opts *o)
 {
-	uint64_t *v = NULL, t0, t, deadline;
-	uint8_t *out = NULL, *in = NULL;
-	size_t sz = (size_t)o->size;
+	struct rr r;
+	uint64_t t0, deadline, timed_ns;
+	char tail[160];
 	long i;
-	int fd = -1, rc = 1, ms, done = 0;
+	int rc = 1;
 
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)(o->max_time * 1e9);
-	ms = ms_left(deadline) < 10000 ? ms_left(deadline) : 10000;
-	if ((v = calloc((size_t)o->count, sizeof(*v))) == NULL ||
-	    (out = malloc(sz)) == NULL || (in = malloc(sz)) == NULL)
-		goto out;
-	for (i = 0; i < (long)sz; i++)
-		out[i] = (uint8_t)('a' + i % 26);
-	if ((fd = dial(o->port, ms)) < 0)
-		goto out;
-	for (i = -o->warmup; i < o->count; i++) {
-		if (stop || ms_left(deadline) == 0) {
-			errno = ETIMEDOUT;
-			goto out;
-		}
-		t = now_ns();
-		if (write_all(fd, out, sz) < 0 || read_all(fd, in, sz) < 0)
-			goto out;
-		if (i >= 0)
-			v[i] = now_ns() - t;
-	}
-	if (memcmp(in, out, sz) != 0) {
-		errno = EPROTO;
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.ep = -1;
+	r.size = (size_t)o->size;
+	r.fresh = o->conns;
+	if (tally_init(&r.t, o->duration > 0 ? 65536 : (size_t)o->count) < 0 ||
+	    (r.c = calloc((size_t)o->conns, sizeof(*r.c))) == NULL ||
+	    (r.rbuf = malloc(RR_BUF)) == NULL ||
+	    (r.want = malloc(RR_BUF > MAX_SIZE ? RR_BUF : MAX_SIZE)) == NULL) {
+		rr_fail(&r, "out of memory");
 		goto out;
 	}
-	done = 1;
-	rc = report(o, v, (size_t)o->count, now_ns() - t0);
+	if ((r.ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		rr_fail(&r, "epoll: %s", strerror(errno));
+		goto out;
+	}
+	if (rr_open(&r, deadline) < 0)
+		goto out;
+	if (o->warmup == 0) {
+		/* Nothing untimed, not even each connection's first. */
+		r.phase = RR_TIMED;
+		r.t_start = now_ns();
+		if (o->duration > 0)
+			r.t_stop = r.t_start + (uint64_t)(o->duration * 1e9);
+	}
+	if (rr_loop(&r, deadline) < 0)
+		goto out;
+	if (r.t.n == 0) {
+		rr_fail(&r, "no transaction completed in the timed phase");
+		goto out;
+	}
+	timed_ns = r.t_stop > r.t_start ? r.t_stop - r.t_start : 1;
+	snprintf(tail, sizeof(tail), " tps=%.1f timed_s=%.3f conns=%ld "
+	    "depth=%ld size=%ld kept=%zu", (double)r.t.n / (timed_ns / 1e9),
+	    timed_ns / 1e9, o->conns, o->depth, o->size, r.t.kept);
+	rc = report(o, &r.t, now_ns() - t0, tail);
+	r.why[0] = '\0';
 out:
-	if (!done)
-		fprintf(stderr, "bench_net: rr: %s\n", strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(v);
-	free(out);
-	free(in);
+	if (rc != 0 && r.why[0] != '\0')
+		fprintf(stderr, "bench_net: rr: %s\n", r.why);
+	for (i = 0; i < r.n_conns; i++) {
+		if (r.c[i].fd >= 0)
+			close(r.c[i].fd);
+		free(r.c[i].out);
+		free(r.c[i].sent_at);
+	}
+	if (r.ep >= 0)
+		close(r.ep);
+	free(r.c);
+	free(r.rbuf);
+	free(r.want);
+	tally_free(&r.t);
 	return rc;
 }
 
 static int
 mode_connect(const struct opts *o)
 {
-	uint64_t *v = NULL, t0, t, deadline;
+	struct tally tl;
+	uint64_t t0, t, deadline;
 	long i = -o->warmup;
 	int fd, rc = 1, ms, done = 0;
 
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)(o->max_time * 1e9);
-	if ((v = calloc((size_t)o->count, sizeof(*v))) == NULL)
+	if (tally_init(&tl, (size_t)o->count) < 0)
 		goto out;
 	for (; i < o->count; i++) {
 		if (stop || (ms = ms_left(deadline)) == 0) {
@@ -561,18 +1047,20 @@ mode_connect(const struct opts *o)
 			errno = ms;
 			goto out;
 		}
-		if (i >= 0)
-			v[i] = now_ns() - t;
+		if (i >= 0 && tally_add(&tl, now_ns() - t) < 0) {
+			close(fd);
+			goto out;
+		}
 		close(fd);
 	}
 	done = 1;
-	rc = report(o, v, (size_t)o->count, now_ns() - t0);
+	rc = report(o, &tl, now_ns() - t0, NULL);
 out:
 	if (!done)
 		fprintf(stderr, "bench_net: connect: connection %ld "
 		    "(counting %ld untimed): %s\n", i + o->warmup + 1,
 		    o->warmup, strerror(errno));
-	free(v);
+	tally_free(&tl);
 	return rc;
 }
 
@@ -662,20 +1150,31 @@ usage(FILE *f)
 	    "usage: bench_net ports N\n"
 	    "       bench_net echo -p PORT [--max-time S]\n"
 	    "       bench_net wait -p PORT [--max-time S]\n"
-	    "       bench_net rr -p PORT [-n N] [--size B] [--warmup N] "
-	    "[--samples FILE] [--max-time S]\n"
+	    "       bench_net rr -p PORT [-c CONNS] [--depth D] [--size B]\n"
+	    "                    [-n N | --duration S] [--warmup N] "
+	    "[--samples FILE]\n"
+	    "                    [--max-time S]\n"
 	    "       bench_net connect -p PORT [-n N] [--warmup N] "
 	    "[--samples FILE] [--max-time S]\n"
 	    "       bench_net idle -p PORT -n N [--inflight N] [--max-time S]\n"
 	    "\n"
-	    "Load tool for bench/run.sh, 127.0.0.1 only.  rr: N round trips of B\n"
-	    "bytes (default 64) on one connection; connect: N sequential new\n"
-	    "connections, connect() to the first echoed byte; idle: hold N echo-\n"
-	    "confirmed connections until SIGTERM; echo: the echo server; wait:\n"
-	    "until a 1-byte echo through PORT works.  Times are microseconds.\n"
-	    "Defaults: -n 1000, --warmup 100 (rr) or 10 (connect), --inflight 4,\n"
-	    "--max-time 60\n"
-	    "(3600 for echo).\n");
+	    "Load tool for bench/run.sh, 127.0.0.1 only.  Times are microseconds.\n"
+	    "rr: CONNS connections (1..%d, default 1) driven together, each with\n"
+	    "  D requests of B bytes in flight (D 1..%d, default 1; B 1..%d,\n"
+	    "  default 64); every echo is checked byte for byte.  The first\n"
+	    "  --warmup N transactions in total (default 100), and at least one\n"
+	    "  on every connection, are untimed; then -n N transactions\n"
+	    "  (default 1000) or --duration S seconds are timed.  Prints their\n"
+	    "  percentiles and tps (transactions per second of the timed phase).\n"
+	    "connect: N sequential new connections, connect() to the first\n"
+	    "  echoed byte (--warmup default 10).\n"
+	    "idle: hold N echo-confirmed connections until SIGTERM, at most\n"
+	    "  --inflight (default 4) being set up at once.\n"
+	    "echo: the echo server.  wait: until a 1-byte echo through PORT works.\n"
+	    "--max-time bounds the whole run: default 60 s (3600 s for echo).\n"
+	    "--samples FILE: the timed samples, sorted (at most %d, a uniform\n"
+	    "  sample of them beyond).\n", MAX_CONNS, MAX_DEPTH, MAX_SIZE,
+	    MAX_COUNT);
 }
 
 /* A whole number in [lo, hi], or -1. */
@@ -699,7 +1198,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	char *end;
 	long v;
-	int i;
+	int i, is_rr, rr_only = 0, n_set = 0;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -714,6 +1213,8 @@ main(int argc, char *argv[])
 	o.count = 1000;
 	o.size = 64;
 	o.inflight = 4;
+	o.conns = 1;
+	o.depth = 1;
 	o.warmup = strcmp(o.mode, "rr") == 0 ? 100 : 10;
 	o.max_time = strcmp(o.mode, "echo") == 0 ? 3600 : 60;
 	if (strcmp(o.mode, "ports") == 0) {
@@ -734,6 +1235,23 @@ main(int argc, char *argv[])
 			if ((v = num(argv[++i], 1, MAX_COUNT)) < 0)
 				goto bad;
 			o.count = v;
+			n_set = 1;
+		} else if (strcmp(argv[i], "-c") == 0) {
+			if ((v = num(argv[++i], 1, MAX_CONNS)) < 0)
+				goto bad;
+			o.conns = v;
+			rr_only = 1;
+		} else if (strcmp(argv[i], "--depth") == 0) {
+			if ((v = num(argv[++i], 1, MAX_DEPTH)) < 0)
+				goto bad;
+			o.depth = v;
+			rr_only = 1;
+		} else if (strcmp(argv[i], "--duration") == 0) {
+			o.duration = strtod(argv[++i], &end);
+			if (*end != '\0' || !(o.duration > 0) ||
+			    o.duration > 86400)
+				goto bad;
+			rr_only = 1;
 		} else if (strcmp(argv[i], "--size") == 0) {
 			if ((v = num(argv[++i], 1, MAX_SIZE)) < 0)
 				goto bad;
@@ -757,6 +1275,9 @@ main(int argc, char *argv[])
 			goto bad;
 	}
 	if (o.port == 0)
+		goto bad;
+	is_rr = strcmp(o.mode, "rr") == 0;
+	if ((rr_only && !is_rr) || (n_set && o.duration > 0))
 		goto bad;
 	if (strcmp(o.mode, "idle") == 0 && o.count > MAX_IDLE)
 		goto bad;

@@ -997,7 +997,7 @@ set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set xtics rotate by -30 scale 0
+set xtics rotate by 30 right scale 0
 set yrange [0:*]
 set grid ytics
 set key top right
@@ -1061,7 +1061,7 @@ set style data histograms
 set style histogram clustered gap 2
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set xtics rotate by -30 scale 0
+set xtics rotate by 30 right scale 0
 set grid ytics
 set key top left
 plot "$tmp/con.dat" using 2:xtic(1) title "p50" lc rgb "#1f77b4", \

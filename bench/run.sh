@@ -7,12 +7,14 @@
 # AES-256-GCM), a spiped pair, `ssh -L` to a throwaway sshd (aes256-gcm and
 # chacha20-poly1305), and an stpgate pair with workers 0, 1 and 2, and with
 # signed records (sign_records on both sides) at workers 1 and 2, and with
-# the padding plugin (buckets and cover records) at workers 0.  Each
-# tunnel carries two forwards: one to an iperf3 server, one to an echo server
-# (bench_net echo).  Every system stays up for the whole run, and each
-# scenario runs the systems in turn, run after run (A B C ... A B C ...), so
-# drift in clock and load hits them all alike.  Figures are medians over the
-# runs, with min and max beside them.
+# the padding plugin (buckets and cover records) at workers 0.  First among
+# the stpgate systems is the default configuration: the same pair with no
+# `workers:` line at all (whatever the gateway's default is); the targets
+# judge it.  Each tunnel carries two forwards: one to an iperf3 server, one
+# to an echo server (bench_net echo).  Every system stays up for the whole
+# run, and each scenario runs the systems in turn, run after run (A B C ...
+# A B C ...), so drift in clock and load hits them all alike.  Figures are
+# medians over the runs, with min and max beside them.
 #
 # Scenarios: iperf3 throughput (one stream, 4 parallel streams, reverse),
 # CPU seconds per GB of the tunnel processes (utime+stime, with reaped
@@ -38,12 +40,15 @@ usage: bench/run.sh [--quick] [--runs N] [--ref W] [--only LIST] [--out DIR]
                <date>-<host>-quick.*
   --runs N     runs per scenario (default: 3 for throughput and memory, 5 for
                latency and connect; --quick: 1 and 3)
-  --ref W      the stpgate variant the ratios are taken against: workers W,
-               0, 1 or 2 (default 2).  Targets are judged for every variant.
+  --ref W      the stpgate system the ratios are taken against: default (no
+               `workers:` line), or workers 0, 1 or 2 (default: default).
+               Targets are judged for every variant.
   --only LIST  comma-separated system ids, for trying the harness (direct,
                socat, stunnel-chacha, stunnel-aes, spiped, ssh-aes,
-               ssh-chacha, stp-w0, stp-w1, stp-w2, stp-signed-w1,
-               stp-signed-w2, stp-pad-w0); the ratios need stp-wREF
+               ssh-chacha, stp-default, stp-w0, stp-w1, stp-w2,
+               stp-signed-w1, stp-signed-w2, stp-pad-w0); tables and plots
+               keep this order whatever the order given; the ratios need
+               the --ref system
   --out DIR    where the results go (default <repo>/bench/results)
   --help       this text
 
@@ -60,7 +65,7 @@ EOF
 
 QUICK=0
 RUNS=""
-REF=2
+REF=default
 ONLY=""
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT="$REPO/bench/results"
@@ -76,7 +81,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$REF" in 0|1|2) ;; *) echo "run.sh: --ref takes 0, 1 or 2" >&2; exit 2 ;; esac
+case "$REF" in default|0|1|2) ;; *) echo "run.sh: --ref takes default, 0, 1 or 2" >&2; exit 2 ;; esac
 if [ -n "$RUNS" ] && ! [[ "$RUNS" =~ ^[1-9][0-9]?$ ]]; then
 	echo "run.sh: --runs takes 1..99" >&2
 	exit 2
@@ -137,7 +142,10 @@ PROTO="$BUILD/bench/bench_proto"
 for b in "$STPGATE" "$NET" "$PROTO"; do [ -x "$b" ] || die "$b not built"; done
 
 # --- systems ---
-ALL_SYS=(direct socat stunnel-chacha stunnel-aes spiped ssh-aes ssh-chacha stp-w0 stp-w1 stp-w2)
+# The stpgate systems come default, w0, w1, w2 (then signed, padding), in
+# every table, plot and list.
+ALL_SYS=(direct socat stunnel-chacha stunnel-aes spiped ssh-aes ssh-chacha
+    stp-default stp-w0 stp-w1 stp-w2)
 declare -A LABEL=(
 	[direct]="direct (no tunnel)"
 	[socat]="socat 2-hop relay (no crypto)"
@@ -146,6 +154,7 @@ declare -A LABEL=(
 	[spiped]="spiped"
 	[ssh-aes]="ssh -L aes256-gcm"
 	[ssh-chacha]="ssh -L chacha20-poly1305"
+	[stp-default]="stpgate default (workers: auto)"
 	[stp-w0]="stpgate workers: 0"
 	[stp-w1]="stpgate workers: 1"
 	[stp-w2]="stpgate workers: 2"
@@ -153,14 +162,14 @@ declare -A LABEL=(
 declare -A SHORT=(
 	[direct]="direct" [socat]="socat" [stunnel-chacha]="stunnel-chacha"
 	[stunnel-aes]="stunnel-aes" [spiped]="spiped" [ssh-aes]="ssh-aes"
-	[ssh-chacha]="ssh-chacha" [stp-w0]="stpgate-w0" [stp-w1]="stpgate-w1"
-	[stp-w2]="stpgate-w2"
+	[ssh-chacha]="ssh-chacha" [stp-default]="stpgate-default"
+	[stp-w0]="stpgate-w0" [stp-w1]="stpgate-w1" [stp-w2]="stpgate-w2"
 )
 declare -A COLOR=(
 	[direct]="#000000" [socat]="#7f7f7f" [stunnel-chacha]="#9467bd"
 	[stunnel-aes]="#8c564b" [spiped]="#e377c2" [ssh-aes]="#17becf"
-	[ssh-chacha]="#bcbd22" [stp-w0]="#d62728" [stp-w1]="#ff7f0e"
-	[stp-w2]="#2ca02c"
+	[ssh-chacha]="#bcbd22" [stp-default]="#1f3fbf" [stp-w0]="#d62728"
+	[stp-w1]="#ff7f0e" [stp-w2]="#2ca02c"
 )
 # stpgate with every record signed and verified (sign_records on both
 # sides): what signatures cost, and what a second worker thread buys back.
@@ -178,9 +187,14 @@ LABEL[stp-pad-w0]="stpgate padding + cover, workers: 0"
 SHORT[stp-pad-w0]="stpgate-padding"
 COLOR[stp-pad-w0]="#9edae5"
 if [ -n "$ONLY" ]; then
-	IFS=, read -r -a SYS <<<"$ONLY"
-	for s in "${SYS[@]}"; do
+	IFS=, read -r -a want <<<"$ONLY"
+	for s in "${want[@]}"; do
 		[ -n "${LABEL[$s]:-}" ] || die "--only: unknown system $s"
+	done
+	# in ALL_SYS's order, whatever the order given
+	SYS=()
+	for s in "${ALL_SYS[@]}"; do
+		case ",$ONLY," in *",$s,"*) SYS+=("$s") ;; esac
 	done
 elif [ "$QUICK" = 1 ]; then
 	# The comparison the targets are about; the signed and padded variants
@@ -192,7 +206,7 @@ elif [ "$QUICK" = 1 ]; then
 else
 	SYS=("${ALL_SYS[@]}")
 fi
-REFSYS="stp-w$REF"
+if [ "$REF" = default ]; then REFSYS=stp-default; else REFSYS="stp-w$REF"; fi
 TUNNELS=()
 for s in "${SYS[@]}"; do [ "$s" = direct ] || TUNNELS+=("$s"); done
 
@@ -519,11 +533,13 @@ stp_keys() {
 	STP_KEYS=1
 }
 
-# start_stp ID WORKERS [signed]: gateway A (apps' side, dials) and B
-# (services' side); with "signed", sign_records for each other.
+# start_stp ID WORKERS [signed|padding]: gateway A (apps' side, dials) and
+# B (services' side); WORKERS "default" writes no `workers:` line, so the
+# gateway's default applies; with "signed", sign_records for each other.
 start_stp() {
-	local id=$1 w=$2 l f1 f2 pa pb sign=""
+	local id=$1 w=$2 l f1 f2 pa pb sign="" wl=""
 	if [ "${3:-}" = signed ]; then sign="    sign_records: true"; fi
+	[ "$w" = default ] || wl="workers: $w"
 	local plug=""
 	if [ "${3:-}" = padding ]; then
 		plug="plugins: {padding: {cover_rate: 10}}"
@@ -533,7 +549,7 @@ start_stp() {
 	cat >"$tmp/$id-b.yaml" <<EOF
 identity: $tmp/b.key
 listen: 127.0.0.1:$l
-workers: $w
+$wl
 log: {level: ${BENCH_STP_LOG:-warn}}
 peers:
   a:
@@ -547,7 +563,7 @@ $plug
 EOF
 	cat >"$tmp/$id-a.yaml" <<EOF
 identity: $tmp/a.key
-workers: $w
+$wl
 log: {level: ${BENCH_STP_LOG:-warn}}
 peers:
   b:
@@ -580,6 +596,7 @@ start_system() {
 	spiped) start_spiped ;;
 	ssh-aes) start_ssh ssh-aes aes256-gcm@openssh.com ;;
 	ssh-chacha) start_ssh ssh-chacha chacha20-poly1305@openssh.com ;;
+	stp-default) start_stp stp-default default ;;
 	stp-w0) start_stp stp-w0 0 ;;
 	stp-w1) start_stp stp-w1 1 ;;
 	stp-w2) start_stp stp-w2 2 ;;
@@ -785,7 +802,7 @@ if out=$("$PROTO" --csv --filter handshake --time "$HS_TIME" --rounds 3 2>/dev/n
 fi
 [ -n "$HS_STP" ] || fail "bench_proto handshake case failed"
 for s in "${SYS[@]}"; do
-	case $s in stp-w*) [ -n "$HS_STP" ] && put hs "$s" "$HS_STP" ;; esac
+	case $s in stp-default|stp-w*) [ -n "$HS_STP" ] && put hs "$s" "$HS_STP" ;; esac
 done
 progress "handshakes: ssh sessions (ssh -s ... sftp)"
 for s in "${SYS[@]}"; do
@@ -936,7 +953,7 @@ judge() {
 
 verdict() {
 	local stps=() s head sep row peers stun sshs
-	mapfile -t stps < <(present stp-w0 stp-w1 stp-w2)
+	mapfile -t stps < <(present stp-default stp-w0 stp-w1 stp-w2)
 	[ "${#stps[@]}" -gt 0 ] || { echo "No stpgate variant ran: no verdict."; return; }
 	mapfile -t peers < <(present socat stunnel-chacha stunnel-aes spiped ssh-aes ssh-chacha)
 	mapfile -t stun < <(present stunnel-chacha stunnel-aes)
@@ -1082,7 +1099,7 @@ report() {
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(uname -n), $NCPU CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 	echo "- load average before: $LOAD0, after: $LOAD1 (other work on the machine shares the CPUs; compare ratios within this run)"
-	echo "- command: \`bench/run.sh$([ "$QUICK" = 1 ] && echo ' --quick')$([ -n "$RUNS" ] && echo " --runs $RUNS")$([ "$REF" != 2 ] && echo " --ref $REF")$([ -n "$ONLY" ] && echo " --only $ONLY")\`, $ELAPSED s"
+	echo "- command: \`bench/run.sh$([ "$QUICK" = 1 ] && echo ' --quick')$([ -n "$RUNS" ] && echo " --runs $RUNS")$([ "$REF" != default ] && echo " --ref $REF")$([ -n "$ONLY" ] && echo " --only $ONLY")\`, $ELAPSED s"
 	echo "- runs: throughput $RUNS_THR × ${T} s per scenario and system; latency and connect $RUNS_LAT runs ($RR_N round trips, $CONN_N connections per run); memory $RUNS_MEM run(s) of $IDLE_N connections. Systems interleaved run by run; cells are medians over runs"
 	versions
 	echo
@@ -1105,7 +1122,7 @@ report() {
 	echo "## What was measured"
 	echo
 	echo "- Every tunnel has two ends (two processes, or two process trees) on this machine: an app connects to the forward port of end A, A carries the bytes to end B, B connects to the service. iperf3 (\`-c 127.0.0.1 -p FWD -t $T -J\`; \`-P 4\`; \`-R\`) and a server \`iperf3 -s -1\` started per run; figures are iperf3's received bits per second."
-	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn. stpgate signed records: the same with \`sign_records: true\` for each other in both configs, so every record is signed (Ed25519) by its sender and verified by its receiver, in the worker pool."
+	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn; \`workers: 0\`, \`1\` or \`2\` in both configs, and for stpgate default no \`workers:\` line at all, so the gateway's default applies. stpgate signed records: the same with \`sign_records: true\` for each other in both configs, so every record is signed (Ed25519) by its sender and verified by its receiver, in the worker pool."
 	echo "- stpgate padding + cover: the stp-w0 pair with \`plugins: {padding: {cover_rate: 10}}\` in both configs: every record padded inside the AEAD to 512 B, 1, 4, 16, 32 KiB or the 66,432-byte maximum, and cover records at 10/s on average each way (proto/STP.md, \"Padding and cover records\"); its ratio to stpgate workers: 0 is the throughput cost of padding."
 	echo "- CPU s/GB: utime+stime (and reaped children's) of both ends' process trees during the iperf3 run, over the bytes iperf3 received (10^9 bytes per GB)."
 	echo "- RTT: \`bench_net rr\`, 64-byte request, 64-byte echo, one open connection, TCP_NODELAY on the app's socket, 100 untimed round trips first. Connect: \`bench_net connect\`, connect() on the forward port to the first echoed byte of a new connection, one after another, 10 untimed first; stpgate opens a stream on its live session, ssh a channel on its live connection, stunnel and spiped run a handshake per connection, socat forks."

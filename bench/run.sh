@@ -20,11 +20,14 @@
 # CPU seconds per GB of the tunnel processes (utime+stime, with reaped
 # children, of both ends' process trees), 64-byte request/response round
 # trips on an open connection, new connection to first echoed byte, full
-# handshakes per second, RSS with 1,000 idle open connections.
+# handshakes per second, RSS with 1,000 idle open connections, and small
+# requests (64 B and 1 KiB) on 1 connection, on 50 connections, and on 50
+# connections with 16 requests in flight on each: transactions per second,
+# p50 and p99.
 #
 # Installs what is missing from Debian's packages (as root), builds stpgate,
 # bench_net and bench_proto (Release) when needed, writes
-# bench/results/<date>-<host>.md and three PNG plots beside it.
+# bench/results/<date>-<host>.md and four PNG plots beside it.
 #
 set -euo pipefail
 
@@ -34,12 +37,13 @@ usage: bench/run.sh [--quick] [--runs N] [--ref W] [--only LIST] [--out DIR]
                     [--help]
 
   --quick      throughput runs once for 3 s each, latency and connect 3 runs
-               (2,000 round trips, 200 connections), memory once, and not
-               the signed or padding variants (name them with --only); under
-               3 minutes on 2 CPUs.  Results are written as
-               <date>-<host>-quick.*
-  --runs N     runs per scenario (default: 3 for throughput and memory, 5 for
-               latency and connect; --quick: 1 and 3)
+               (2,000 round trips, 200 connections), memory once, small
+               requests once for 1 s each, and not the signed or padding
+               variants (name them with --only); about 4 minutes on 2 CPUs.
+               Results are written as <date>-<host>-quick.*
+  --runs N     runs per scenario (default: 3 for throughput, memory and
+               small requests, 5 for latency and connect; --quick: 1, 1, 1
+               and 3)
   --ref W      the stpgate system the ratios are taken against: default (no
                `workers:` line), or workers 0, 1 or 2 (default: default).
                Targets are judged for every variant.
@@ -91,10 +95,15 @@ BUILD="${BENCH_BUILD:-$REPO/build-bench}"
 if [ "$QUICK" = 1 ]; then
 	T=3; RUNS_THR=${RUNS:-1}; RUNS_LAT=${RUNS:-3}; RUNS_MEM=${RUNS:-1}
 	RR_N=2000; CONN_N=200; SSH_HS_N=3; HS_TIME=0.2
+	RUNS_SR=${RUNS:-1}; SR_T=1
 else
 	T=5; RUNS_THR=${RUNS:-3}; RUNS_LAT=${RUNS:-5}; RUNS_MEM=${RUNS:-3}
 	RR_N=20000; CONN_N=1000; SSH_HS_N=20; HS_TIME=1.0
+	RUNS_SR=${RUNS:-3}; SR_T=3
 fi
+# small requests: untimed transactions first (and at least one on every
+# connection, whatever this says: bench_net rr's rule)
+SR_WARM=300
 IDLE_N=1000
 SOCAT_BUF=131072
 
@@ -577,8 +586,9 @@ limits: {max_streams: 4096, max_connections: 4096}
 $plug
 timeouts: {reconnect_min: 100ms, reconnect_max: 1s}
 EOF
-	"$STPGATE" check -c "$tmp/$id-a.yaml" >/dev/null &&
-	    "$STPGATE" check -c "$tmp/$id-b.yaml" >/dev/null || return 1
+	# (what check says is kept: the report quotes the default's workers)
+	"$STPGATE" check -c "$tmp/$id-a.yaml" >"$tmp/$id-a.check" &&
+	    "$STPGATE" check -c "$tmp/$id-b.yaml" >"$tmp/$id-b.check" || return 1
 	spawn "$id-b" "$STPGATE" run -c "$tmp/$id-b.yaml"; pb=$LAST
 	spawn "$id-a" "$STPGATE" run -c "$tmp/$id-a.yaml"; pa=$LAST
 	FWD_IPERF[$id]=$f1
@@ -649,7 +659,7 @@ check_alive() {
 }
 
 STEP=0
-TOTAL=$(( ${#SYS[@]} * (3 * RUNS_THR + 2 * RUNS_LAT) + ${#TUNNELS[@]} * RUNS_MEM + 3 ))
+TOTAL=$(( ${#SYS[@]} * (3 * RUNS_THR + 2 * RUNS_LAT + 6 * RUNS_SR) + ${#TUNNELS[@]} * RUNS_MEM + 3 ))
 progress() {
 	check_alive
 	STEP=$((STEP + 1))
@@ -726,6 +736,36 @@ connect_test() {
 	put conmean "$s" "$(kv mean "$out")"
 }
 
+# The small-request scenarios: bench_net rr with SR_ARGS[ID], figures in
+# tps-ID, p50-ID and p99-ID.
+SR_IDS=(64c1 64c50 64d16 1kc1 1kc50 1kd16)
+declare -A SR_ARGS=(
+	[64c1]="--size 64 -c 1 --depth 1" [64c50]="--size 64 -c 50 --depth 1"
+	[64d16]="--size 64 -c 50 --depth 16"
+	[1kc1]="--size 1024 -c 1 --depth 1" [1kc50]="--size 1024 -c 50 --depth 1"
+	[1kd16]="--size 1024 -c 50 --depth 16"
+)
+declare -A SR_WHAT=(
+	[64c1]="64 B, 1 conn" [64c50]="64 B, 50 conns" [64d16]="64 B, 50 conns × 16 deep"
+	[1kc1]="1 KiB, 1 conn" [1kc50]="1 KiB, 50 conns" [1kd16]="1 KiB, 50 conns × 16 deep"
+)
+
+# small SCENARIO SYSTEM
+small() {
+	local id=$1 s=$2 out w
+	# shellcheck disable=SC2086 # SR_ARGS holds several words
+	if ! out=$("$NET" rr -p "${FWD_ECHO[$s]}" ${SR_ARGS[$id]} \
+	    --duration "$SR_T" --warmup "$SR_WARM" --max-time 90 2>&1); then
+		fail "small requests, ${SR_WHAT[$id]}, $s: $out"
+		return
+	fi
+	for w in $out; do
+		case $w in
+		tps=*|p50=*|p99=*) put "${w%%=*}-$id" "$s" "${w#*=}" ;;
+		esac
+	done
+}
+
 idle() {
 	local s=$1 pid i m setup
 	rm -f "$tmp/idle.out" "$tmp/idle.err"
@@ -775,6 +815,14 @@ for ((run = 1; run <= RUNS_LAT; run++)); do
 	for s in "${SYS[@]}"; do
 		progress "connect to first byte, run $run/$RUNS_LAT: $s"
 		connect_test "$s" "$run"
+	done
+done
+for id in "${SR_IDS[@]}"; do
+	for ((run = 1; run <= RUNS_SR; run++)); do
+		for s in "${SYS[@]}"; do
+			progress "small requests, ${SR_WHAT[$id]}, ${SR_T}s, run $run/$RUNS_SR: $s"
+			small "$id" "$s"
+		done
 	done
 done
 for scn in 1 4 R; do
@@ -835,23 +883,63 @@ ELAPSED=$(( $(date +%s) - T0 ))
 log "load average after: $LOAD1; $ELAPSED s"
 
 # --- statistics ---
-# stat METRIC SYSTEM: "median min max n", or nothing.
-stat() {
-	local f="$tmp/res/$1/$2"
-	[ -s "$f" ] || return 0
-	sort -g "$f" | awk '{ v[++n] = $1 } END {
-		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		print m, v[1], v[n], n }'
+# Every METRIC/SYSTEM's figures at once, in one awk: the tables look up
+# hundreds of cells, and a process or two per cell took half a minute on
+# a busy machine.  ST: "median min max n"; STF: the same three figures as
+# fmt prints them; STR: the median's ratio to REFSYS's, as ratio prints it.
+declare -A ST STF STR
+load_stats() {
+	local k a b c d e f g h
+	[ -d "$tmp/res" ] || return 0
+	while read -r k a b c d e f g h; do
+		ST[$k]="$a $b $c $d"
+		STF[$k]="$e $f $g"
+		STR[$k]=$h
+	done < <(find "$tmp/res" -mindepth 2 -maxdepth 2 -type f -size +0 |
+	    xargs -r awk -v ref="$REFSYS" '
+	function fmt(v, a) {
+		a = v < 0 ? -v : v
+		return sprintf(a >= 100 ? "%.0f" : a >= 10 ? "%.1f" : "%.2f", v)
+	}
+	function ratio(a, b, r) {
+		if (b == "" || b + 0 == 0) return "-"
+		r = a / b
+		return sprintf(r >= 0.1 ? "%.2f" : "%.2g", r)
+	}
+	FNR == 1 { n = split(FILENAME, p, "/"); k = p[n - 1] "/" p[n]; keys[k] = 1 }
+	$1 != "" { val[k, ++cnt[k]] = $1 + 0 }
+	END {
+		for (k in keys) {
+			n = cnt[k]
+			if (n == 0) continue
+			for (i = 1; i <= n; i++) v[i] = val[k, i]
+			for (i = 2; i <= n; i++)        # insertion sort: n is small
+				for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+					t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+				}
+			m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			split(k, p, "/")
+			med[k] = m; lo[k] = v[1]; hi[k] = v[n]; num[k] = n
+			metric[k] = p[1]
+		}
+		for (k in med) {
+			r = metric[k] "/" ref
+			print k, med[k], lo[k], hi[k], num[k], fmt(med[k]),
+			    fmt(lo[k]), fmt(hi[k]),
+			    ratio(med[k], r in num ? med[r] : "")
+		}
+	}')
 }
-med() { local x; x=$(stat "$1" "$2"); echo "${x%% *}"; }
+# stat METRIC SYSTEM: "median min max n", or nothing.
+stat() { echo "${ST[$1/$2]:-}"; }
+med() { local x=${ST[$1/$2]:-}; echo "${x%% *}"; }
 
 # fmt VALUE: a figure with sensible precision, "-" when empty.
 fmt() {
 	awk -v v="$1" 'BEGIN {
 		if (v == "") { print "-"; exit }
 		a = v < 0 ? -v : v
-		if (a >= 1000) printf "%.0f", v
-		else if (a >= 100) printf "%.0f", v
+		if (a >= 100) printf "%.0f", v
 		else if (a >= 10) printf "%.1f", v
 		else printf "%.2f", v }'
 }
@@ -870,45 +958,79 @@ declare -A MHEAD=(
 	[con50]="connect→1st byte p50 µs" [con99]="connect→1st byte p99 µs"
 	[hs]="handshakes/s" [rss]="RSS, 1,000 idle conns, MiB"
 )
+# the small-request figures: one table per size, three figures a scenario
+SR64=() SR1K=()
+for id in "${SR_IDS[@]}"; do
+	case $id in
+	*c1) w="1 conn" ;;
+	*c50) w="50 conns" ;;
+	*d16) w="50 conns × 16 deep" ;;
+	esac
+	MHEAD[tps-$id]="$w tps"
+	MHEAD[p50-$id]="$w p50 µs"
+	MHEAD[p99-$id]="$w p99 µs"
+	case $id in
+	64*) SR64+=("tps-$id" "p50-$id" "p99-$id") ;;
+	*) SR1K+=("tps-$id" "p50-$id" "p99-$id") ;;
+	esac
+done
+# figure METRIC: its name out of its table's context
+figure() {
+	case $1 in
+	tps-*) echo "${SR_WHAT[${1#*-}]}, tps" ;;
+	p50-*|p99-*) echo "${SR_WHAT[${1#*-}]}, ${1%%-*} µs" ;;
+	*) echo "${MHEAD[$1]}" ;;
+	esac
+}
+# higher METRIC: true when more is better (throughput, rates).
+higher() { case $1 in thr*|hs|tps-*) return 0 ;; *) return 1 ;; esac; }
 
-main_table() {
-	local s m line head sep v r
+# table METRIC...: systems by rows, median over runs and the ratio to the
+# reference system.
+table() {
+	local s m k line head sep f r
 	head="| system |"; sep="|---|"
-	for m in "${METRICS[@]}"; do head+=" ${MHEAD[$m]} |"; sep+="---:|"; done
+	for m in "$@"; do head+=" ${MHEAD[$m]} |"; sep+="---:|"; done
 	echo "$head"
 	echo "$sep"
 	for s in "${SYS[@]}"; do
 		line="| ${LABEL[$s]} |"
-		for m in "${METRICS[@]}"; do
-			v=$(med "$m" "$s")
-			r=$(ratio "$v" "$(med "$m" "$REFSYS")")
-			if [ -z "$v" ]; then
+		for m in "$@"; do
+			k="$m/$s"
+			f=${STF[$k]:-}
+			f=${f%% *}
+			r=${STR[$k]:-}
+			if [ -z "${ST[$k]:-}" ]; then
 				line+=" - |"
-			elif [ "$s" = "$REFSYS" ] || [ "$r" = "-" ]; then
-				line+=" **$(fmt "$v")** |"
+			elif [ "$s" = "$REFSYS" ]; then
+				line+=" **$f** |"
+			elif [ "$r" = "-" ]; then
+				line+=" $f |"
 			else
-				line+=" $(fmt "$v") (${r}×) |"
+				line+=" $f (${r}×) |"
 			fi
 		done
 		echo "$line"
 	done
 }
 
+# spread_table METRIC...: min–max over runs.
 spread_table() {
-	local s m line head sep x
+	local s m k line head sep f n ms=("$@")
 	head="| system |"; sep="|---|"
-	for m in "${METRICS[@]}"; do head+=" ${MHEAD[$m]} |"; sep+="---:|"; done
+	for m in "${ms[@]}"; do head+=" ${MHEAD[$m]} |"; sep+="---:|"; done
 	echo "$head"
 	echo "$sep"
 	for s in "${SYS[@]}"; do
 		line="| ${LABEL[$s]} |"
-		for m in "${METRICS[@]}"; do
-			x=$(stat "$m" "$s")
-			if [ -z "$x" ]; then
+		for m in "${ms[@]}"; do
+			k="$m/$s"
+			if [ -z "${ST[$k]:-}" ]; then
 				line+=" - |"
 			else
-				set -- $x
-				line+=" $(fmt "$2")–$(fmt "$3") (n=$4) |"
+				f=${STF[$k]#* }         # "min max"
+				n=${ST[$k]##* }
+				line+=" ${f% *}–${f#* } (n=$n) |"
 			fi
 		done
 		echo "$line"
@@ -986,6 +1108,8 @@ verdict() {
 	row "RSS, 1,000 idle < ssh -L (lower cipher)" "<" rss "$(best rss min "${sshs[@]}")" 1
 }
 
+load_stats
+
 # --- plots ---
 STAMP="$(date '+%Y%m%d')-$(uname -n)"
 [ "$QUICK" = 1 ] && STAMP+="-quick"
@@ -993,6 +1117,7 @@ mkdir -p "$OUT"
 PNG_THR="$STAMP-throughput.png"
 PNG_LAT="$STAMP-latency.png"
 PNG_CON="$STAMP-connect.png"
+PNG_SR="$STAMP-small-requests.png"
 
 plots() {
 	local s x1 x4 xr f gp lw dt ymax=0
@@ -1085,8 +1210,73 @@ plot "$tmp/con.dat" using 2:xtic(1) title "p50" lc rgb "#1f77b4", \
      "" using 3 title "p99" lc rgb "#d62728"
 EOF
 	gnuplot "$tmp/con.gp" 2>"$tmp/gp.err" || fail "gnuplot connect: $(head -c 300 "$tmp/gp.err")"
+
+	# small requests: a cluster per scenario, a bar per system (median,
+	# min–max bars), tps above and p99 below, both log scale
+	local id k col gtps gp99 xt="" x line bsn='\n'
+	for k in tps p99; do
+		: >"$tmp/sr-$k.dat"
+		for id in "${SR_IDS[@]}"; do
+			line="\"$id\""
+			for s in "${SYS[@]}"; do
+				x=$(stat "$k-$id" "$s")
+				# shellcheck disable=SC2086 # "median min max n"
+				if [ -n "$x" ]; then set -- $x; line+=" $1 $2 $3"; else line+=" - - -"; fi
+			done
+			echo "$line" >>"$tmp/sr-$k.dat"
+		done
+	done
+	x=0
+	for id in "${SR_IDS[@]}"; do
+		# "64 B, 50 conns" -> two lines under the cluster (gnuplot's \n)
+		xt+="${xt:+, }\"${SR_WHAT[$id]/, /$bsn}\" $x"
+		x=$((x + 1))
+	done
+	gtps=""; gp99=""; col=2
+	for s in "${SYS[@]}"; do
+		gtps+="${gtps:+, }\"$tmp/sr-tps.dat\" using $col:$((col + 1)):$((col + 2)) title \"${SHORT[$s]}\" lc rgb \"${COLOR[$s]}\""
+		gp99+="${gp99:+, }\"$tmp/sr-p99.dat\" using $col:$((col + 1)):$((col + 2)) notitle lc rgb \"${COLOR[$s]}\""
+		col=$((col + 3))
+	done
+	cat >"$tmp/sr.gp" <<EOF
+set terminal pngcairo size 1200,900 font "DejaVu Sans,10"
+set encoding utf8
+set output "$OUT/$PNG_SR"
+set datafile missing "-"
+set multiplot title "Small requests through each tunnel, 127.0.0.1: echoed requests of 64 B and 1 KiB (median over runs, min–max bars; ${SR_T} s runs)"
+set style data histograms
+set style histogram errorbars gap 1.5 lw 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set format y "%.0f"
+set grid ytics
+set xrange [-0.6:$(( ${#SR_IDS[@]} - 1 )).6]
+set xtics ($xt) scale 0
+# both panels placed by hand, so that they line up and nothing is clipped
+set lmargin at screen 0.08
+set rmargin at screen 0.82
+set key outside right top Left reverse
+set tmargin at screen 0.94
+set bmargin at screen 0.57
+set ylabel "transactions/s (log scale)"
+plot $gtps
+set tmargin at screen 0.46
+set bmargin at screen 0.07
+set ylabel "p99 round trip, µs (log scale)"
+plot $gp99
+unset multiplot
+EOF
+	gnuplot "$tmp/sr.gp" 2>"$tmp/gp.err" || fail "gnuplot small requests: $(head -c 300 "$tmp/gp.err")"
 }
 plots
+
+# default_workers: what `stpgate check` said of the default pair's workers.
+default_workers() {
+	local w
+	w=$(grep -ho '[0-9]* workers\?$' "$tmp/stp-default-a.check" 2>/dev/null | head -1)
+	echo "\`stpgate check\` reported ${w:-? workers} for it here"
+}
 
 versions() {
 	echo "- $(stunnel4 -version 2>&1 | grep -m1 '^stunnel'), $(stunnel4 -version 2>&1 | grep -m1 'Compiled with')"
@@ -1100,18 +1290,36 @@ report() {
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(uname -n), $NCPU CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
 	echo "- load average before: $LOAD0, after: $LOAD1 (other work on the machine shares the CPUs; compare ratios within this run)"
 	echo "- command: \`bench/run.sh$([ "$QUICK" = 1 ] && echo ' --quick')$([ -n "$RUNS" ] && echo " --runs $RUNS")$([ "$REF" != default ] && echo " --ref $REF")$([ -n "$ONLY" ] && echo " --only $ONLY")\`, $ELAPSED s"
-	echo "- runs: throughput $RUNS_THR × ${T} s per scenario and system; latency and connect $RUNS_LAT runs ($RR_N round trips, $CONN_N connections per run); memory $RUNS_MEM run(s) of $IDLE_N connections. Systems interleaved run by run; cells are medians over runs"
+	echo "- runs: throughput $RUNS_THR × ${T} s per scenario and system; latency and connect $RUNS_LAT runs ($RR_N round trips, $CONN_N connections per run); small requests $RUNS_SR × ${SR_T} s per scenario and system; memory $RUNS_MEM run(s) of $IDLE_N connections. Systems interleaved run by run; cells are medians over runs"
 	versions
 	echo
 	echo "## Results"
 	echo
-	echo "Each cell: median over runs, and in parentheses the ratio to **${LABEL[$REFSYS]}** (system ÷ stpgate; above 1 means more throughput, CPU, time or memory than stpgate)."
+	if has "$REFSYS"; then
+		echo "Each cell: median over runs, and in parentheses the ratio to **${LABEL[$REFSYS]}** (system ÷ stpgate; above 1 means more throughput, transactions, CPU, time or memory than stpgate)."
+	else
+		echo "Each cell: median over runs (no ratios: the reference, ${LABEL[$REFSYS]}, did not run)."
+	fi
 	echo
-	main_table
+	table "${METRICS[@]}"
 	echo
 	echo "![throughput]($PNG_THR)"
 	echo "![latency CDF]($PNG_LAT)"
 	echo "![connect time]($PNG_CON)"
+	echo
+	echo "## Small requests"
+	echo
+	echo "Echoed requests on open connections: transactions per second, and the p50 and p99 of their round trips, for 1 connection, 50 connections, and 50 connections each with 16 requests in flight. Cells as above."
+	echo
+	echo "64-byte requests:"
+	echo
+	table "${SR64[@]}"
+	echo
+	echo "1 KiB requests:"
+	echo
+	table "${SR1K[@]}"
+	echo
+	echo "![small requests]($PNG_SR)"
 	echo
 	echo "## Targets, for each stpgate variant"
 	echo
@@ -1122,17 +1330,26 @@ report() {
 	echo "## What was measured"
 	echo
 	echo "- Every tunnel has two ends (two processes, or two process trees) on this machine: an app connects to the forward port of end A, A carries the bytes to end B, B connects to the service. iperf3 (\`-c 127.0.0.1 -p FWD -t $T -J\`; \`-P 4\`; \`-R\`) and a server \`iperf3 -s -1\` started per run; figures are iperf3's received bits per second."
-	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn; \`workers: 0\`, \`1\` or \`2\` in both configs, and for stpgate default no \`workers:\` line at all, so the gateway's default applies. stpgate signed records: the same with \`sign_records: true\` for each other in both configs, so every record is signed (Ed25519) by its sender and verified by its receiver, in the worker pool."
+	echo "- direct: iperf3 and the load tool straight to the services. socat: two relays in a row per forward, \`socat -b $SOCAT_BUF TCP-LISTEN:...,fork,reuseaddr,rcvbuf=$SOCAT_BUF,sndbuf=$SOCAT_BUF TCP:...\` (no crypto; a fork per connection). stunnel: client and server, TLS 1.3 only with the one suite, ECDSA P-256 self-signed certificate verified by the client, stunnel's default session resumption. spiped: \`spiped -e\` / \`-d\` with a 32-byte key file, \`-n 0\`. ssh: \`ssh -N -L\` (both forwards on one SSH connection) to a throwaway sshd on a 127.0.0.1 port in its own mount namespace, ed25519 key authentication. stpgate: two gateways, A dials B, one session carries every stream; log level warn; \`workers: 0\`, \`1\` or \`2\` in both configs, and for stpgate default no \`workers:\` line at all, so the gateway's default applies ($(default_workers)). stpgate signed records: the same with \`sign_records: true\` for each other in both configs, so every record is signed (Ed25519) by its sender and verified by its receiver, in the worker pool."
 	echo "- stpgate padding + cover: the stp-w0 pair with \`plugins: {padding: {cover_rate: 10}}\` in both configs: every record padded inside the AEAD to 512 B, 1, 4, 16, 32 KiB or the 66,432-byte maximum, and cover records at 10/s on average each way (proto/STP.md, \"Padding and cover records\"); its ratio to stpgate workers: 0 is the throughput cost of padding."
 	echo "- CPU s/GB: utime+stime (and reaped children's) of both ends' process trees during the iperf3 run, over the bytes iperf3 received (10^9 bytes per GB)."
-	echo "- RTT: \`bench_net rr\`, 64-byte request, 64-byte echo, one open connection, TCP_NODELAY on the app's socket, 100 untimed round trips first. Connect: \`bench_net connect\`, connect() on the forward port to the first echoed byte of a new connection, one after another, 10 untimed first; stpgate opens a stream on its live session, ssh a channel on its live connection, stunnel and spiped run a handshake per connection, socat forks."
+	echo "- RTT: \`bench_net rr\`, 64-byte request, 64-byte echo, one open connection, TCP_NODELAY on the app's socket, 100 untimed round trips first, then $RR_N timed one after another. Connect: \`bench_net connect\`, connect() on the forward port to the first echoed byte of a new connection, one after another, 10 untimed first; stpgate opens a stream on its live session, ssh a channel on its live connection, stunnel and spiped run a handshake per connection, socat forks."
 	echo "- handshakes/s: stpgate's is bench_proto's handshake case: full hybrid handshakes (X25519 + ML-KEM-768, Ed25519 both ways) between two in-memory endpoints, ONE CORE, CPU time (wall: ${HS_STP_WALL:-?}/s), no network. stunnel and spiped: their sequential connect rate (1 / mean connect time, each connection one handshake, wall). ssh: sequential new SSH connections, each a full key exchange (OpenSSH's default sntrup761x25519-sha512, hybrid post-quantum too), key authentication and a session channel to sshd's in-process sftp subsystem, which ends at once (\`ssh -s ... sftp </dev/null\`, $SSH_HS_N, wall, including process start on both sides: sshd forks and re-executes itself per connection). These are not the same measurement: read them as orders of magnitude."
 	echo "- memory: \`bench_net idle\` holds $IDLE_N connections, each confirmed by an echoed byte; VmRSS summed over both ends' process trees (shared pages counted once per process: forking tunnels look bigger; PSS below counts them once)."
-	echo "- The load tool (bench_net), the echo server, iperf3 and both tunnel ends all share the $NCPU CPUs."
+	echo "- Small requests: \`bench_net rr -c C --depth D --size B --duration $SR_T --warmup $SR_WARM\` on the system's echo forward, for B = 64 and 1024 bytes and (C, D) = (1, 1), (50, 1) and (50, 16). The C connections are opened one after another, then driven together by one thread with epoll (non-blocking sockets, TCP_NODELAY). A transaction is one request of B bytes written and its B echoed bytes read back; each connection keeps D requests in flight, writing the next as soon as fewer are out (with D = 16 the requests are pipelined: up to 16 × B bytes on the way per connection). Every request is filled from (connection, sequence number) and its echo compared byte for byte; a mismatch or a closed connection fails the run. Untimed first: $SR_WARM transactions in total and at least one on every connection (so a tunnel's per-connection setup, such as a TLS handshake, is not timed). Then $SR_T s timed: tps is the transactions completed in that window over its length; p50 and p99 are of their round trips, from the moment a request is queued for writing to its last echoed byte. Requests still in flight at the end are drained and checked, not counted. The echo server is the same \`bench_net echo\` process for every system (one thread, epoll), beside the services' end of the tunnel."
+	echo "- The load tool (bench_net), the echo server, iperf3 and both tunnel ends all share the $NCPU CPUs: at 50 connections the load tool and the echo server take CPU time the tunnel would otherwise have, for every system alike (direct included)."
 	echo
 	echo "## Spread (min–max over runs)"
 	echo
-	spread_table
+	spread_table "${METRICS[@]}"
+	echo
+	echo "Small requests, 64 B:"
+	echo
+	spread_table "${SR64[@]}"
+	echo
+	echo "Small requests, 1 KiB:"
+	echo
+	spread_table "${SR1K[@]}"
 	echo
 	echo "## More figures"
 	echo
@@ -1149,4 +1366,4 @@ RESULT="$OUT/$STAMP.md"
 report >"$tmp/report.md"
 cp "$tmp/report.md" "$RESULT"
 cat "$tmp/report.md"
-log "wrote $RESULT and $PNG_THR, $PNG_LAT, $PNG_CON in $OUT"
+log "wrote $RESULT and $PNG_THR, $PNG_LAT, $PNG_CON, $PNG_SR in $OUT"

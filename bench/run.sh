@@ -39,8 +39,9 @@ usage: bench/run.sh [--quick] [--runs N] [--ref W] [--only LIST] [--out DIR]
   --quick      throughput runs once for 3 s each, latency and connect 3 runs
                (2,000 round trips, 200 connections), memory once, small
                requests once for 1 s each, and not the signed or padding
-               variants (name them with --only); about 4 minutes on 2 CPUs.
-               Results are written as <date>-<host>-quick.*
+               variants (name them with --only); about 5 minutes on 2 busy
+               CPUs (the small requests take about a minute and a half of
+               it).  Results are written as <date>-<host>-quick.*
   --runs N     runs per scenario (default: 3 for throughput, memory and
                small requests, 5 for latency and connect; --quick: 1, 1, 1
                and 3)

@@ -1,13 +1,22 @@
 /*
  * sign.c: Ed25519 through OpenSSL's EVP (one-shot EVP_DigestSign, as pure
- * Ed25519 requires).  The EVP_PKEY is made once per key; each call uses its
- * own EVP_MD_CTX, so one key may sign on several threads at once.
+ * Ed25519 requires).  The EVP_PKEY is made once per key (sign_key, sign_pub);
+ * each call uses its own EVP_MD_CTX, so one key may sign or verify on several
+ * threads at once.
+ *
+ * OpenSSL 3.0 takes any 32 bytes as an Ed25519 public key and decodes the
+ * point inside every verification, failing it when y has no x.  pub_decodes()
+ * makes that one check up front (RFC 8032 section 5.1.3, step 2, on y taken
+ * modulo p as OpenSSL takes it), so that a key which could never verify is
+ * refused as STP_EKEY when it is made rather than showing up as bad
+ * signatures.
  */
 #include "crypto/sign.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 
 #include "crypto/crypto.h"
@@ -102,38 +111,163 @@ out:
 	return rc;
 }
 
+/*
+ * Does pub decode to a point of edwards25519?  With y = pub (bit 255
+ * cleared) mod p, RFC 8032 section 5.1.3 recovers x from x^2 = u / v,
+ * u = y^2 - 1, v = d y^2 + 1 (v is never 0: -1/d is not a square).  It
+ * fails exactly when u / v, or equally u * v, is not a square mod p, which
+ * the Legendre symbol (BN_kronecker, p prime) tells.  Public data, so
+ * variable time is fine.  1 if it decodes, 0 if not, STP_ENOMEM or
+ * STP_ECRYPTO.
+ */
+static int
+pub_decodes(const uint8_t pub[SIGN_PUB_LEN])
+{
+	/* p = 2^255 - 19 and d = -121665/121666 mod p, big-endian. */
+	static const uint8_t p_be[32] = {
+		0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xed,
+	};
+	static const uint8_t d_be[32] = {
+		0x52, 0x03, 0x6c, 0xee, 0x2b, 0x6f, 0xfe, 0x73,
+		0x8c, 0xc7, 0x40, 0x79, 0x77, 0x79, 0xe8, 0x98,
+		0x00, 0x70, 0x0a, 0x4d, 0x41, 0x41, 0xd8, 0xab,
+		0x75, 0xeb, 0x4d, 0xca, 0x13, 0x59, 0x78, 0xa3,
+	};
+	uint8_t yb[SIGN_PUB_LEN];
+	BN_CTX *bc;
+	BIGNUM *p, *d, *y, *u, *v;
+	int rc = STP_ECRYPTO, j;
+
+	if ((bc = BN_CTX_new()) == NULL)
+		return STP_ENOMEM;
+	BN_CTX_start(bc);
+	p = BN_CTX_get(bc);
+	d = BN_CTX_get(bc);
+	y = BN_CTX_get(bc);
+	u = BN_CTX_get(bc);
+	v = BN_CTX_get(bc);
+	memcpy(yb, pub, sizeof(yb));
+	yb[31] &= 0x7f; /* the sign of x */
+	if (v == NULL ||
+	    BN_bin2bn(p_be, sizeof(p_be), p) == NULL ||
+	    BN_bin2bn(d_be, sizeof(d_be), d) == NULL ||
+	    BN_lebin2bn(yb, sizeof(yb), y) == NULL ||
+	    !BN_nnmod(y, y, p, bc) ||
+	    !BN_mod_sqr(y, y, p, bc) ||                   /* y^2 */
+	    !BN_mod_sub(u, y, BN_value_one(), p, bc) ||   /* u */
+	    !BN_mod_mul(v, d, y, p, bc) ||
+	    !BN_mod_add(v, v, BN_value_one(), p, bc) ||   /* v */
+	    !BN_mod_mul(u, u, v, p, bc))                  /* u * v */
+		goto out;
+	if ((j = BN_kronecker(u, p, bc)) == -2)
+		goto out;
+	rc = j != -1; /* 0 (x = 0) and 1 decode */
+out:
+	BN_CTX_end(bc);
+	BN_CTX_free(bc);
+	return rc;
+}
+
+/*
+ * The one-shot verification under pk, on a fresh context.  0, STP_EVERIFY
+ * or STP_ECRYPTO.
+ */
+static int
+verify_pkey(EVP_PKEY *pk, const uint8_t *msg, size_t len, const uint8_t *sig)
+{
+	EVP_MD_CTX *m;
+	int rc = STP_ECRYPTO;
+
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return STP_ECRYPTO;
+	if (EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) != 1)
+		goto out;
+	/* 1 = valid; 0 = invalid; < 0 = could not decode (also invalid). */
+	rc = EVP_DigestVerify(m, sig, SIGN_SIG_LEN, len ? msg :
+	    (const uint8_t *)"", len) == 1 ? 0 : STP_EVERIFY;
+out:
+	EVP_MD_CTX_free(m);
+	return rc;
+}
+
 int
 sign_verify(const uint8_t pub[SIGN_PUB_LEN], const uint8_t *msg, size_t len,
     const uint8_t *sig, size_t sig_len)
 {
-	EVP_PKEY *pk = NULL;
-	EVP_MD_CTX *m = NULL;
-	int rc = STP_EVERIFY;
+	EVP_PKEY *pk;
+	int rc = STP_EVERIFY, dec;
 
-	if (sig_len != SIGN_SIG_LEN)
-		return STP_EVERIFY;
 	if (crypto_init() != 0)
 		return STP_ECRYPTO;
-	pk = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pub,
-	    SIGN_PUB_LEN);
-	if (pk == NULL) {
-		rc = STP_EKEY;
-		goto out;
+	if (sig_len == SIGN_SIG_LEN) {
+		pk = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pub,
+		    SIGN_PUB_LEN);
+		if (pk == NULL)
+			return STP_ECRYPTO;
+		rc = verify_pkey(pk, msg, len, sig);
+		EVP_PKEY_free(pk);
 	}
-	if ((m = EVP_MD_CTX_new()) == NULL) {
-		rc = STP_ECRYPTO;
-		goto out;
-	}
-	if (EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL, pk, NULL) != 1) {
-		rc = STP_ECRYPTO;
-		goto out;
-	}
-	/* 1 = valid; 0 = invalid; < 0 = could not decode (also invalid). */
-	if (EVP_DigestVerify(m, sig, sig_len, len ? msg : (const uint8_t *)"",
-	    len) == 1)
-		rc = 0;
-out:
-	EVP_MD_CTX_free(m);
-	EVP_PKEY_free(pk);
+	/*
+	 * A key that decodes is needed for any signature to verify, so only
+	 * a refusal pays for telling an undecodable key (sign_pub_new's
+	 * STP_EKEY) from a bad signature.
+	 */
+	if (rc == STP_EVERIFY && (dec = pub_decodes(pub)) != 1)
+		rc = dec == 0 ? STP_EKEY : dec;
 	return rc;
+}
+
+struct sign_pub {
+	EVP_PKEY *pkey;
+	uint8_t pub[SIGN_PUB_LEN];
+};
+
+int
+sign_pub_new(sign_pub **out, const uint8_t pub[SIGN_PUB_LEN])
+{
+	sign_pub *p;
+	int rc;
+
+	if (crypto_init() != 0)
+		return STP_ECRYPTO;
+	if ((rc = pub_decodes(pub)) != 1)
+		return rc == 0 ? STP_EKEY : rc;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return STP_ENOMEM;
+	p->pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pub,
+	    SIGN_PUB_LEN);
+	if (p->pkey == NULL) {
+		sign_pub_free(p);
+		return STP_ECRYPTO;
+	}
+	memcpy(p->pub, pub, SIGN_PUB_LEN);
+	*out = p;
+	return 0;
+}
+
+int
+sign_pub_verify(const sign_pub *p, const uint8_t *msg, size_t len,
+    const uint8_t *sig, size_t sig_len)
+{
+	if (sig_len != SIGN_SIG_LEN)
+		return STP_EVERIFY;
+	return verify_pkey(p->pkey, msg, len, sig);
+}
+
+const uint8_t *
+sign_pub_key(const sign_pub *p)
+{
+	return p->pub;
+}
+
+void
+sign_pub_free(sign_pub *p)
+{
+	if (p == NULL)
+		return;
+	EVP_PKEY_free(p->pkey);
+	free(p);
 }

@@ -3,8 +3,10 @@
  * crypto_wipe; rand_bytes, rand_uniform and the test seed; SHA-256/512
  * known answers (FIPS 180 examples) and the running SHA-512 (chunking, peek,
  * dup); HMAC-SHA-512 (RFC 4231 test cases 1-7); Ed25519 round trip and
- * refusals; X25519 agreement.
+ * refusals, through sign_verify and a sign_pub, and one sign_pub shared by
+ * several verifying threads; X25519 agreement.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +466,226 @@ out:
 	sign_key_free(NULL);
 }
 
+/* y = 2 has no x (u / v is not a square mod p): not a point. */
+static const uint8_t undecodable_pub[SIGN_PUB_LEN] = { 2 };
+
+static void
+test_sign_pub(void)
+{
+	static const uint8_t msg[] = "a record to be signed";
+	/* y = p + 1 = 2^255 - 18: non-canonical, read as y = 1 (x = 0). */
+	static const uint8_t noncanon_pub[SIGN_PUB_LEN] = {
+		0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	};
+	uint8_t pub[SIGN_PUB_LEN], pub2[SIGN_PUB_LEN], sig[SIGN_SIG_LEN + 1];
+	uint8_t bad[sizeof(msg)];
+	sign_key *k = NULL, *k2 = NULL;
+	sign_pub *p = NULL, *p2 = NULL, *q;
+	size_t i;
+	int rc;
+
+	t_set_ctx("sign_pub");
+	if (!T_INT(sign_key_generate(&k), 0) ||
+	    !T_INT(sign_key_generate(&k2), 0))
+		goto out;
+	sign_key_public(k, pub);
+	sign_key_public(k2, pub2);
+	if (!T_INT(sign_pub_new(&p, pub), 0) || !T_OK(p != NULL) ||
+	    !T_INT(sign_pub_new(&p2, pub2), 0) || !T_OK(p2 != NULL))
+		goto out;
+	T_MEM(sign_pub_key(p), SIGN_PUB_LEN, pub, sizeof(pub));
+	T_MEM(sign_pub_key(p2), SIGN_PUB_LEN, pub2, sizeof(pub2));
+
+	memset(sig, 0, sizeof(sig));
+	if (!T_INT(sign_sign(k, msg, sizeof(msg), sig), 0))
+		goto out;
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN), 0);
+	/* The same object, again: nothing is used up by a verification. */
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN), 0);
+
+	t_set_ctx("sign_pub wrong message");
+	memcpy(bad, msg, sizeof(msg));
+	bad[0] ^= 1;
+	T_INT(sign_pub_verify(p, bad, sizeof(bad), sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	T_INT(sign_pub_verify(p, msg, sizeof(msg) - 1, sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	T_INT(sign_pub_verify(p, msg, 0, sig, SIGN_SIG_LEN), STP_EVERIFY);
+	t_set_ctx("sign_pub wrong key");
+	T_INT(sign_pub_verify(p2, msg, sizeof(msg), sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	t_set_ctx("sign_pub wrong length");
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN - 1),
+	    STP_EVERIFY);
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN + 1),
+	    STP_EVERIFY);
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, 0), STP_EVERIFY);
+	for (i = 0; i < 8 * SIGN_SIG_LEN; i++) {
+		t_set_ctx("sign_pub flipped sig bit %zu", i);
+		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
+		rc = sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN);
+		T_INT(rc, sign_verify(pub, msg, sizeof(msg), sig, SIGN_SIG_LEN));
+		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
+		T_INT(rc, STP_EVERIFY);
+	}
+	t_set_ctx("sign_pub intact after flips");
+	T_INT(sign_pub_verify(p, msg, sizeof(msg), sig, SIGN_SIG_LEN), 0);
+
+	t_set_ctx("sign_pub empty message");
+	if (T_INT(sign_sign(k, msg, 0, sig), 0))
+		T_INT(sign_pub_verify(p, NULL, 0, sig, SIGN_SIG_LEN), 0);
+
+	t_set_ctx("sign_pub undecodable key");
+	q = (sign_pub *)&q; /* untouched on failure */
+	T_INT(sign_pub_new(&q, undecodable_pub), STP_EKEY);
+	T_OK(q == (sign_pub *)&q);
+	/* sign_verify says the same, whatever the signature. */
+	T_INT(sign_verify(undecodable_pub, msg, sizeof(msg), sig,
+	    SIGN_SIG_LEN), STP_EKEY);
+	T_INT(sign_verify(undecodable_pub, msg, sizeof(msg), sig, 3), STP_EKEY);
+
+	t_set_ctx("sign_pub non-canonical key");
+	/* Decodes, as OpenSSL reads it; no signature of ours verifies. */
+	q = NULL;
+	if (T_INT(sign_pub_new(&q, noncanon_pub), 0) && T_OK(q != NULL)) {
+		T_MEM(sign_pub_key(q), SIGN_PUB_LEN, noncanon_pub,
+		    sizeof(noncanon_pub));
+		T_INT(sign_pub_verify(q, NULL, 0, sig, SIGN_SIG_LEN),
+		    STP_EVERIFY);
+	}
+	T_INT(sign_verify(noncanon_pub, NULL, 0, sig, SIGN_SIG_LEN),
+	    STP_EVERIFY);
+	sign_pub_free(q);
+
+	t_set_ctx("sign_pub_free(NULL)");
+	sign_pub_free(NULL);
+	T_OK(1);
+out:
+	sign_pub_free(p);
+	sign_pub_free(p2);
+	sign_key_free(k);
+	sign_key_free(k2);
+}
+
+/*
+ * One sign_pub, many threads: each thread verifies PUB_ITERS signatures on
+ * the shared object, every other one corrupted (a flipped bit in the
+ * signature or in the message, at a place that varies), and counts results
+ * that differ from what it expected.  Checked on the main thread after the
+ * join (the test macros are not thread-safe).
+ */
+#define PUB_THREADS 4
+#define PUB_ITERS 2000
+#define PUB_MSGS 8
+
+static struct {
+	const sign_pub *p;
+	uint8_t msg[PUB_MSGS][48];
+	uint8_t sig[PUB_MSGS][SIGN_SIG_LEN];
+	pthread_barrier_t start;
+} pt;
+
+struct pub_worker {
+	pthread_t th;
+	unsigned id;
+	unsigned long ok, bad, wrong;
+	int first_wrong_iter, first_wrong_rc;
+};
+
+static void *
+pub_worker_run(void *arg)
+{
+	struct pub_worker *w = arg;
+	uint8_t msg[48], sig[SIGN_SIG_LEN];
+	unsigned i, m, pos;
+	int rc, want;
+
+	(void)pthread_barrier_wait(&pt.start);
+	for (i = 0; i < PUB_ITERS; i++) {
+		m = (w->id + i) % PUB_MSGS;
+		memcpy(msg, pt.msg[m], sizeof(msg));
+		memcpy(sig, pt.sig[m], sizeof(sig));
+		want = 0;
+		if (i % 2 == 1) {
+			pos = (unsigned)(t_mix64(((uint64_t)w->id << 32) | i) %
+			    (8 * (sizeof(sig) + sizeof(msg))));
+			if (pos < 8 * sizeof(sig))
+				sig[pos / 8] ^= (uint8_t)(1u << (pos % 8));
+			else {
+				pos -= 8 * sizeof(sig);
+				msg[pos / 8] ^= (uint8_t)(1u << (pos % 8));
+			}
+			want = STP_EVERIFY;
+		}
+		rc = sign_pub_verify(pt.p, msg, sizeof(msg), sig, sizeof(sig));
+		if (rc == want) {
+			if (rc == 0)
+				w->ok++;
+			else
+				w->bad++;
+		} else if (w->wrong++ == 0) {
+			w->first_wrong_iter = (int)i;
+			w->first_wrong_rc = rc;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_sign_pub_threads(void)
+{
+	struct pub_worker w[PUB_THREADS];
+	sign_key *k = NULL;
+	sign_pub *p = NULL;
+	uint8_t pub[SIGN_PUB_LEN];
+	unsigned i, started = 0;
+
+	t_set_ctx("sign_pub threads setup");
+	memset(w, 0, sizeof(w));
+	if (!T_INT(sign_key_generate(&k), 0))
+		return;
+	sign_key_public(k, pub);
+	if (!T_INT(sign_pub_new(&p, pub), 0))
+		goto out;
+	pt.p = p;
+	for (i = 0; i < PUB_MSGS; i++) {
+		if (!T_INT(rand_bytes(pt.msg[i], sizeof(pt.msg[i])), 0) ||
+		    !T_INT(sign_sign(k, pt.msg[i], sizeof(pt.msg[i]), pt.sig[i]),
+		    0))
+			goto out;
+	}
+	if (!T_INT(pthread_barrier_init(&pt.start, NULL, PUB_THREADS), 0))
+		goto out;
+	for (i = 0; i < PUB_THREADS; i++) {
+		w[i].id = i;
+		if (!T_INT(pthread_create(&w[i].th, NULL, pub_worker_run, &w[i]),
+		    0))
+			break;
+		started++;
+	}
+	/* A thread that did not start would leave the others at the barrier. */
+	if (started < PUB_THREADS)
+		abort();
+	for (i = 0; i < started; i++)
+		T_INT(pthread_join(w[i].th, NULL), 0);
+	(void)pthread_barrier_destroy(&pt.start);
+	for (i = 0; i < started; i++) {
+		t_set_ctx("sign_pub thread %u", i);
+		if (!T_INT(w[i].wrong, 0))
+			fprintf(stderr, "  first at iteration %d: got %d\n",
+			    w[i].first_wrong_iter, w[i].first_wrong_rc);
+		T_INT(w[i].ok, PUB_ITERS / 2);
+		T_INT(w[i].bad, PUB_ITERS / 2);
+	}
+out:
+	sign_pub_free(p);
+	sign_key_free(k);
+	memset(&pt, 0, sizeof(pt));
+}
+
 static void
 test_x25519(void)
 {
@@ -520,6 +742,10 @@ main(void)
 	t_section("hmac-sha512, hmac-sha256 (RFC 4231)");
 	test_sign();
 	t_section("ed25519 sign/verify");
+	test_sign_pub();
+	t_section("ed25519 sign_pub");
+	test_sign_pub_threads();
+	t_section("ed25519 sign_pub shared by 4 threads");
 	test_x25519();
 	t_section("x25519 agreement");
 

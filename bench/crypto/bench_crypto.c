@@ -613,16 +613,30 @@ struct result {
 };
 
 /*
- * Warm up for about a tenth of the run (20 ms .. 250 ms), doubling the batch
- * until one batch is long enough to time, then measure whole batches until
- * `secs` have elapsed.
+ * fixed_ops == 0: warm up for about a tenth of the run (20 ms .. 250 ms),
+ * doubling the batch until one batch is long enough to time, then measure
+ * whole batches until `secs` have elapsed.  fixed_ops > 0: exactly that many
+ * operations, no warm-up (instruction counts under callgrind, which on a
+ * shared machine are steadier than any clock).
  */
 static int
-measure(const struct bcase *bc, double secs, struct result *res)
+measure(const struct bcase *bc, double secs, uint64_t fixed_ops,
+    struct result *res)
 {
 	uint64_t warm_ns, run_ns, n, batch, ops, t0, t1, w0, c0, w, c;
 	double per_op;
 	int rc;
+
+	if (fixed_ops > 0) {
+		w0 = now_ns(CLOCK_MONOTONIC);
+		c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+		if ((rc = bc->run(bc, fixed_ops)) != 0)
+			return rc;
+		w = now_ns(CLOCK_MONOTONIC);
+		c = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+		ops = fixed_ops;
+		goto done;
+	}
 
 	warm_ns = (uint64_t)(secs * 1e8);
 	if (warm_ns < 20000000u)
@@ -658,7 +672,7 @@ measure(const struct bcase *bc, double secs, struct result *res)
 		w = now_ns(CLOCK_MONOTONIC);
 	} while (w - w0 < run_ns);
 	c = now_ns(CLOCK_PROCESS_CPUTIME_ID);
-
+done:
 	res->ops = ops;
 	res->wall = (double)(w - w0) / 1e9;
 	res->cpu = (double)(c - c0) / 1e9;
@@ -701,7 +715,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: bench_crypto [--time S] [--filter SUBSTR]... [--csv] [--list]\n"
+	    "usage: bench_crypto [--time S] [--filter SUBSTR]... [--csv] [--ops N]\n"
+	    "                    [--list]\n"
 	    "\n"
 	    "Times each crypto primitive through gateway/crypto/: AEAD seal/open\n"
 	    "(64 B, 1 KiB, 16 KiB, 8 bytes of AAD), SHA-512, HMAC-SHA-512, HKDF,\n"
@@ -713,6 +728,8 @@ usage(FILE *f)
 	    "                   repeated (a case runs if any filter matches)\n"
 	    "  --csv            one line per case: name,bytes,ops,wall_s,cpu_s,\n"
 	    "                   ops_per_s,mb_per_s,ns_per_op (MB = 10^6 bytes)\n"
+	    "  --ops N          exactly N operations per case, no warm-up\n"
+	    "                   (instruction counts under callgrind)\n"
 	    "  --list           print the case names and exit\n"
 	    "  --help           this text\n");
 }
@@ -724,6 +741,7 @@ main(int argc, char *argv[])
 	const mlkem768_backend *prepared = NULL;
 	struct result res;
 	double secs = 1.0;
+	uint64_t fixed_ops = 0;
 	size_t nfilters = 0, i, j, nsel = 0;
 	int csv = 0, list = 0, failed = 0, rc;
 	char *end;
@@ -740,6 +758,14 @@ main(int argc, char *argv[])
 			    secs > 600) {
 				fprintf(stderr, "bench_crypto: --time wants "
 				    "seconds in 0.01..600\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--ops") == 0 && i + 1 < (size_t)argc) {
+			errno = 0;
+			fixed_ops = strtoull(argv[++i], &end, 10);
+			if (errno != 0 || *end != '\0' || fixed_ops == 0) {
+				fprintf(stderr, "bench_crypto: --ops wants a "
+				    "positive count\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--filter") == 0 &&
@@ -805,7 +831,7 @@ main(int argc, char *argv[])
 			}
 			prepared = cases[i].kem;
 		}
-		if ((rc = measure(&cases[i], secs, &res)) != 0) {
+		if ((rc = measure(&cases[i], secs, fixed_ops, &res)) != 0) {
 			fprintf(stderr, "bench_crypto: %s: %s\n", cases[i].name,
 			    stp_strerror(rc));
 			failed = 1;

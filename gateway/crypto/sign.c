@@ -23,8 +23,18 @@
 #include "crypto/rand.h"
 #include "err.h"
 
+/*
+ * A sign_key keeps its EVP_PKEY and, as a sign_pub does (see there), a
+ * context through EVP_DigestSignInit_ex that each signature copies.  Per
+ * signature of a 64-byte message, measured as for sign_pub: outside
+ * EVP_DigestSign (590,468 instructions, 8 read locks) a fresh init cost
+ * 21,990 instructions and 20 read locks, the copy 1,427 and none; on the
+ * clock (bench_crypto, 21 rounds paired as for sign_pub) CPU time per
+ * signature copy / init 0.932 (0.878..1.088), 31.9 -> 30.3 us.
+ */
 struct sign_key {
 	EVP_PKEY *pkey;
+	EVP_MD_CTX *tmpl;
 	uint8_t pub[SIGN_PUB_LEN];
 	uint8_t seed[SIGN_SEED_LEN];
 };
@@ -44,7 +54,9 @@ sign_key_from_seed(sign_key **out, const uint8_t seed[SIGN_SEED_LEN])
 	    SIGN_SEED_LEN);
 	if (k->pkey == NULL ||
 	    EVP_PKEY_get_raw_public_key(k->pkey, k->pub, &n) != 1 ||
-	    n != SIGN_PUB_LEN)
+	    n != SIGN_PUB_LEN || (k->tmpl = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(k->tmpl, NULL, NULL, NULL, NULL, k->pkey,
+	    NULL) != 1)
 		goto out;
 	memcpy(k->seed, seed, SIGN_SEED_LEN);
 	*out = k;
@@ -84,6 +96,7 @@ sign_key_free(sign_key *k)
 {
 	if (k == NULL)
 		return;
+	EVP_MD_CTX_free(k->tmpl);
 	EVP_PKEY_free(k->pkey);
 	crypto_wipe(k, sizeof(*k));
 	free(k);
@@ -99,7 +112,7 @@ sign_sign(const sign_key *k, const uint8_t *msg, size_t len,
 
 	if (m == NULL)
 		goto out;
-	if (EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, k->pkey, NULL) != 1 ||
+	if (EVP_MD_CTX_copy_ex(m, k->tmpl) != 1 ||
 	    EVP_DigestSign(m, sig, &n, len ? msg : (const uint8_t *)"", len) != 1 ||
 	    n != SIGN_SIG_LEN)
 		goto out;

@@ -29,7 +29,14 @@
  *                       wall time is what the pool speeds up;
  *   handshake           two hs objects pumped in memory from hs_start to
  *                       done on both sides, identities made once, with the
- *                       time of each hs_work step.
+ *                       time of each hs_work step;
+ *   handshake.responder the same exchange, timing only the responder's hs
+ *                       calls: hs_new, HELLO in (hs_input, hs_work) and
+ *                       REPLY + AUTH_R out (hs_output), then AUTH_I in and
+ *                       the keys out (hs_result_take), hs_free.  Its op/s
+ *                       and per-op figures are over those calls alone: the
+ *                       responder halves one core does per second, what a
+ *                       gateway that accepts connections spends on each.
  *
  * Only the baseline calls OpenSSL directly; everything measured goes through
  * the project's headers.  Every case runs --rounds times, interleaved (each
@@ -95,7 +102,7 @@ static const char *const step_what[NSTEPS] = {
 	"R auth: verify I",
 };
 
-enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_POOL, K_HS };
+enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_POOL, K_HS, K_HS_R };
 
 struct result {
 	uint64_t ops;
@@ -146,6 +153,8 @@ static struct {
 	uint64_t got;
 	/* handshake */
 	uint64_t step_ns[NSTEPS];
+	/* handshake.responder: the responder's calls, wall and thread CPU */
+	uint64_t resp_wall_ns, resp_cpu_ns;
 } cur;
 
 static uint64_t
@@ -851,6 +860,136 @@ out:
 	return rc;
 }
 
+/*
+ * handshake.responder: the responder's calls are timed in two spans per
+ * handshake, thread CPU time outside and wall time inside (reading the
+ * thread CPU clock is a system call here, ~1.6 us; the wall clock ~30 ns).
+ */
+struct span {
+	uint64_t cpu, wall;
+};
+
+static void
+span_start(struct span *sp)
+{
+	sp->cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	sp->wall = now_ns(CLOCK_MONOTONIC);
+}
+
+static void
+span_end(const struct span *sp)
+{
+	cur.resp_wall_ns += now_ns(CLOCK_MONOTONIC) - sp->wall;
+	cur.resp_cpu_ns += now_ns(CLOCK_THREAD_CPUTIME_ID) - sp->cpu;
+}
+
+/*
+ * One handshake, straight through: I's HELLO (untimed); R: hs_new, HELLO in,
+ * REPLY + AUTH_R out (timed); I: REPLY and AUTH_R in, AUTH_I out (untimed);
+ * R: AUTH_I in, keys out, checked against I's, freed (timed).
+ */
+static int
+op_hs_resp(const struct bcase *bc, uint64_t n)
+{
+	hs_config ci, cr;
+	hs_result ri, rr;
+	hs *hi = NULL, *hr = NULL;
+	const uint8_t *p;
+	struct span sp;
+	size_t len;
+	int rc = 0, same;
+
+	(void)bc;
+	memset(&ci, 0, sizeof(ci));
+	memset(&cr, 0, sizeof(cr));
+	ci.initiator = 1;
+	ci.identity = g.id_i;
+	memcpy(ci.peer_pub, g.pk_r, 32);
+	cr.initiator = 0;
+	cr.identity = g.id_r;
+	memset(&ri, 0, sizeof(ri));
+	memset(&rr, 0, sizeof(rr));
+	for (; n > 0; n--) {
+		if ((hi = hs_new(&ci)) == NULL) {
+			rc = STP_ENOMEM;
+			goto out;
+		}
+		if ((rc = hs_start(hi)) != HS_WORK) {
+			rc = rc < 0 ? rc : STP_ESTATE;
+			goto out;
+		}
+		if ((rc = hs_work(hi)) < 0)
+			goto out;
+		if ((p = hs_output(hi, &len)) == NULL) {
+			rc = STP_ESTATE;
+			goto out;
+		}
+
+		span_start(&sp);
+		if ((hr = hs_new(&cr)) == NULL)
+			rc = STP_ENOMEM;
+		else
+			rc = hs_feed(hr, 'r', p, len);
+		p = rc == 0 ? hs_output(hr, &len) : NULL;
+		span_end(&sp);
+		if (rc != 0)
+			goto out;
+		if (p == NULL) {
+			rc = STP_ESTATE;
+			goto out;
+		}
+
+		hs_output_clear(hi);
+		if ((rc = hs_feed(hi, 'i', p, len)) != 0)
+			goto out;
+		if ((p = hs_output(hi, &len)) == NULL || !hs_done(hi)) {
+			rc = STP_ESTATE;
+			goto out;
+		}
+		if ((rc = hs_result_take(hi, &ri)) != 0)
+			goto out;
+
+		/* Includes three compares of the keys (~0.1 us): scaffolding. */
+		span_start(&sp);
+		hs_output_clear(hr);
+		if ((rc = hs_feed(hr, 'r', p, len)) == 0 &&
+		    (rc = hs_result_take(hr, &rr)) == 0) {
+			same = crypto_memeq(ri.ts_send, rr.ts_recv,
+			    KS_SECRET_LEN) && crypto_memeq(ri.ts_recv,
+			    rr.ts_send, KS_SECRET_LEN) && crypto_memeq(ri.sid,
+			    rr.sid, KS_SID_LEN);
+			sink ^= rr.sid[0];
+			hs_result_wipe(&rr);
+			hs_free(hr);
+			hr = NULL;
+			if (!same)
+				rc = STP_EAUTH;
+		}
+		span_end(&sp);
+		if (rc != 0)
+			goto out;
+		hs_output_clear(hi);
+		hs_result_wipe(&ri);
+		hs_free(hi);
+		hi = NULL;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		if (hi != NULL && hs_reason(hi)[0] != '\0')
+			fprintf(stderr, "bench_proto: handshake I: %s\n",
+			    hs_reason(hi));
+		if (hr != NULL && hs_reason(hr)[0] != '\0')
+			fprintf(stderr, "bench_proto: handshake R: %s\n",
+			    hs_reason(hr));
+	}
+	hs_result_wipe(&ri);
+	hs_result_wipe(&rr);
+	hs_free(hi);
+	hs_free(hr);
+	return rc;
+}
+
 /* ---- the case table ---- */
 
 static void
@@ -900,12 +1039,14 @@ build_cases(void)
 		}
 	}
 	add_case("handshake", K_HS, 0, 0, -1, op_hs);
+	add_case("handshake.responder", K_HS_R, 0, 0, -1, op_hs_resp);
 }
 
 static int
 case_setup(const struct bcase *bc)
 {
 	memset(cur.step_ns, 0, sizeof(cur.step_ns));
+	cur.resp_wall_ns = cur.resp_cpu_ns = 0;
 	switch (bc->kind) {
 	case K_RECORD: return record_setup(bc);
 	case K_RAW: return raw_setup(bc);
@@ -955,6 +1096,7 @@ measure(const struct bcase *bc, double secs, uint64_t fixed_ops,
 		w0 = now_ns(CLOCK_MONOTONIC);
 		c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 		memset(cur.step_ns, 0, sizeof(cur.step_ns));
+		cur.resp_wall_ns = cur.resp_cpu_ns = 0;
 		if ((rc = case_run(bc, fixed_ops)) != 0)
 			return rc;
 		w = now_ns(CLOCK_MONOTONIC);
@@ -988,6 +1130,7 @@ measure(const struct bcase *bc, double secs, uint64_t fixed_ops,
 		batch = 1;
 
 	memset(cur.step_ns, 0, sizeof(cur.step_ns));
+	cur.resp_wall_ns = cur.resp_cpu_ns = 0;
 	ops = 0;
 	w0 = now_ns(CLOCK_MONOTONIC);
 	c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -1002,6 +1145,11 @@ done:
 	res->ops = ops;
 	res->wall = (double)(w - w0) / 1e9;
 	res->cpu = (double)(c - c0) / 1e9;
+	if (bc->kind == K_HS_R) {
+		/* Only the responder's calls count. */
+		res->wall = (double)cur.resp_wall_ns / 1e9;
+		res->cpu = (double)cur.resp_cpu_ns / 1e9;
+	}
 	memcpy(res->step_ns, cur.step_ns, sizeof(res->step_ns));
 	return 0;
 }
@@ -1023,6 +1171,13 @@ median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Steps a case's per-step figures cover: all, or the responder's. */
+static int
+step_counts(const struct bcase *bc, int k)
+{
+	return bc->kind != K_HS_R || k == STEP_R_HELLO || k == STEP_R_AUTH;
+}
+
 /* Per-round figures of a case. */
 static double ops_wall(const struct result *r) { return (double)r->ops / r->wall; }
 static double ops_cpu(const struct result *r) { return (double)r->ops / r->cpu; }
@@ -1033,7 +1188,8 @@ struct summary {
 	double ns_op, cpu_ns_op;
 	double cpu_pct;            /* median of per-round cpu / wall */
 	double step_ns[NSTEPS];    /* medians, per handshake */
-	double other_ns;           /* median of wall minus the steps, per handshake */
+	double other_ns;           /* median of wall minus the steps, per handshake
+	                              (handshake.responder: the responder's) */
 };
 
 static void
@@ -1064,7 +1220,8 @@ summarize(const struct bcase *bc, struct summary *s)
 	for (i = 0; i < bc->nres; i++) {
 		w[i] = bc->res[i].wall * 1e9;
 		for (k = 0; k < NSTEPS; k++)
-			w[i] -= (double)bc->res[i].step_ns[k];
+			if (step_counts(bc, k))
+				w[i] -= (double)bc->res[i].step_ns[k];
 		w[i] /= (double)bc->res[i].ops;
 	}
 	s->other_ns = median(w, bc->nres);
@@ -1116,6 +1273,15 @@ print_csv(void)
 			printf("handshake.step.other,median,0,,,,,,%.1f,\n",
 			    s.other_ns);
 		}
+		if (bc->kind == K_HS_R) {
+			for (k = 0; k < NSTEPS; k++)
+				if (step_counts(bc, k))
+					printf("handshake.responder.step.%s,"
+					    "median,0,,,,,,%.1f,\n",
+					    step_name[k], s.step_ns[k]);
+			printf("handshake.responder.step.other,median,0,,,,,,"
+			    "%.1f,\n", s.other_ns);
+		}
 	}
 }
 
@@ -1152,6 +1318,18 @@ print_human(double secs, int rounds)
 				    100 * s.step_ns[k] / s.ns_op);
 			printf("  %-34s %9.1f us  %4.1f%%\n",
 			    "other (hs_new/input/free, results)",
+			    s.other_ns / 1000, 100 * s.other_ns / s.ns_op);
+		}
+		if (bc->kind == K_HS_R) {
+			printf("  %-34s %9.0f per second of one core's CPU "
+			    "time\n", "responder halves", s.cpu_ops_s);
+			for (k = 0; k < NSTEPS; k++)
+				if (step_counts(bc, k))
+					printf("  %-34s %9.1f us  %4.1f%%\n",
+					    step_what[k], s.step_ns[k] / 1000,
+					    100 * s.step_ns[k] / s.ns_op);
+			printf("  %-34s %9.1f us  %4.1f%%\n",
+			    "other (hs_new/input/output/free)",
 			    s.other_ns / 1000, 100 * s.other_ns / s.ns_op);
 		}
 	}
@@ -1211,9 +1389,11 @@ usage(FILE *f)
 	    "record_job_run beside raw EVP ChaCha20-Poly1305 updates (1 KiB, 16 KiB,\n"
 	    "64 KiB payloads), one direction through two endpoints in memory, with\n"
 	    "and without signed records, and full handshakes with a per-step\n"
-	    "breakdown.  The endpoint.signed.wT cases move records signed and\n"
-	    "verified both ways (sign_records on both sides) through the crypto\n"
-	    "worker pool with T = 0 (inline), 1 and 2 threads.\n"
+	    "breakdown (handshake.responder: the responder's calls alone, as\n"
+	    "responder halves per second).  The endpoint.signed.wT cases move\n"
+	    "records signed and verified both ways (sign_records on both sides)\n"
+	    "through the crypto worker pool with T = 0 (inline), 1 and 2\n"
+	    "threads.\n"
 	    "\n"
 	    "  --time S         seconds of wall time per case and round (default 1.0)\n"
 	    "  --rounds N       rounds, cases interleaved; median reported (default 3)\n"
@@ -1223,7 +1403,8 @@ usage(FILE *f)
 	    "  --csv            per-round rows, then a median row per case:\n"
 	    "                   case,round,bytes,ops,wall_s,cpu_s,ops_per_s,mb_per_s,\n"
 	    "                   ns_per_op,cpu_ns_per_op; handshake.step.* rows give\n"
-	    "                   the wall ns of each hs_work step per handshake\n"
+	    "                   the wall ns of each hs_work step per handshake,\n"
+	    "                   handshake.responder.step.* the responder's\n"
 	    "  --ops N          exactly N operations per case, one round, no warm-up\n"
 	    "                   (instruction counts under callgrind)\n"
 	    "  --seed STR       seed the test RNG (reproducible keys and handshakes)\n"

@@ -201,6 +201,11 @@ struct endpoint {
 
 	uint8_t peer_pub[32];
 	int have_peer;
+	/*
+	 * The peer's verification key, made once in establish() when we check
+	 * its record signatures; jobs out may use it, so it goes in destroy().
+	 */
+	sign_pub *peer_vk;
 	uint8_t sid[KS_SID_LEN];
 	uint32_t peer_flags, our_flags;
 	unsigned signing;       /* EP_SIGN_*, decided in establish() */
@@ -757,7 +762,7 @@ tx_submit(endpoint *e, endpoint_job *j, uint8_t type, size_t pt_len)
 	j->rj.key = e->tx.dk;
 	j->rj.seq = e->tx.seq++;
 	j->rj.signer = sign ? record_signer(e) : NULL;
-	j->rj.verify_pk = NULL;
+	j->rj.verifier = NULL;
 	memcpy(j->rj.sid, e->sid, KS_SID_LEN);
 	j->rj.dir = e->send_dir;
 	e->tx.bytes += pt_len;
@@ -1194,13 +1199,13 @@ rx_record(endpoint *e, endpoint_job *j)
 	 * one is read without its signature field, which record_job_run found
 	 * last and verified.
 	 */
-	if (type == FRAME_RECORD && (j->rj.verify_pk == NULL ||
+	if (type == FRAME_RECORD && (j->rj.verifier == NULL ||
 	    j->rj.pt_len >= RECORD_SIG_FIELD_LEN)) {
 		uint64_t rseq, rtime;
 		uint32_t sid;
 		const uint8_t *data;
 		size_t dlen, ul, plen = j->rj.pt_len -
-		    (j->rj.verify_pk != NULL ? RECORD_SIG_FIELD_LEN : 0);
+		    (j->rj.verifier != NULL ? RECORD_SIG_FIELD_LEN : 0);
 		const uint8_t *pt = j->rj.buf + j->rj.pt_off;
 
 		/* A padded one too, read without its padding field. */
@@ -1244,7 +1249,7 @@ rx_record(endpoint *e, endpoint_job *j)
 	if (rec->seq != seq)
 		return fail(e, STP_EPROTO, "record %llu says it is record %llu",
 		    (unsigned long long)seq, (unsigned long long)rec->seq);
-	if (j->rj.verify_pk != NULL && rec->signature.len != SIGN_SIG_LEN)
+	if (j->rj.verifier != NULL && rec->signature.len != SIGN_SIG_LEN)
 		return fail(e, STP_EVERIFY,
 		    "record %llu: signature field malformed",
 		    (unsigned long long)seq);
@@ -1367,7 +1372,7 @@ rx_dispatch(endpoint *e, uint8_t *frame, size_t len, int here)
 	j->rj.len = len;
 	j->rj.key = e->rx.dk;
 	j->rj.seq = e->rx.seq++;
-	j->rj.verify_pk = (e->signing & EP_SIGN_VERIFY) ? e->peer_pub : NULL;
+	j->rj.verifier = (e->signing & EP_SIGN_VERIFY) ? e->peer_vk : NULL;
 	memcpy(j->rj.sid, e->sid, KS_SID_LEN);
 	j->rj.dir = e->recv_dir;
 	list_push(&e->rxl, j);
@@ -1458,6 +1463,12 @@ establish(endpoint *e)
 	e->peer_flags = r.peer_flags;
 	e->our_flags = r.our_flags;
 	e->signing = signing_of(r.our_flags, r.peer_flags, policy);
+	if ((e->signing & EP_SIGN_VERIFY) &&
+	    (rc = sign_pub_new(&e->peer_vk, r.peer_pub)) != 0) {
+		hs_result_wipe(&r);
+		return fail(e, rc, "the peer's key cannot check signatures: %s",
+		    stp_strerror(rc));
+	}
 	e->send_dir = r.send_dir;
 	e->recv_dir = r.recv_dir;
 	memcpy(e->tx.ts, r.ts_send, KS_SECRET_LEN);
@@ -1728,6 +1739,7 @@ static void
 destroy(endpoint *e)
 {
 	hs_free(e->h);
+	sign_pub_free(e->peer_vk);
 	crypto_wipe(e, sizeof(*e));
 	free(e);
 }

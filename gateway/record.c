@@ -115,7 +115,7 @@ open_in_place(record_job *j, aead_ctx *ctx)
 	    pt, pt_len + AEAD_TAG_LEN, pt)) != 0)
 		return rc;
 
-	if (j->verify_pk != NULL) {
+	if (j->verifier != NULL) {
 		if (pt_len < RECORD_SIG_FIELD_LEN ||
 		    memcmp(pt + pt_len - RECORD_SIG_FIELD_LEN, sig_field_tag,
 		    sizeof(sig_field_tag)) != 0)
@@ -123,8 +123,8 @@ open_in_place(record_job *j, aead_ctx *ctx)
 		if ((rc = record_sig_message(msg, j->sid, j->dir, pt,
 		    pt_len - RECORD_SIG_FIELD_LEN)) != 0)
 			return rc;
-		/* A key that does not decode verifies nothing: same answer. */
-		if (sign_verify(j->verify_pk, msg, sizeof(msg),
+		/* A bad signature and a failure to check one: the same answer. */
+		if (sign_pub_verify(j->verifier, msg, sizeof(msg),
 		    pt + pt_len - SIGN_SIG_LEN, SIGN_SIG_LEN) != 0)
 			return STP_EVERIFY;
 	}

@@ -42,7 +42,7 @@ struct record_job {
 	size_t pt_off, pt_len;
 	/* Record signatures (STP.md "Record signatures"), both NULL when off. */
 	const sign_key *signer;   /* SEAL: fill the trailing 64 signature bytes */
-	const uint8_t *verify_pk; /* OPEN: verify the trailing signature */
+	const sign_pub *verifier; /* OPEN: verify the trailing signature */
 	uint8_t sid[KS_SID_LEN];
 	char dir;                 /* 'i' or 'r': direction of this record */
 	int result;               /* 0, or the error record_job_run returned */
@@ -54,7 +54,7 @@ struct record_job {
 
 /*
  * Run the job: SEAL (sign if signer, then seal in place) or OPEN (open in
- * place, then verify if verify_pk).  Sets and returns j->result: 0,
+ * place, then verify if verifier).  Sets and returns j->result: 0,
  * STP_EAUTH (tag), STP_EVERIFY (record signature bad or missing), STP_EINVAL.
  * On failure no plaintext is left in buf.  Thread-safe: touches only j and
  * ctx (one aead_ctx per thread).

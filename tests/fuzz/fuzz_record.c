@@ -30,6 +30,7 @@ static aead_ctx *actx;
 static aead_dirkey dkey;
 static uint8_t sid[KS_SID_LEN];
 static uint8_t pub_i[32];
+static sign_pub *vk_i;           /* pub_i, to check record signatures */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -43,6 +44,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((actx = aead_ctx_new()) == NULL || ks_record_key(&dkey, ts) != 0)
 		fuzz_fail(__FILE__, __LINE__, "init");
 	fuzz_pub(0, pub_i);
+	if (sign_pub_new(&vk_i, pub_i) != 0)
+		fuzz_fail(__FILE__, __LINE__, "init");
 	return 0;
 }
 
@@ -147,7 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j.buf = buf;
 	j.len = len;
 	j.cap = cap;
-	j.verify_pk = verify ? pub_i : NULL;
+	j.verifier = verify ? vk_i : NULL;
 	memcpy(j.sid, sid, sizeof(sid));
 	j.dir = dir_r ? 'r' : 'i';
 	rc = record_job_run(&j, actx);

@@ -1399,9 +1399,12 @@ open_rec(const uint8_t *f, size_t len, const aead_dirkey *dk, uint64_t seq,
 {
 	uint8_t buf[1024];
 	record_job j;
+	sign_pub *vk = NULL;
 	int rc;
 	size_t i;
 
+	if (pk != NULL && !T_INT(sign_pub_new(&vk, pk), 0))
+		return STP_EKEY;
 	memset(&j, 0, sizeof(j));
 	memcpy(buf, f, len);
 	j.op = RECORD_OPEN;
@@ -1410,10 +1413,11 @@ open_rec(const uint8_t *f, size_t len, const aead_dirkey *dk, uint64_t seq,
 	j.buf = buf;
 	j.len = len;
 	j.cap = sizeof(buf);
-	j.verify_pk = pk;
+	j.verifier = vk;
 	memcpy(j.sid, sid, KS_SID_LEN);
 	j.dir = dir;
 	rc = record_job_run(&j, ctx);
+	sign_pub_free(vk);
 	T_INT(j.result, rc);
 	if (rc == 0) {
 		if (pt != NULL) {

@@ -39,6 +39,7 @@ static aead_dirkey dk;       /* HChaCha20(key_raw, prefix) */
 static aead_dirkey dk_other; /* another direction's key */
 static sign_key *alice, *mallory;
 static uint8_t alice_pub[32];
+static sign_pub *alice_vk;       /* alice_pub, to check record signatures */
 
 static int
 all_zero(const uint8_t *p, size_t n)
@@ -84,7 +85,7 @@ seal_job(record_job *j, uint8_t *buf, size_t cap, uint8_t type, size_t pt_len,
 
 static void
 open_job(record_job *j, uint8_t *buf, size_t len, size_t cap, uint64_t seq,
-    const aead_dirkey *k, const uint8_t *verify_pk, char dir)
+    const aead_dirkey *k, const sign_pub *verifier, char dir)
 {
 	memset(j, 0, sizeof(*j));
 	j->op = RECORD_OPEN;
@@ -93,7 +94,7 @@ open_job(record_job *j, uint8_t *buf, size_t len, size_t cap, uint64_t seq,
 	j->buf = buf;
 	j->len = len;
 	j->cap = cap;
-	j->verify_pk = verify_pk;
+	j->verifier = verifier;
 	memcpy(j->sid, sid, KS_SID_LEN);
 	j->dir = dir;
 }
@@ -197,12 +198,12 @@ make_frame(uint8_t *buf, size_t cap, uint64_t seq, size_t n)
 /* Expect an OPEN to fail and leave nothing of the plaintext behind. */
 static void
 expect_open_fails(uint8_t *buf, size_t len, size_t cap, uint64_t seq,
-    const aead_dirkey *k, const uint8_t *verify_pk, char dir, int want)
+    const aead_dirkey *k, const sign_pub *verifier, char dir, int want)
 {
 	record_job j;
 	int rc;
 
-	open_job(&j, buf, len, cap, seq, k, verify_pk, dir);
+	open_job(&j, buf, len, cap, seq, k, verifier, dir);
 	rc = record_job_run(&j, ctx);
 	T_INT(rc, want);
 	T_INT(j.result, want);
@@ -332,7 +333,7 @@ test_signatures(void)
 	T_INT(record_job_run(&j, ctx), 0);
 	len = j.len;
 	memcpy(copy, buf, len);
-	open_job(&j, buf, len, sizeof(buf), 5, &dk, alice_pub, 'i');
+	open_job(&j, buf, len, sizeof(buf), 5, &dk, alice_vk, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
 	T_INT((long long)j.pt_len, (long long)pt_len);
 	T_INT(record_sig_message(msg, sid, 'i', buf + FRAME_HDR_LEN, n), 0);
@@ -348,22 +349,25 @@ test_signatures(void)
 	/* The receiver's idea of sid or direction differs: no. */
 	t_set_ctx("signed, receiver expects direction r");
 	memcpy(buf, copy, len);
-	expect_open_fails(buf, len, sizeof(buf), 5, &dk, alice_pub, 'r',
+	expect_open_fails(buf, len, sizeof(buf), 5, &dk, alice_vk, 'r',
 	    STP_EVERIFY);
 	t_set_ctx("signed, verified under another key");
 	{
 		uint8_t mpub[32];
+		sign_pub *mvk = NULL;
 
 		sign_key_public(mallory, mpub);
 		memcpy(buf, copy, len);
-		expect_open_fails(buf, len, sizeof(buf), 5, &dk, mpub, 'i',
-		    STP_EVERIFY);
+		if (T_INT(sign_pub_new(&mvk, mpub), 0))
+			expect_open_fails(buf, len, sizeof(buf), 5, &dk, mvk, 'i',
+			    STP_EVERIFY);
+		sign_pub_free(mvk);
 	}
 	t_set_ctx("signed by another key");
 	pt_len = put_signed_pt(buf + FRAME_HDR_LEN, n);
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, pt_len, 5, mallory, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 5, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 5, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 
 	/* No signature field at all. */
@@ -371,13 +375,13 @@ test_signatures(void)
 	fill_pt(buf + FRAME_HDR_LEN, n, 9);
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, n, 6, NULL, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 6, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 6, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 	t_set_ctx("signature missing, plaintext shorter than the field");
 	fill_pt(buf + FRAME_HDR_LEN, 10, 9);
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, 10, 6, NULL, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 6, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 6, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 
 	/* The field is there but never filled in (zeros). */
@@ -385,7 +389,7 @@ test_signatures(void)
 	pt_len = put_signed_pt(buf + FRAME_HDR_LEN, n);
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, pt_len, 7, NULL, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 7, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 7, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 
 	/* A real signature by alice, but over another plaintext. */
@@ -396,7 +400,7 @@ test_signatures(void)
 	memcpy(buf + FRAME_HDR_LEN + pt_len - 64, bad, 64);
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, pt_len, 8, NULL, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 8, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 8, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 
 	/* The field tag is wrong (field 31 must be 0xfa 0x01 0x40). */
@@ -405,7 +409,7 @@ test_signatures(void)
 	buf[FRAME_HDR_LEN + n + 2] = 0x41;
 	seal_job(&j, buf, sizeof(buf), FRAME_RECORD, pt_len, 9, NULL, 'i');
 	T_INT(record_job_run(&j, ctx), 0);
-	expect_open_fails(buf, j.len, sizeof(buf), 9, &dk, alice_pub, 'i',
+	expect_open_fails(buf, j.len, sizeof(buf), 9, &dk, alice_vk, 'i',
 	    STP_EVERIFY);
 
 	/* SEAL with a signer refuses a plaintext without the reserved field. */
@@ -474,6 +478,8 @@ main(void)
 		return 1;
 	}
 	sign_key_public(alice, alice_pub);
+	if (sign_pub_new(&alice_vk, alice_pub) != 0)
+		return 2;
 
 	test_sig_message();
 	t_section("signature message");
@@ -491,5 +497,6 @@ main(void)
 	sign_key_free(alice);
 	sign_key_free(mallory);
 	aead_ctx_free(ctx);
+	sign_pub_free(alice_vk);
 	return t_done();
 }

@@ -30,35 +30,37 @@
  * the rings, so a worker takes each lock once per job.
  *
  * The dispatch rule (workers_offload), for `workers: auto`.  Measured on
- * the 2-CPU development machine (AMD EPYC, OpenSSL 3.0), Release build:
+ * the 2-CPU development machine (AMD EPYC, OpenSSL 3.0), Release build,
+ * with bench_handoff and bench_crypto (bench/proto/run.sh runs both):
  *
  *   - A hand-off is slow next to a record's crypto.  One job from a loop
  *     waiting in epoll to a sleeping worker and back (futex wake, run,
- *     eventfd, epoll wake-up) takes 21-25 us at p50 and 63 us at p99
- *     (bench_proto --filter handoff).  In a busy loop, batched, the loop
- *     still spends about 1 us of its own per job on the hand-off.
- *   - Sealing or opening costs about 600 ns + 0.25 ns per byte: 0.67 us at
- *     64 B, 0.79 us at 1 KiB, 4.7 us at 16 KiB, 16 us at 64 KiB
- *     (bench_crypto --filter dirkey).  Even a largest record costs less on
- *     the loop than the wait for a hand-off, so records run on the loop
- *     unless the loop itself is what limits throughput.
- *   - An Ed25519 signature costs 49 us to make and 60-120 us to check, and a
- *     handshake step 75-160 us (bench_crypto, bench_proto --filter
- *     handshake): two to six hand-offs' worth, and long enough to stall
+ *     eventfd, epoll wake-up) takes 19-26 us at p50 and 41-52 us at p99
+ *     (bench_handoff, "rtt"): a request's round trip through two gateways
+ *     pays that four times.
+ *   - Handing a record out costs the loop thread itself about 1 us (batch
+ *     submit, the async, the done callback) plus cache misses on buffers
+ *     another core wrote, against 0.6 us + 0.25 ns per byte to seal it
+ *     here.  The loop's own CPU per record, inline vs handed out
+ *     (bench_handoff, "cost/N"): 64 B 0.8 vs 1.6 us, 4 KiB 1.7 vs 2.9,
+ *     16 KiB 4.9 vs 4.8, 32 KiB 9.2 vs 7.0, 64 KiB 18.3 vs 6.9.  Only
+ *     records of 32 KiB and more take clearly less of the loop handed out.
+ *   - An Ed25519 signature costs 28-49 us to make and 74-120 us to check,
+ *     a handshake step 75-160 us (bench_crypto, bench_proto --filter
+ *     handshake): several hand-offs' worth, and long enough to stall
  *     every other stream of the loop.
  *
  * So: handshake steps and signed records always go to the pool.  Unsigned
- * records of OFFLOAD_MIN_LEN bytes and more (crypto >= 2.6 us, more than
- * twice the loop's own cost of handing one off) go to the pool only while
+ * records of OFFLOAD_MIN_LEN bytes and more go to the pool only while
  * offloading is on: the loop was busy BUSY_ON of the last window of
  * WINDOW_MS (uv_metrics_idle_time) and the machine had SPARE_ON of a core
  * free (idle time from /proc/stat, plus what the pool itself used, which
  * it keeps).  It turns off below BUSY_OFF or SPARE_OFF (hysteresis, so the
  * relief the pool brings does not switch it off at once), and a job is kept
  * on the loop while the pool is behind (more than QUEUE_AHEAD jobs queued
- * per thread).  On a small machine under load there is no core to spare
- * and everything small runs where it was made; on a large one a busy
- * session's bulk crypto spreads over the idle cores.
+ * per thread).  Everything else runs where it was made.  On a small machine
+ * under load there is no core to spare and records never leave the loop;
+ * on a large one a busy session's bulk crypto spreads over the idle cores.
  */
 #include "workers.h"
 
@@ -79,7 +81,7 @@
 #define BATCH_MAX 256
 
 /* The dispatch rule's constants (see the head comment for where they come from). */
-#define OFFLOAD_MIN_LEN (8u * 1024)
+#define OFFLOAD_MIN_LEN (32u * 1024)
 #define WINDOW_MS 100
 #define BUSY_ON 0.90
 #define BUSY_OFF 0.60

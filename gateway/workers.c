@@ -480,6 +480,15 @@ cpu_times(uint64_t *total, uint64_t *idle)
 	return 0;
 }
 
+int
+workers_rule(int offloading, double loop_busy, double spare)
+{
+	if (!offloading)
+		return loop_busy >= BUSY_ON && spare >= SPARE_ON;
+	/* Without a reading of the machine, keep on while the loop is busy. */
+	return loop_busy >= BUSY_OFF && (spare < 0 || spare >= SPARE_OFF);
+}
+
 /* Close the window if WINDOW_MS passed: how busy the loop was, what is free. */
 static void
 sample(workers *w)
@@ -512,13 +521,9 @@ sample(workers *w)
 		} else
 			ld->cpu_total0 = 0;  /* a stale baseline would mislead */
 		ld->spare = have_cpu ? spare_cores + (double)(busy - ld->busy0) /
-		    span : 0;
-		if (!ld->offloading)
-			ld->offloading = have_cpu && ld->loop_busy >= BUSY_ON &&
-			    ld->spare >= SPARE_ON;
-		else
-			ld->offloading = ld->loop_busy >= BUSY_OFF &&
-			    (!have_cpu || ld->spare >= SPARE_OFF);
+		    span : -1;
+		ld->offloading = workers_rule(ld->offloading, ld->loop_busy,
+		    ld->spare);
 	}
 	ld->win_ms = now_ms;
 	ld->hr0 = hr;
@@ -583,7 +588,7 @@ workers_get_stats(workers *w, workers_stats *s)
 	s->threads = w->nthreads;
 	s->adaptive = w->ld.adaptive;
 	s->loop_busy = w->ld.loop_busy;
-	s->spare_cpus = w->ld.spare;
+	s->spare_cpus = w->ld.spare < 0 ? 0 : w->ld.spare;
 	s->offloading = w->ld.offloading;
 	pthread_mutex_lock(&w->todo_mu);
 	s->queued = w->todo.count + w->nbatch;

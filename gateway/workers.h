@@ -96,6 +96,13 @@ void workers_flush(workers *w);
 int workers_offload(void *w, int kind, size_t len, int sig);
 
 /*
+ * The rule's state change, once per window (exposed for its tests): whether
+ * bulk records go to the pool next, given whether they did, the loop's busy
+ * share (0..1) and the cores free for the pool (spare < 0: not known).
+ */
+int workers_rule(int offloading, double loop_busy, double spare);
+
+/*
  * Stop: let the threads finish every queued job (their done callbacks still
  * run), join them, close the handles, then call closed(arg) on the loop and
  * free the pool.  Call once.

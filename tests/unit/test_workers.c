@@ -875,6 +875,137 @@ out:
 	t_section("stop with jobs queued");
 }
 
+/* ---- the dispatch rule of workers: auto ---- */
+
+static void
+test_rule(void)
+{
+	static const struct {
+		int on;
+		double busy, spare;
+		int want;
+	} v[] = {
+		/* Off: on only when the loop is busy and a core is spare. */
+		{ 0, 0.95, 1.0, 1 }, { 0, 0.90, 0.50, 1 },
+		{ 0, 0.89, 1.0, 0 }, { 0, 0.95, 0.49, 0 }, { 0, 1.0, -1, 0 },
+		{ 0, 0.0, 8.0, 0 },
+		/* On: stays on down to the lower marks (hysteresis). */
+		{ 1, 0.70, 0.30, 1 }, { 1, 0.60, 0.25, 1 }, { 1, 0.95, -1, 1 },
+		{ 1, 0.59, 1.0, 0 }, { 1, 0.95, 0.24, 0 }, { 1, 0.10, -1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t_set_ctx("rule: offloading %d, loop busy %.2f, spare %.2f",
+		    v[i].on, v[i].busy, v[i].spare);
+		T_INT(workers_rule(v[i].on, v[i].busy, v[i].spare), v[i].want);
+	}
+	t_section("the dispatch rule's state change");
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct busy {
+	workers *w;
+	uv_timer_t t;
+	int phase;               /* 0: spin, 1 and 2: idle waits, 3: done */
+	int big_busy, big_idle;  /* a 64 KiB record's answer in each phase */
+	workers_stats st_busy, st_idle;
+};
+
+/* Spin the loop thread for 350 ms, asking the rule now and then; then idle. */
+static void
+busy_tick(uv_timer_t *t)
+{
+	struct busy *b = t->data;
+	uint64_t end;
+
+	if (b->phase == 0) {
+		end = mono_ms() + 350;
+		while (mono_ms() < end) {
+			uv_update_time(t->loop);
+			b->big_busy = workers_offload(b->w, EP_JOB_SEAL, 65536, 0);
+		}
+		workers_get_stats(b->w, &b->st_busy);
+		b->phase = 1;
+		uv_timer_start(t, busy_tick, 350, 0);  /* the loop idles */
+		return;
+	}
+	/* After an idle window: one call closes it, the next one the window after. */
+	b->big_idle = workers_offload(b->w, EP_JOB_SEAL, 65536, 0);
+	if (b->phase == 1) {
+		b->phase = 2;
+		uv_timer_start(t, busy_tick, 150, 0);
+		return;
+	}
+	workers_get_stats(b->w, &b->st_idle);
+	b->phase = 3;
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void
+test_offload(void)
+{
+	uv_loop_t loop;
+	struct busy b;
+	workers *fixed;
+	int err = 0;
+
+	t_set_ctx("offload decisions");
+	memset(&b, 0, sizeof(b));
+	T_INT(uv_loop_init(&loop), 0);
+	b.w = workers_new(&loop, 1, 1, on_done_collect, &err);
+	fixed = workers_new(&loop, 1, 0, on_done_collect, &err);
+	if (!T_OK(b.w != NULL && fixed != NULL))
+		return;
+	/* A fixed pool takes everything. */
+	T_INT(workers_offload(fixed, EP_JOB_SEAL, 64, 0), 1);
+	T_INT(workers_offload(fixed, EP_JOB_OPEN, 65536, 0), 1);
+	T_INT(workers_offload(fixed, EP_JOB_HANDSHAKE, 0, 1), 1);
+	/* auto: handshakes and signatures always, small records never. */
+	T_INT(workers_offload(b.w, EP_JOB_HANDSHAKE, 0, 1), 1);
+	T_INT(workers_offload(b.w, EP_JOB_SEAL, 64, 1), 1);
+	T_INT(workers_offload(b.w, EP_JOB_OPEN, 1024, 1), 1);
+	T_INT(workers_offload(b.w, EP_JOB_SEAL, 64, 0), 0);
+	T_INT(workers_offload(b.w, EP_JOB_OPEN, 16384, 0), 0);
+	/* A loop that waits for I/O keeps its records, whatever their size. */
+	T_INT(workers_offload(b.w, EP_JOB_SEAL, 65536, 0), 0);
+
+	/* A loop thread busy for 350 ms is seen as busy; once idle, not. */
+	b.t.data = &b;
+	uv_timer_init(&loop, &b.t);
+	uv_timer_start(&b.t, busy_tick, 10, 0);
+	while (b.phase != 3)   /* the pools' async handles keep the loop alive */
+		(void)uv_run(&loop, UV_RUN_ONCE);
+	t_set_ctx("offload decisions: busy loop");
+	T_OK(b.st_busy.adaptive == 1);
+	T_OK(b.st_busy.loop_busy >= 0.9);
+	/* It offloaded only if the machine had a core to spare. */
+	T_OK(!b.st_busy.offloading || b.st_busy.spare_cpus >= 0.25);
+	T_INT(b.big_busy, b.st_busy.offloading);
+	printf("  busy: loop busy %.2f, spare cores %.2f, offloading %d\n",
+	    b.st_busy.loop_busy, b.st_busy.spare_cpus, b.st_busy.offloading);
+	t_set_ctx("offload decisions: idle loop");
+	T_OK(b.st_idle.loop_busy < 0.5);
+	T_INT(b.st_idle.offloading, 0);
+	T_INT(b.big_idle, 0);
+	printf("  idle: loop busy %.2f, offloading %d\n", b.st_idle.loop_busy,
+	    b.st_idle.offloading);
+
+	workers_stop(b.w, NULL, NULL);
+	workers_stop(fixed, NULL, NULL);
+	(void)uv_run(&loop, UV_RUN_DEFAULT);
+	T_INT(uv_loop_close(&loop), 0);
+	t_section("offload decisions (workers: auto)");
+}
+
 int
 main(void)
 {
@@ -885,6 +1016,8 @@ main(void)
 	sign_key_public(id_i, pub_i);
 
 	test_args();
+	test_rule();
+	test_offload();
 	/* 20,000 records, sizes 1 .. 64 KiB, signed one way, key updates. */
 	test_stress("stress: 4 threads, 1..65536 bytes", 4, 10000, 16, 1,
 	    8u << 20);

@@ -53,7 +53,9 @@
  * So: handshake steps and signed records always go to the pool.  Unsigned
  * records of OFFLOAD_MIN_LEN bytes and more go to the pool only while
  * offloading is on: the loop was busy BUSY_ON of the last window of
- * WINDOW_MS (uv_metrics_idle_time) and the machine had SPARE_ON of a core
+ * WINDOW_MS (the loop thread's CPU time over the window's wall time: not
+ * libuv's idle-time metric, which costs an extra epoll_wait every turn)
+ * and the machine had SPARE_ON of a core
  * free (idle time from /proc/stat, plus what the pool itself used, which
  * it keeps).  It turns off below BUSY_OFF or SPARE_OFF (hysteresis, so the
  * relief the pool brings does not switch it off at once), and a job is kept
@@ -118,7 +120,7 @@ struct load {
 	int offloading;
 	unsigned ncpu;
 	uint64_t win_ms;        /* uv_now at the window's start */
-	uint64_t hr0, idle0;    /* uv_hrtime, uv_metrics_idle_time then */
+	uint64_t hr0, cpu0;     /* uv_hrtime, the loop thread's CPU ns then */
 	uint64_t busy0;         /* the threads' busy ns then */
 	uint64_t cpu_total0, cpu_idle0;  /* /proc/stat then (0: not read) */
 	double loop_busy, spare;
@@ -411,9 +413,6 @@ workers_new(uv_loop_t *loop, unsigned n, int adaptive, workers_done_fn done,
 	uv_prepare_start(&w->prepare, prepare_cb);
 	/* The pool alone does not keep a loop running. */
 	uv_unref((uv_handle_t *)&w->prepare);
-	/* The loop's idle time, for the rule (harmless if already on). */
-	if (adaptive)
-		(void)uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
 	rc = 0;
 out:
 	if (rc != 0) {
@@ -449,6 +448,17 @@ workers_submit(workers *w, endpoint_job *job, void *owner)
 }
 
 /* ---- the dispatch rule ---- */
+
+/* CPU time of the calling thread (the loop's), in ns. */
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /*
  * The machine's CPU time so far, in /proc/stat's ticks: all of it, and the
@@ -494,20 +504,20 @@ static void
 sample(workers *w)
 {
 	struct load *ld = &w->ld;
-	uint64_t now_ms = uv_now(w->loop), hr, idle, busy, tot, cidle;
+	uint64_t now_ms = uv_now(w->loop), hr, cpu, busy, tot, cidle;
 	double span, spare_cores = 0;
 	int have_cpu = 0;
 
 	if (ld->hr0 != 0 && now_ms - ld->win_ms < WINDOW_MS)
 		return;
 	hr = uv_hrtime();
-	idle = uv_metrics_idle_time(w->loop);
+	cpu = thread_cpu_ns();
 	busy = atomic_load_explicit(&w->busy_ns, memory_order_relaxed);
 	if (ld->hr0 != 0 && hr > ld->hr0) {
 		span = (double)(hr - ld->hr0);
-		ld->loop_busy = 1.0 - (double)(idle - ld->idle0) / span;
-		if (ld->loop_busy < 0)
-			ld->loop_busy = 0;
+		ld->loop_busy = (double)(cpu - ld->cpu0) / span;
+		if (ld->loop_busy > 1)
+			ld->loop_busy = 1;
 		/* The machine's idle share only matters while the loop is busy. */
 		if (ld->loop_busy >= BUSY_OFF && cpu_times(&tot, &cidle) == 0) {
 			if (ld->cpu_total0 != 0 && tot > ld->cpu_total0) {
@@ -527,7 +537,7 @@ sample(workers *w)
 	}
 	ld->win_ms = now_ms;
 	ld->hr0 = hr;
-	ld->idle0 = idle;
+	ld->cpu0 = cpu;
 	ld->busy0 = busy;
 }
 

@@ -91,7 +91,8 @@ void workers_flush(workers *w);
  * The endpoint's offload hook (endpoint_config.offload, cookie w): 1 if a
  * job of this kind, frame length and signature work should go to the pool,
  * 0 to run it on the loop.  Cheap: reads the clock the loop cached and, at
- * most every 100 ms while the loop is busy, /proc/stat.
+ * most every 100 ms, the loop thread's CPU time (and /proc/stat while the
+ * loop is busy).  Call it on the loop thread.
  */
 int workers_offload(void *w, int kind, size_t len, int sig);
 

@@ -19,6 +19,7 @@
  */
 #include "conn.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,33 +118,31 @@ on_handle_closed(uv_handle_t *h)
 	maybe_free(c);
 }
 
+/* Take c off a list linked through the conn * at offset `next`. */
+static void
+list_remove(conn **head, conn *c, size_t next)
+{
+	conn **pp;
+
+	for (pp = head; *pp != NULL; pp = (conn **)((char *)*pp + next)) {
+		if (*pp == c) {
+			*pp = *(conn **)((char *)c + next);
+			return;
+		}
+	}
+}
+
 /* Tear down the socket and timer now; the conn goes once jobs are back. */
 static void
 close_handles(conn *c)
 {
-	if (c->dirty) {
-		conn **pp;
-
-		/* Off the list (a pass in progress has it on its own: it skips it). */
-		for (pp = &dirty_head; *pp != NULL; pp = &(*pp)->dirty_next) {
-			if (*pp == c) {
-				*pp = c->dirty_next;
-				break;
-			}
-		}
-		c->dirty = 0;
-	}
-	if (c->starved) {
-		conn **pp;
-
-		for (pp = &starved_head; *pp != NULL; pp = &(*pp)->starved_next) {
-			if (*pp == c) {
-				*pp = c->starved_next;
-				break;
-			}
-		}
-		c->starved = 0;
-	}
+	/* Off the lists (a turn's pass in progress has it on its own: it skips it). */
+	if (c->dirty)
+		list_remove(&dirty_head, c, offsetof(conn, dirty_next));
+	c->dirty = 0;
+	if (c->starved)
+		list_remove(&starved_head, c, offsetof(conn, starved_next));
+	c->starved = 0;
 	if (!uv_is_closing((uv_handle_t *)c->tcp))
 		uv_close((uv_handle_t *)c->tcp, on_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&c->timer))

@@ -744,6 +744,25 @@ op_pool(const struct bcase *bc, uint64_t n)
 
 /* ---- full handshakes ---- */
 
+/* A handshake pair's end: say why it failed (if it did), free both; rc. */
+static int
+hs_pair_end(int rc, hs *hi, hs *hr, hs_result *ri, hs_result *rr)
+{
+	if (rc != 0) {
+		if (hi != NULL && hs_reason(hi)[0] != '\0')
+			fprintf(stderr, "bench_proto: handshake I: %s\n",
+			    hs_reason(hi));
+		if (hr != NULL && hs_reason(hr)[0] != '\0')
+			fprintf(stderr, "bench_proto: handshake R: %s\n",
+			    hs_reason(hr));
+	}
+	hs_result_wipe(ri);
+	hs_result_wipe(rr);
+	hs_free(hi);
+	hs_free(hr);
+	return rc;
+}
+
 /* Feed whole frames to h (side 'i' or 'r'), running and timing its work. */
 static int
 hs_feed(hs *h, char side, const uint8_t *p, size_t len)
@@ -845,19 +864,7 @@ op_hs(const struct bcase *bc, uint64_t n)
 	}
 	rc = 0;
 out:
-	if (rc != 0) {
-		if (hi != NULL && hs_reason(hi)[0] != '\0')
-			fprintf(stderr, "bench_proto: handshake I: %s\n",
-			    hs_reason(hi));
-		if (hr != NULL && hs_reason(hr)[0] != '\0')
-			fprintf(stderr, "bench_proto: handshake R: %s\n",
-			    hs_reason(hr));
-	}
-	hs_result_wipe(&ri);
-	hs_result_wipe(&rr);
-	hs_free(hi);
-	hs_free(hr);
-	return rc;
+	return hs_pair_end(rc, hi, hr, &ri, &rr);
 }
 
 /*
@@ -975,19 +982,7 @@ op_hs_resp(const struct bcase *bc, uint64_t n)
 	}
 	rc = 0;
 out:
-	if (rc != 0) {
-		if (hi != NULL && hs_reason(hi)[0] != '\0')
-			fprintf(stderr, "bench_proto: handshake I: %s\n",
-			    hs_reason(hi));
-		if (hr != NULL && hs_reason(hr)[0] != '\0')
-			fprintf(stderr, "bench_proto: handshake R: %s\n",
-			    hs_reason(hr));
-	}
-	hs_result_wipe(&ri);
-	hs_result_wipe(&rr);
-	hs_free(hi);
-	hs_free(hr);
-	return rc;
+	return hs_pair_end(rc, hi, hr, &ri, &rr);
 }
 
 /* ---- the case table ---- */

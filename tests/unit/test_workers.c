@@ -903,6 +903,16 @@ test_rule(void)
 	t_section("the dispatch rule's state change");
 }
 
+/* This thread's CPU time, ms. */
+static uint64_t
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static uint64_t
 mono_ms(void)
 {
@@ -917,6 +927,7 @@ struct busy {
 	uv_timer_t t;
 	int phase;               /* 0: spin, 1 and 2: idle waits, 3: done */
 	int big_busy, big_idle;  /* a 64 KiB record's answer in each phase */
+	double share;            /* the CPU the spinning thread got (0..1) */
 	workers_stats st_busy, st_idle;
 };
 
@@ -928,11 +939,14 @@ busy_tick(uv_timer_t *t)
 	uint64_t end;
 
 	if (b->phase == 0) {
-		end = mono_ms() + 350;
+		uint64_t w0 = mono_ms(), c0 = cpu_ms();
+
+		end = w0 + 350;
 		while (mono_ms() < end) {
 			uv_update_time(t->loop);
 			b->big_busy = workers_offload(b->w, EP_JOB_SEAL, 65536, 0);
 		}
+		b->share = (double)(cpu_ms() - c0) / (double)(mono_ms() - w0);
 		workers_get_stats(b->w, &b->st_busy);
 		b->phase = 1;
 		uv_timer_start(t, busy_tick, 350, 0);  /* the loop idles */
@@ -986,14 +1000,20 @@ test_offload(void)
 		(void)uv_run(&loop, UV_RUN_ONCE);
 	t_set_ctx("offload decisions: busy loop");
 	T_OK(b.st_busy.adaptive == 1);
-	T_OK(b.st_busy.loop_busy >= 0.9);
+	/*
+	 * Busy is the loop thread's CPU over the window: all of it when the
+	 * machine is free, less when other work took the core (CI runs tests
+	 * side by side).  It must follow what the thread really got.
+	 */
+	T_OK(b.st_busy.loop_busy >= b.share - 0.25 && b.st_busy.loop_busy >= 0.2);
 	/* It offloaded only if the machine had a core to spare. */
 	T_OK(!b.st_busy.offloading || b.st_busy.spare_cpus >= 0.25);
 	T_INT(b.big_busy, b.st_busy.offloading);
-	printf("  busy: loop busy %.2f, spare cores %.2f, offloading %d\n",
-	    b.st_busy.loop_busy, b.st_busy.spare_cpus, b.st_busy.offloading);
+	printf("  busy: loop busy %.2f (the thread got %.2f of a core), spare "
+	    "cores %.2f, offloading %d\n", b.st_busy.loop_busy, b.share,
+	    b.st_busy.spare_cpus, b.st_busy.offloading);
 	t_set_ctx("offload decisions: idle loop");
-	T_OK(b.st_idle.loop_busy < 0.5);
+	T_OK(b.st_idle.loop_busy < 0.2);
 	T_INT(b.st_idle.offloading, 0);
 	T_INT(b.big_idle, 0);
 	printf("  idle: loop busy %.2f, offloading %d\n", b.st_idle.loop_busy,

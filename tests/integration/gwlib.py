@@ -14,6 +14,7 @@ import atexit
 import ctypes
 import hashlib
 import os
+import random
 import re
 import selectors
 import shutil
@@ -151,6 +152,17 @@ def binary_sanitizer(path):
 
 # ---- the harness ----
 
+def ephemeral_low():
+	"""The lowest port the kernel picks for outgoing connections (32768
+	unless configured), never below 20000 here."""
+	try:
+		with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+			lo = int(f.read().split()[0])
+	except (OSError, ValueError, IndexError):
+		lo = 32768
+	return max(lo, 20000)
+
+
 def workers_arg(text):
 	"""--workers: "auto" (the gateway's default) or a thread count."""
 	if text == "auto":
@@ -200,18 +212,25 @@ class Harness:
 		return os.path.join(self.dir, name)
 
 	def port(self):
-		"""A loopback port that was free a moment ago (bind 0, read, close),
-		never the same one twice in a run."""
-		for _ in range(100):
+		"""A loopback port that was free a moment ago, never the same one
+		twice in a run.  Drawn at random below the kernel's ephemeral range:
+		a port bound and released there (bind 0) may be handed at once to
+		another test's outgoing connection as its source port, and the
+		gateway that was to listen on it then finds it in use."""
+		lo = ephemeral_low()
+		for _ in range(200):
+			p = random.randrange(10000, lo)
+			if p in self._ports:
+				continue
 			s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 			try:
-				s.bind((HOST, 0))
-				p = s.getsockname()[1]
+				s.bind((HOST, p))
+			except OSError:
+				continue
 			finally:
 				s.close()
-			if p not in self._ports:
-				self._ports.add(p)
-				return p
+			self._ports.add(p)
+			return p
 		raise RuntimeError("no free port")
 
 	def keygen(self, name):

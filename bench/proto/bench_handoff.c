@@ -1,12 +1,12 @@
 /*
  * bench_handoff.c: what handing a crypto job to the worker pool costs, beside
  * what the job itself costs: the measurements behind the dispatch rule of
- * `workers: auto` (gateway/workers.c).
+ * `workers: auto` (gateway/reactor/workers.c).
  *
  * One endpoint, established with a peer in memory, sends data records of a
  * given size; its offload hook says, per phase, whether each SEAL job runs
  * inline (inside endpoint_send_data, on this thread, as on a gateway's
- * loop) or is handed to a one-thread pool (gateway/workers.c) on a libuv
+ * loop) or is handed to a one-thread pool (gateway/reactor/workers.c) on a libuv
  * loop, exactly as a gateway hands jobs over.  Output is thrown away.
  *
  *   rtt        one job at a time, the loop waiting in epoll and the worker

@@ -16,7 +16,7 @@
  *                       B, B's events polled; one direction;
  *   endpoint.data.signed/N  the same with AUTH_FLAG_SIGN_RECORDS on A;
  *   endpoint.signed.wT/N  signed records through the crypto worker pool
- *                       (gateway/workers.c) with T threads, 0 meaning
+ *                       (gateway/reactor/workers.c) with T threads, 0 meaning
  *                       inline crypto: A (flags SIGN_RECORDS | WANT_SIGNED)
  *                       and B (whose lookup says sign_records for A), the
  *                       pair a gateway makes of `sign_records: true` on

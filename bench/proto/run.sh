@@ -16,7 +16,7 @@
 #     16 KiB payload (it needs the second core free: the verdict says when
 #     it was not).
 # Then bench_handoff: what handing a job to the pool costs beside the
-# crypto it moves (the measurements behind workers: auto, gateway/workers.c).
+# crypto it moves (the measurements behind workers: auto, gateway/reactor/workers.c).
 # Local CPU only; nothing touches the network.
 #
 set -euo pipefail
@@ -280,7 +280,7 @@ tables() {
 	echo
 	echo "## Handing jobs to the crypto worker pool (bench_handoff $HO)"
 	echo
-	echo "One endpoint's SEAL jobs, run inline on this thread or handed to a one-thread pool on a libuv loop as a gateway hands them.  rtt: from workers_submit to the done callback, one job at a time from a loop waiting in epoll and a sleeping worker (µs percentiles).  cost/N: the loop thread's own CPU per record of N bytes in batches of 64, inline vs handed out, and what the pool saves the loop (negative: the hand-off costs the loop more than the crypto it moves).  The dispatch rule of \`workers: auto\` (gateway/workers.c) takes its constants from these figures."
+	echo "One endpoint's SEAL jobs, run inline on this thread or handed to a one-thread pool on a libuv loop as a gateway hands them.  rtt: from workers_submit to the done callback, one job at a time from a loop waiting in epoll and a sleeping worker (µs percentiles).  cost/N: the loop thread's own CPU per record of N bytes in batches of 64, inline vs handed out, and what the pool saves the loop (negative: the hand-off costs the loop more than the crypto it moves).  The dispatch rule of \`workers: auto\` (gateway/reactor/workers.c) takes its constants from these figures."
 	echo
 	echo '```'
 	cat "$tmp/handoff"

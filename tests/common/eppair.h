@@ -1,5 +1,5 @@
 /*
- * eppair.h: two endpoints (gateway/endpoint.h) on an in-memory wire, for the
+ * eppair.h: two endpoints (gateway/proto/endpoint.h) on an in-memory wire, for the
  * tests that drive a whole session without sockets: the wire in both
  * directions, input fed in random pieces, crypto inline or in jobs handed
  * back out of order, events polled and the first error each side meets.

@@ -1,5 +1,5 @@
 /*
- * hspair.h: one handshake (gateway/handshake.h) run in memory between two
+ * hspair.h: one handshake (gateway/proto/handshake.h) run in memory between two
  * fresh identities, frame by frame, for the tests of admission hooks.
  */
 #ifndef STP_HSPAIR_H

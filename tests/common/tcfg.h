@@ -1,7 +1,7 @@
 /*
  * tcfg.h: a config file of the tests' own in a fresh temporary directory,
  * next to a fresh identity it names, for tests that load configs
- * (gateway/config.h) and open plugins from them.
+ * (gateway/config/config.h) and open plugins from them.
  */
 #ifndef STP_TCFG_H
 #define STP_TCFG_H

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c: config_load (gateway/config.h), the whole peer-map loader:
+ * fuzz_config.c: config_load (gateway/config/config.h), the whole peer-map loader:
  * YAML through ytree, the schema walk, the cross-references and the
  * identity file.  config.h has no entry point for a buffer, so each input
  * is written to a file in a scratch directory on /dev/shm (beside a valid

@@ -1,5 +1,5 @@
 /*
- * fuzz_endpoint_est.c: endpoint_input (gateway/endpoint.h) on the receiver
+ * fuzz_endpoint_est.c: endpoint_input (gateway/proto/endpoint.h) on the receiver
  * of an established session.  The harness is the peer: it holds that
  * session's traffic secret (the real handshake of fuzz_prefix, replayed by
  * the endpoint from the same RNG stream), so besides raw bytes it can send

@@ -1,5 +1,5 @@
 /*
- * fuzz_endpoint_resp.c: endpoint_input (gateway/endpoint.h) of arbitrary
+ * fuzz_endpoint_resp.c: endpoint_input (gateway/proto/endpoint.h) of arbitrary
  * bytes on a fresh responder endpoint: framing, the handshake and (given
  * the real initiator's frames, which the seeds hold) the record layer.
  *

@@ -1,6 +1,6 @@
 /*
  * fuzz_envelope.c: env_unpack with an arena, env_find_bytes, env_pack and
- * env_encode_data_record (gateway/envelope.h) on hostile protobuf.
+ * env_encode_data_record (gateway/proto/envelope.h) on hostile protobuf.
  *
  * Input: byte 0 picks the mode and message type, byte 1 a field number for
  * an extra env_find_bytes, the rest is the encoding.

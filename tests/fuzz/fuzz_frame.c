@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c: frame_get_header (gateway/frame.h) on every 4-byte window of
+ * fuzz_frame.c: frame_get_header (gateway/proto/frame.h) on every 4-byte window of
  * the input.
  *
  * Invariants: a header is accepted exactly when its type is known and its

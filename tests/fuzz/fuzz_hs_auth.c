@@ -1,5 +1,5 @@
 /*
- * fuzz_hs_auth.c: a handshake (gateway/handshake.h) in WAIT_AUTH fed
+ * fuzz_hs_auth.c: a handshake (gateway/proto/handshake.h) in WAIT_AUTH fed
  * hostile frames.  WAIT_AUTH is reached by a real handshake prefix run with
  * the seeded RNG (fuzz.h): the responder took the real HELLO and answered;
  * or the initiator took the real REPLY.

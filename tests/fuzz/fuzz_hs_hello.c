@@ -1,5 +1,5 @@
 /*
- * fuzz_hs_hello.c: a responder handshake (gateway/handshake.h) in
+ * fuzz_hs_hello.c: a responder handshake (gateway/proto/handshake.h) in
  * WAIT_HELLO fed hostile frames.
  *
  * Input: one control byte, then frames (each cut where its header says).

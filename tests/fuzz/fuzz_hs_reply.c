@@ -1,5 +1,5 @@
 /*
- * fuzz_hs_reply.c: an initiator handshake (gateway/handshake.h) that sent
+ * fuzz_hs_reply.c: an initiator handshake (gateway/proto/handshake.h) that sent
  * its HELLO and waits for the responder, fed hostile frames.
  *
  * Input: one control byte, then frames (each cut where its header says).

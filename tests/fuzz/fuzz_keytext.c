@@ -1,7 +1,7 @@
 /*
  * fuzz_keytext.c: the text forms of keys: identity_pub_decode and the
- * identity file reader (gateway/identity.h), and strict base64url
- * (gateway/base64url.h).
+ * identity file reader (gateway/config/identity.h), and strict base64url
+ * (gateway/config/base64url.h).
  *
  * Input: one control byte (mode = byte % 4), then the text.
  *   0: identity_pub_decode of the text (up to its first NUL)

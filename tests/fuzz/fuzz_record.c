@@ -1,5 +1,5 @@
 /*
- * fuzz_record.c: record_job_run OPEN (gateway/record.h) on hostile frames.
+ * fuzz_record.c: record_job_run OPEN (gateway/proto/record.h) on hostile frames.
  *
  * Input: one control byte, then the rest R.
  *   bit 1 clear (raw): R is a whole received frame, opened as it is.

@@ -1,5 +1,5 @@
 /*
- * fuzz_ytree.c: ytree_load_buf (gateway/ytree.h), the YAML reader under
+ * fuzz_ytree.c: ytree_load_buf (gateway/config/ytree.h), the YAML reader under
  * the config loader, on arbitrary bytes, and a walk over what it built.
  *
  * Invariants: success gives a tree whose root is a node; no deeper than

@@ -1,5 +1,5 @@
 /*
- * test_endpoint.c: two STP endpoints (gateway/endpoint.c) talking through
+ * test_endpoint.c: two STP endpoints (gateway/proto/endpoint.c) talking through
  * an in-memory wire: each side's output iovecs become the other's input,
  * fed in random-sized pieces and never more than endpoint_input_room allows.
  *

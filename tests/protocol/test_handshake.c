@@ -1,5 +1,5 @@
 /*
- * test_handshake.c: the STP v1 handshake state machine (gateway/handshake.c)
+ * test_handshake.c: the STP v1 handshake state machine (gateway/proto/handshake.c)
  * driven directly: two hs objects, frames handed over in memory, the test
  * RNG seeded per run so that every run (and every failure it reports) can be
  * repeated exactly.

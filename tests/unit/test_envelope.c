@@ -1,5 +1,5 @@
 /*
- * test_envelope.c: the protobuf glue (gateway/envelope.c): arena bounds and
+ * test_envelope.c: the protobuf glue (gateway/proto/envelope.c): arena bounds and
  * reuse, a round trip of every message in proto/stp.proto, the bounded wire
  * scanner against protobuf-c's own encodings, truncations and garbage, and
  * the hand-written data record encoder byte for byte against protobuf-c.

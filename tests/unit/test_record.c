@@ -1,5 +1,5 @@
 /*
- * test_record.c: record jobs (gateway/record.c): sealing and opening RECORD
+ * test_record.c: record jobs (gateway/proto/record.c): sealing and opening RECORD
  * and KEY_UPDATE frames, the sequence number in the nonce, the header as
  * additional data, and record signatures.
  *

@@ -1,5 +1,5 @@
 /*
- * test_workers.c: the crypto worker pool (gateway/workers.c) on a real uv
+ * test_workers.c: the crypto worker pool (gateway/reactor/workers.c) on a real uv
  * loop, fed with real endpoint jobs.
  *
  * Stress: two endpoints in job mode handshake and then exchange 20,000 data

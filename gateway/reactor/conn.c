@@ -29,6 +29,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
+#include "plugin_api.h"
 #include "workers.h"
 
 #define CONN_MAX_IOV 64
@@ -68,6 +69,7 @@ struct conn {
 	int eof;                 /* the socket reached EOF; act once records are done */
 	int confirmed;           /* initiator: a record from the responder arrived */
 	int in_events;           /* inside deliver_events: an owner callback is running */
+	uint64_t cover_seen;     /* cover records received, counted so far */
 };
 
 static conn *starved_head; /* conns holding jobs the pool refused */
@@ -400,6 +402,19 @@ confirm(conn *c)
 		c->ops->established(c->owner, c);
 }
 
+/* Cover records (a shaping plugin's) the endpoint took and dropped: count them. */
+static void
+count_cover(conn *c)
+{
+	ep_stats st;
+
+	endpoint_get_stats(c->ep, &st);
+	if (st.cover_recv > c->cover_seen) {
+		stp_count("padding", "cover_received", st.cover_recv - c->cover_seen);
+		c->cover_seen = st.cover_recv;
+	}
+}
+
 /*
  * Hand the endpoint's events to the owner.  Never re-entered: an owner
  * callback that sends (conn_flush -> process) must not poll the next event,
@@ -478,6 +493,7 @@ deliver_events(conn *c)
 		}
 	}
 	c->in_events = 0;
+	count_cover(c);
 }
 
 /* Output fell below the low-water mark: streams that stopped may read again. */

@@ -322,6 +322,23 @@ cpu_ticks() {
 	    awk '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 } END { print s + 0 }'
 }
 
+# reactor_snap PID...: per process, "LOOP OTHER SYSCALLS": CPU ticks of its
+# main thread (a gateway's event loop), of its other threads (the crypto
+# workers), and the read and write system calls it made (/proc/PID/io).
+reactor_snap() {
+	local p t lt ot
+	for p in "$@"; do
+		lt=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/task/$p/stat" 2>/dev/null || echo 0)
+		ot=0
+		for t in /proc/"$p"/task/*; do
+			[ "$t" = "/proc/$p/task/$p" ] && continue
+			ot=$((ot + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0)))
+		done
+		printf '%s %s %s ' "$lt" "$ot" "$(awk '/^syscr:/ { r = $2 } /^syscw:/ { w = $2 } END { print r + w }' "/proc/$p/io" 2>/dev/null || echo 0)"
+	done
+	echo
+}
+
 # mem_kb PID...: "RSS PSS" in KiB summed over the process trees.
 mem_kb() {
 	local p rss pss sfiles=() mfiles=()
@@ -676,7 +693,7 @@ progress() {
 
 # throughput SCENARIO SYSTEM IPERF-ARGS...
 throughput() {
-	local scn=$1 s=$2 srv c0 c1 out i bps bytes cpu
+	local scn=$1 s=$2 srv c0 c1 out i bps bytes cpu r0= r1= w0= w1=
 	shift 2
 	rm -f "$tmp/iperf-srv.log"
 	iperf3 -s -B 127.0.0.1 -p "$IPERF" -1 >"$tmp/iperf-srv.log" 2>&1 &
@@ -688,10 +705,12 @@ throughput() {
 		return
 	fi
 	c0=$(cpu_ticks ${ROOTS[$s]})
+	case $s in stp-*) r0=$(reactor_snap ${ROOTS[$s]}); w0=$(date +%s.%N) ;; esac
 	out="$tmp/iperf.json"
 	timeout $((T + 30)) iperf3 -c 127.0.0.1 -p "${FWD_IPERF[$s]}" -t "$T" -J "$@" \
 	    >"$out" 2>&1 || true
 	c1=$(cpu_ticks ${ROOTS[$s]})
+	case $s in stp-*) r1=$(reactor_snap ${ROOTS[$s]}); w1=$(date +%s.%N) ;; esac
 	# the one-off server ends by itself once the client is done
 	for ((i = 0; i < 50; i++)); do
 		alive "$srv" || break
@@ -705,6 +724,23 @@ throughput() {
 		return
 	fi
 	put "thr$scn" "$s" "$(awk -v b="$bps" 'BEGIN { printf "%.3f", b / 1e9 }')"
+	# One stream through stpgate: what each end's event loop carried.
+	if [ "$scn" = 1 ] && [ -n "${r0:-}" ]; then
+		set -- $(echo "$r0 $r1" | awk -v hz="$CLK_TCK" -v b="$bytes" \
+		    -v wall="$(awk -v a="$w0" -v z="$w1" 'BEGIN { print z - a }')" '{
+			gb = b / 1e9
+			# fields: A loop, A other, A calls, B loop, B other, B calls; then again after
+			la = ($7 - $1) / hz; lb = ($10 - $4) / hz
+			oth = ($8 - $2 + $11 - $5) / hz
+			sc = $9 - $3 + $12 - $6
+			printf "%.2f %.3f %.3f %.0f\n", (la > lb ? la : lb) / wall,
+			    (la + lb) / gb, oth / gb, sc / gb
+		}')
+		put rloop "$s" "$1"
+		put rloopgb "$s" "$2"
+		put rwrkgb "$s" "$3"
+		put rsys "$s" "$4"
+	fi
 	if [ -n "${ROOTS[$s]}" ]; then
 		cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v b="$bytes" \
 		    'BEGIN { printf "%.3f", (t / hz) / (b / 1e9) }')
@@ -1046,6 +1082,31 @@ detail_table() {
 	for s in "${TUNNELS[@]}"; do
 		echo "| ${LABEL[$s]} | $(fmt "$(med cpu4 "$s")") | $(fmt "$(med cpuR "$s")") | $(fmt "$(med rss0 "$s")") | $(fmt "$(med pss "$s")") | $(fmt "$(med idlesetup "$s")") |"
 	done
+}
+
+# The stpgate systems' event loops during the one-stream runs (at their peak).
+reactor_table() {
+	local s any=0
+	for s in "${SYS[@]}"; do [ -n "$(med rloop "$s")" ] && any=1; done
+	[ "$any" = 1 ] || return 0
+	echo "## The reactor"
+	echo
+	echo "What each gateway's event loop (its main thread) carried during the one-stream iperf3 runs: the busier end's loop as a share of one core, the loop threads' CPU time per 10^9 bytes (both ends together), the worker threads' (the crypto pool), and the read and write system calls of both ends per 10^9 bytes (/proc/PID/io; epoll_wait not counted). Medians over runs, min–max in parentheses."
+	echo
+	echo "| system | 1 stream Gbit/s | busier loop, share of a core | loops' CPU s/GB | workers' CPU s/GB | read+write calls per GB |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for s in "${SYS[@]}"; do
+		[ -n "$(med rloop "$s")" ] || continue
+		echo "| ${LABEL[$s]} | $(fmt "$(med thr1 "$s")") | $(cell_spread rloop "$s") | $(cell_spread rloopgb "$s") | $(cell_spread rwrkgb "$s") | $(cell_spread rsys "$s") |"
+	done
+	echo
+}
+# cell_spread METRIC SYSTEM: "median (min–max)".
+cell_spread() {
+	local x=${STF[$1/$2]:-}
+	[ -n "$x" ] || { echo "-"; return; }
+	set -- $x
+	echo "$1 ($2–$3)"
 }
 
 # best METRIC min|max SYSTEM...: the best median among the systems given.
@@ -1425,6 +1486,8 @@ report() {
 	echo "## More figures"
 	echo
 	detail_table
+	echo
+	reactor_table
 	if [ "${#FAILS[@]}" -gt 0 ]; then
 		echo
 		echo "## Failures"

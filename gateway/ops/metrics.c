@@ -355,7 +355,7 @@ render_workers(struct mbuf *b, const workers_stats *ws)
 	    "workers: auto: share of the last window the event loop was busy.");
 	mb_printf(b, "stpgate_loop_busy_ratio %.3f\n", ws->loop_busy);
 	family(b, "worker_offloading", "gauge",
-	    "workers: auto: 1 while bulk records go to the pool (loop busy, a core spare).");
+	    "workers: auto: 1 while large records go to the pool (the loop is busy).");
 	mb_printf(b, "stpgate_worker_offloading %d\n", ws->offloading);
 }
 

@@ -18,9 +18,8 @@
  * Dispatch (workers_offload, the endpoint's offload hook).  A fixed pool
  * (`workers: N`) takes every job.  An adaptive pool (`workers: auto`) takes
  * only the jobs whose hand-off pays: the expensive ones always (handshake
- * steps, record signatures), bulk records only while the loop is the
- * bottleneck and the machine has a core to spare; everything else runs on
- * the loop.  The rule and the measurements behind its constants are in
+ * steps, record signatures), large records only while the loop is the
+ * bottleneck; everything else runs on the loop.  The rule and the measurements behind its constants are in
  * workers.c.
  *
  * Threading: every call is made on the loop thread.
@@ -56,7 +55,6 @@ typedef struct workers_stats {
 	uint64_t lat_count[WORKERS_LAT_BUCKETS]; /* queue-to-done time, per bucket */
 	double lat_sum_us;
 	double loop_busy;       /* adaptive: the loop's busy share, last window */
-	double spare_cpus;      /* adaptive: cores free for the pool, last window */
 	int offloading;         /* adaptive: bulk records go to the pool now */
 } workers_stats;
 
@@ -91,17 +89,17 @@ void workers_flush(workers *w);
  * The endpoint's offload hook (endpoint_config.offload, cookie w): 1 if a
  * job of this kind, frame length and signature work should go to the pool,
  * 0 to run it on the loop.  Cheap: reads the clock the loop cached and, at
- * most every 100 ms, the loop thread's CPU time (and /proc/stat while the
- * loop is busy).  Call it on the loop thread.
+ * most every 100 ms, the loop thread's CPU time.  Call it on the loop
+ * thread.
  */
 int workers_offload(void *w, int kind, size_t len, int sig);
 
 /*
  * The rule's state change, once per window (exposed for its tests): whether
- * bulk records go to the pool next, given whether they did, the loop's busy
- * share (0..1) and the cores free for the pool (spare < 0: not known).
+ * large records go to the pool next, given whether they did and the loop's
+ * busy share (0..1) in the window that ended.
  */
-int workers_rule(int offloading, double loop_busy, double spare);
+int workers_rule(int offloading, double loop_busy);
 
 /*
  * Stop: let the threads finish every queued job (their done callbacks still

@@ -882,23 +882,20 @@ test_rule(void)
 {
 	static const struct {
 		int on;
-		double busy, spare;
+		double busy;
 		int want;
 	} v[] = {
-		/* Off: on only when the loop is busy and a core is spare. */
-		{ 0, 0.95, 1.0, 1 }, { 0, 0.90, 0.50, 1 },
-		{ 0, 0.89, 1.0, 0 }, { 0, 0.95, 0.49, 0 }, { 0, 1.0, -1, 0 },
-		{ 0, 0.0, 8.0, 0 },
-		/* On: stays on down to the lower marks (hysteresis). */
-		{ 1, 0.70, 0.30, 1 }, { 1, 0.60, 0.25, 1 }, { 1, 0.95, -1, 1 },
-		{ 1, 0.59, 1.0, 0 }, { 1, 0.95, 0.24, 0 }, { 1, 0.10, -1, 0 },
+		/* Off: on once the loop was busy 90% of a window. */
+		{ 0, 0.95, 1 }, { 0, 0.90, 1 }, { 0, 0.89, 0 }, { 0, 0.0, 0 },
+		/* On: stays on down to 60% (hysteresis). */
+		{ 1, 0.70, 1 }, { 1, 0.60, 1 }, { 1, 0.59, 0 }, { 1, 0.10, 0 },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		t_set_ctx("rule: offloading %d, loop busy %.2f, spare %.2f",
-		    v[i].on, v[i].busy, v[i].spare);
-		T_INT(workers_rule(v[i].on, v[i].busy, v[i].spare), v[i].want);
+		t_set_ctx("rule: offloading %d, loop busy %.2f", v[i].on,
+		    v[i].busy);
+		T_INT(workers_rule(v[i].on, v[i].busy), v[i].want);
 	}
 	t_section("the dispatch rule's state change");
 }
@@ -1006,12 +1003,13 @@ test_offload(void)
 	 * side by side).  It must follow what the thread really got.
 	 */
 	T_OK(b.st_busy.loop_busy >= b.share - 0.25 && b.st_busy.loop_busy >= 0.2);
-	/* It offloaded only if the machine had a core to spare. */
-	T_OK(!b.st_busy.offloading || b.st_busy.spare_cpus >= 0.25);
+	/* Offloading follows the busy share (on at 0.9, kept down to 0.6). */
+	T_OK(!b.st_busy.offloading || b.st_busy.loop_busy >= 0.6);
+	T_OK(b.st_busy.loop_busy < 0.9 || b.st_busy.offloading);
 	T_INT(b.big_busy, b.st_busy.offloading);
-	printf("  busy: loop busy %.2f (the thread got %.2f of a core), spare "
-	    "cores %.2f, offloading %d\n", b.st_busy.loop_busy, b.share,
-	    b.st_busy.spare_cpus, b.st_busy.offloading);
+	printf("  busy: loop busy %.2f (the thread got %.2f of a core), "
+	    "offloading %d\n", b.st_busy.loop_busy, b.share,
+	    b.st_busy.offloading);
 	t_set_ctx("offload decisions: idle loop");
 	T_OK(b.st_idle.loop_busy < 0.2);
 	T_INT(b.st_idle.offloading, 0);

@@ -1,0 +1,388 @@
+/*
+ * config_check.c: passes 2 and 3 of the config loader (config_int.h):
+ * relations between values (names a forward or service refers to, two
+ * peers with one key, listeners that collide, orderings between values),
+ * each candidate error considered and the earliest in the file kept; then
+ * the identity file, and no peer with our own key.
+ */
+#include "config_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "identity.h"
+
+/* ---- relations (pass 2) ---- */
+
+static int
+pos_cmp(cfg_pos a, cfg_pos b)
+{
+	if (a.line != b.line)
+		return a.line < b.line ? -1 : 1;
+	return a.col < b.col ? -1 : a.col > b.col;
+}
+
+static int
+cmp_peer_name(const void *pa, const void *pb)
+{
+	const cfg_peer *a = *(const cfg_peer *const *)pa;
+	const cfg_peer *b = *(const cfg_peer *const *)pb;
+
+	return strcmp(a->name, b->name);
+}
+
+/* Peers sorted by key; equal keys in file (array) order. */
+static int
+cmp_peer_key(const void *pa, const void *pb)
+{
+	const cfg_peer *a = *(const cfg_peer *const *)pa;
+	const cfg_peer *b = *(const cfg_peer *const *)pb;
+	int d = memcmp(a->key, b->key, sizeof(a->key));
+
+	if (d != 0)
+		return d;
+	return a < b ? -1 : a > b;
+}
+
+/* Index of the peer named name in the sorted list, or -1. */
+static long
+find_peer(const config *c, const cfg_peer *const *byname, const char *name)
+{
+	size_t lo = 0, hi = c->n_peers, mid;
+	int d;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		d = strcmp(name, byname[mid]->name);
+		if (d == 0)
+			return (long)(byname[mid] - c->peers);
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* "(known: a, b, c)" in file order, or that there are none. */
+static const char *
+known_peers(const config *c, char *buf, size_t len)
+{
+	size_t i, o;
+
+	if (c->n_peers == 0) {
+		snprintf(buf, len, "(no peers are defined)");
+		return buf;
+	}
+	o = (size_t)snprintf(buf, len, "(known: ");
+	for (i = 0; i < c->n_peers && i < KNOWN_MAX && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "",
+		    c->peers[i].name);
+	if (o < len)
+		snprintf(buf + o, len - o, "%s)", i < c->n_peers ? ", ..." : "");
+	return buf;
+}
+
+/* Resolve a peer name node used at key; returns the index or -1 (reported). */
+static long
+resolve_peer(struct ld *l, const cfg_peer *const *byname,
+    const ytree_node *n, const char *key)
+{
+	char q[SHOW_BUF], known[KNOWN_MAX * (CFG_NAME_MAX + 2) + 32];
+	cfg_pos pos = { n->line, n->col };
+	long i = find_peer(l->c, byname, n->str);
+
+	if (i < 0)
+		ld_xfail(l, pos, key, "no peer named %s %s",
+		    ld_show(q, n->str, n->len), known_peers(l->c, known,
+		    sizeof(known)));
+	return i;
+}
+
+static int
+cmp_size_t(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Listeners: the top-level listen, metrics, every forward. */
+struct lsn {
+	const cfg_addr *a;
+	int kind;           /* 0 listen, 1 metrics, 2 forward */
+	size_t idx;
+};
+
+static int
+cmp_lsn(const void *pa, const void *pb)
+{
+	const struct lsn *a = pa, *b = pb;
+
+	if (a->a->port != b->a->port)
+		return a->a->port < b->a->port ? -1 : 1;
+	return pos_cmp(a->a->pos, b->a->pos);
+}
+
+static const char *
+lsn_name(char *buf, size_t len, const struct lsn *x)
+{
+	if (x->kind == 0)
+		snprintf(buf, len, "listen");
+	else if (x->kind == 1)
+		snprintf(buf, len, "metrics");
+	else
+		snprintf(buf, len, "forwards[%zu].listen", x->idx);
+	return buf;
+}
+
+static int
+addr_is_any(const cfg_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)&a->ss)->
+		    sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr);
+}
+
+/* Same port: would binding both fail?  0 same address, 1 overlap, -1 no. */
+static int
+addr_clash(const cfg_addr *a, const cfg_addr *b)
+{
+	int fa = a->ss.ss_family, fb = b->ss.ss_family;
+
+	if (fa == fb && a->ss_len == b->ss_len) {
+		if (fa == AF_INET && memcmp(
+		    &((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr,
+		    &((const struct sockaddr_in *)(const void *)&b->ss)->sin_addr,
+		    sizeof(struct in_addr)) == 0)
+			return 0;
+		if (fa == AF_INET6 && memcmp(
+		    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr,
+		    &((const struct sockaddr_in6 *)(const void *)&b->ss)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0)
+			return 0;
+	}
+	/* [::] takes IPv4 too unless IPV6_V6ONLY; 0.0.0.0 takes all of IPv4. */
+	if ((fa == AF_INET6 && addr_is_any(a)) ||
+	    (fb == AF_INET6 && addr_is_any(b)))
+		return 1;
+	if (fa == AF_INET && fb == AF_INET && (addr_is_any(a) || addr_is_any(b)))
+		return 1;
+	return -1;
+}
+
+static int
+check_listeners(struct ld *l)
+{
+	const config *c = l->c;
+	struct lsn *v;
+	size_t n = 0, i, j, g;
+	char an[64], bn[64], as[CFG_HOST_MAX + 16], bs[CFG_HOST_MAX + 16];
+	int k;
+
+	if ((v = calloc(c->n_forwards + 2, sizeof(*v))) == NULL)
+		return ld_oom(l);
+	if (c->has_listen)
+		v[n++] = (struct lsn){ &c->listen, 0, 0 };
+	if (c->has_metrics)
+		v[n++] = (struct lsn){ &c->metrics, 1, 0 };
+	for (i = 0; i < c->n_forwards; i++)
+		v[n++] = (struct lsn){ &c->forwards[i].listen, 2, i };
+	qsort(v, n, sizeof(*v), cmp_lsn);
+	for (g = 0; g < n; g = j) {
+		for (j = g + 1; j < n && v[j].a->port == v[g].a->port; j++)
+			;
+		/* v[g..j) share a port, in file order. */
+		for (size_t b = g + 1; b < j; b++) {
+			for (size_t a = g; a < b; a++) {
+				if ((k = addr_clash(v[a].a, v[b].a)) < 0)
+					continue;
+				lsn_name(an, sizeof(an), &v[a]);
+				lsn_name(bn, sizeof(bn), &v[b]);
+				if (k == 0)
+					ld_xfail(l, v[b].a->pos, bn, "same address "
+					    "as %s (line %u)", an,
+					    v[a].a->pos.line);
+				else
+					ld_xfail(l, v[b].a->pos, bn, "%s overlaps "
+					    "%s %s (line %u)", ld_fmt_addr(bs,
+					    sizeof(bs), v[b].a), an, ld_fmt_addr(as,
+					    sizeof(as), v[a].a), v[a].a->pos.line);
+				break;
+			}
+		}
+	}
+	free(v);
+	return 0;
+}
+
+/* The value node of sect.key when given and not null, else NULL. */
+static const ytree_node *
+given(struct ld *l, const char *sect, const char *key)
+{
+	const ytree_node *n = ytree_get(ytree_get(l->root, sect), key);
+
+	return n == NULL || ytree_is_null(n) ? NULL : n;
+}
+
+/*
+ * sect.ka must be below (strict) or at most sect.kb.  The key blamed is the
+ * one given in the file (the later one when both are).
+ */
+static void
+check_order(struct ld *l, const char *sect, const char *ka, uint64_t va,
+    const char *kb, uint64_t vb, int strict,
+    const char *(*fmt)(char *, size_t, uint64_t))
+{
+	const ytree_node *na = given(l, sect, ka), *nb = given(l, sect, kb);
+	const ytree_node *blame;
+	char key[64], sa[32], sb[32];
+	cfg_pos pos;
+
+	if (strict ? va < vb : va <= vb)
+		return;
+	if (na != NULL && nb != NULL)
+		blame = (na->line > nb->line || (na->line == nb->line &&
+		    na->col > nb->col)) ? na : nb;
+	else
+		blame = na != NULL ? na : nb;
+	if (blame == NULL)
+		return;     /* the defaults are consistent */
+	snprintf(key, sizeof(key), "%s.%s", sect, blame == na ? ka : kb);
+	pos.line = blame->line;
+	pos.col = blame->col;
+	ld_xfail(l, pos, key, "%s.%s (%s) must be %s %s.%s (%s)", sect, ka,
+	    fmt(sa, sizeof(sa), va), strict ? "less than" : "at most", sect,
+	    kb, fmt(sb, sizeof(sb), vb));
+}
+
+int
+ld_relations(struct ld *l)
+{
+	config *c = l->c;
+	const cfg_peer **byname = NULL, **bykey = NULL;
+	const ytree_node *item, *n;
+	char key[128];
+	size_t i, j, k, m;
+	long pi;
+	int rc;
+
+	if (c->n_peers > 0 &&
+	    ((byname = calloc(c->n_peers, sizeof(*byname))) == NULL ||
+	    (bykey = calloc(c->n_peers, sizeof(*bykey))) == NULL)) {
+		rc = ld_oom(l);
+		goto out;
+	}
+	for (i = 0; i < c->n_peers; i++)
+		byname[i] = bykey[i] = &c->peers[i];
+	if (c->n_peers > 0) {
+		qsort(byname, c->n_peers, sizeof(*byname), cmp_peer_name);
+		qsort(bykey, c->n_peers, sizeof(*bykey), cmp_peer_key);
+	}
+
+	/* Two peers with one key: blame each later one, naming the first. */
+	for (i = 0; i < c->n_peers; i = j) {
+		for (j = i + 1; j < c->n_peers && memcmp(bykey[i]->key,
+		    bykey[j]->key, sizeof(bykey[i]->key)) == 0; j++) {
+			size_t a = (size_t)(bykey[i] - c->peers);
+			size_t b = (size_t)(bykey[j] - c->peers);
+
+			snprintf(key, sizeof(key), "peers.%s.key",
+			    c->peers[b].name);
+			ld_xfail(l, l->key_pos[b], key, "same key as peers.%s "
+			    "(line %u)", c->peers[a].name, l->key_pos[a].line);
+		}
+	}
+
+	for (i = 0; i < c->n_forwards; i++) {
+		cfg_forward *fw = &c->forwards[i];
+
+		item = ytree_item(l->forwards, i);
+		snprintf(key, sizeof(key), "forwards[%zu].peer", i);
+		if ((pi = resolve_peer(l, byname, ytree_get(item, "peer"),
+		    key)) >= 0)
+			fw->peer = (size_t)pi;
+		if (!fw->allow_remote && !ld_addr_is_loopback(&fw->listen)) {
+			snprintf(key, sizeof(key), "forwards[%zu].listen", i);
+			ld_xfail(l, fw->listen.pos, key, "%s is not a loopback "
+			    "address; set allow_remote: true to listen there",
+			    fw->listen.host);
+		}
+	}
+
+	for (i = 0; i < c->n_services; i++) {
+		cfg_service *s = &c->services[i];
+
+		n = ytree_get(ytree_value(l->services, i), "allow");
+		if (n == NULL || (m = ytree_count(n)) == 0)
+			continue;
+		if ((s->allow = calloc(m, sizeof(*s->allow))) == NULL) {
+			rc = ld_oom(l);
+			goto out;
+		}
+		for (j = 0; j < m; j++) {
+			snprintf(key, sizeof(key), "services.%s.allow[%zu]",
+			    s->name, j);
+			if ((pi = resolve_peer(l, byname, ytree_item(n, j),
+			    key)) >= 0)
+				s->allow[s->n_allow++] = (size_t)pi;
+		}
+		/* Sorted and unique: a name listed twice is harmless. */
+		qsort(s->allow, s->n_allow, sizeof(*s->allow), cmp_size_t);
+		for (j = k = 0; j < s->n_allow; j++)
+			if (k == 0 || s->allow[k - 1] != s->allow[j])
+				s->allow[k++] = s->allow[j];
+		s->n_allow = k;
+	}
+
+	if ((rc = check_listeners(l)) != 0)
+		goto out;
+
+	check_order(l, "flow", "window", c->flow.window, "max_window",
+	    c->flow.max_window, 0, ld_fmt_size);
+	check_order(l, "timeouts", "keepalive", c->timeouts.keepalive_ms,
+	    "dead_after", c->timeouts.dead_ms, 1, ld_fmt_dur);
+	check_order(l, "timeouts", "reconnect_min",
+	    c->timeouts.reconnect_min_ms, "reconnect_max",
+	    c->timeouts.reconnect_max_ms, 0, ld_fmt_dur);
+	rc = l->xhave ? STP_EPARSE : 0;
+out:
+	free(byname);
+	free(bykey);
+	return rc;
+}
+
+/* ---- the identity (pass 3) ---- */
+
+int
+ld_load_identity(struct ld *l)
+{
+	config *c = l->c;
+	const ytree_node *v = l->identity;
+	uint8_t pub[SIGN_PUB_LEN];
+	char msg[CFG_PATH_MAX * 2 + 256], key[128];
+	long i;
+	int rc;
+
+	if ((rc = identity_load(c->identity_path, &c->identity, msg,
+	    sizeof(msg))) != 0) {
+		ld_fail_key(l, v->line, v->col, "identity", "%s", msg);
+		if (rc == STP_EINVAL)
+			rc = STP_EIO;       /* not a regular file */
+		else if (rc == STP_EKEY)
+			rc = STP_EPARSE;    /* "# public:" disagrees */
+		return rc;
+	}
+	sign_key_public(c->identity, pub);
+	if ((i = config_peer_by_key(c, pub)) >= 0) {
+		snprintf(key, sizeof(key), "peers.%s.key", c->peers[i].name);
+		return ld_fail_key(l, l->key_pos[i].line, l->key_pos[i].col, key,
+		    "this is our own public key (identity: %s); a gateway "
+		    "cannot be its own peer", c->identity_path);
+	}
+	return 0;
+}

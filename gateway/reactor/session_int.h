@@ -1,0 +1,97 @@
+/*
+ * session_int.h: a session's insides (session.h), shared by session.c (the
+ * streams, sending, gathering, the connection's life, the stream opens it
+ * carries) and session_dial.c (dialing: resolving, connecting, dialer
+ * plugins, retries with backoff), and by nothing else.  Functions here are
+ * named sess_*.
+ */
+#ifndef STP_SESSION_INT_H
+#define STP_SESSION_INT_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "conn.h"
+#include "gateway.h"
+#include "plugin.h"
+#include "session.h"
+#include "stream.h"
+
+struct waiter {
+	stream *st;
+	struct waiter *next;
+};
+
+#define GATHER_MAX 256
+
+struct gather {
+	stream *st;              /* NULL: taken or dropped */
+	const uint8_t *p;
+	size_t len;
+};
+
+struct session {
+	gateway *gw;
+	const cfg_peer *peer;
+	char name[CFG_NAME_MAX];
+	uint8_t key[32];
+	int state;
+
+	conn *c;                 /* the established connection */
+	conn *dialed;            /* ours, in its handshake */
+	uv_tcp_t *connecting;    /* TCP connect in progress */
+	uv_connect_t creq;
+	uv_getaddrinfo_t gai;
+	int resolving;
+	/* A dial through a dialer plugin (plugin_api.h), e.g. a SOCKS5 proxy. */
+	plugins *dplug;          /* held from route to the end of the dial */
+	const stp_dialer_ops *dops; /* NULL: a direct dial */
+	void *dinst;
+	void *dop;               /* the plugin's operation on the connected socket */
+	char dhost[CFG_HOST_MAX]; /* where TCP goes: the route's endpoint */
+	uint16_t dport;
+	uv_timer_t retry;        /* backoff, connect timeout */
+	uv_timer_t keep;         /* keepalive, rekey ticks, dead peer */
+	uv_timer_t cover;        /* the next cover record (a shaping plugin) */
+	int handles;
+	unsigned attempts;
+	uint64_t next_retry_ms;
+
+	stream **buckets;
+	size_t n_buckets, n_streams;
+	struct waiter *waiting;  /* local streams waiting for the session */
+	uint32_t next_id;
+	uint32_t last_peer_id;   /* highest id the peer opened */
+	uint64_t windows;        /* sum of receive windows granted beyond the initial */
+	int64_t buffered;
+
+	uint64_t up_since_ms, rtt_ms;
+	uint64_t bytes_in, bytes_out;    /* of streams already closed */
+	char last_error[160];
+	uint8_t sid[16];
+
+	void (*done)(void *);
+	void *done_arg;
+	int shutting_down;
+
+	struct gather g[GATHER_MAX];
+	unsigned ng;
+};
+
+/* The owner callbacks a session's connections get (session.c). */
+extern const conn_owner_ops sess_ops;
+
+/* Remember why the session is not up, for `stpgate status` (session.c). */
+void sess_set_error(session *s, const char *why);
+/* A session shutting down: free it once nothing of it is left (session.c). */
+void sess_maybe_done(session *s);
+/* Dial now: resolve, connect (directly or through a dialer plugin), then
+ * hand the socket to a conn for the handshake (session_dial.c). */
+void sess_dial(session *s);
+/* Back off and dial again later, saying why (session_dial.c). */
+void sess_schedule_retry(session *s, const char *why);
+/* Stop a connect or dial in progress (session_dial.c). */
+void sess_abandon_connect(session *s);
+
+#endif

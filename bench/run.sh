@@ -124,6 +124,13 @@ for pair in iperf3:iperf3 stunnel4:stunnel4 spiped:spiped socat:socat \
 		need+=("${pair#*:}")
 	fi
 done
+# and what building stpgate takes (the same list as tests/run.sh's first
+# part), so that the benchmark works on a machine where nothing was built yet
+for pkg in build-essential pkg-config libuv1-dev libssl-dev libprotobuf-c-dev \
+    protobuf-c-compiler libyaml-dev; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+		need+=("$pkg")
+done
 if [ "${#need[@]}" -gt 0 ]; then
 	mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 	[ "$(id -u)" = 0 ] || die "missing packages: ${need[*]} (apt-get install them, or run as root)"
@@ -138,12 +145,11 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 # --- build ---
-if [ ! -f "$BUILD/CMakeCache.txt" ] ||
-    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
-	log "configuring $BUILD (Release)"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON \
-	    >/dev/null || die "cmake configure failed"
-fi
+# configured every time: cheap when nothing changed, and a directory a failed
+# configure left behind (a cache without a Makefile) is set right
+log "configuring $BUILD (Release)"
+cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON \
+    >/dev/null || die "cmake configure failed (cmake -S $REPO -B $BUILD)"
 log "building stpgate, bench_net, bench_proto in $BUILD"
 cmake --build "$BUILD" --target stpgate bench_net bench_proto -j2 >/dev/null ||
     die "build failed (cmake --build $BUILD --target stpgate bench_net bench_proto)"

@@ -89,6 +89,12 @@ struct pow {
 	uint8_t pool[POOL_LEN];
 	size_t pool_off;
 	uint64_t win_start, win_count;
+	/*
+	 * Added to the clock in every expiry we write and read: our monotonic
+	 * clock counts from boot, and an expiry in clear would tell anyone who
+	 * asks for a challenge how long this host has been up.
+	 */
+	uint64_t clock_off;
 	unsigned extra;          /* bits above s.difficulty */
 	struct slot *slots;
 	size_t nbuckets;         /* a power of two */
@@ -182,6 +188,8 @@ open_(const void *cfg, int enabled, void **inst)
 			return -1;
 		}
 		stp_random(p->key, sizeof(p->key));
+		stp_random(&p->clock_off, sizeof(p->clock_off));
+		p->clock_off >>= 2;  /* far from wrapping, whatever is added */
 		p->pool_off = POOL_LEN;
 		p->win_start = stp_now_ms();
 	}
@@ -444,7 +452,7 @@ admit(void *inst, const struct sockaddr *src, const uint8_t *adm,
 	sn = src_bytes(src, sb);
 	p->win_count++;          /* taken back below if this one pays */
 	if (adm_len == 0)
-		return challenge(p, d, now, sb, sn, chal, chal_len);
+		return challenge(p, d, now + p->clock_off, sb, sn, chal, chal_len);
 
 	/*
 	 * Cheapest checks first: garbage costs at most one SHA-256, and the
@@ -476,13 +484,13 @@ admit(void *inst, const struct sockaddr *src, const uint8_t *adm,
 		return refuse(src, "not our challenge (bad MAC)");
 	}
 	expiry = get_be64(adm + O_EXP);
-	if (now > expiry) {
+	if (now + p->clock_off > expiry) {
 		/* Ours but too old (a slow solver?): a fresh one, maybe easier. */
 		stp_wipe(full, sizeof(full));
 		stp_count(NAME, "stale", 1);
-		return challenge(p, d, now, sb, sn, chal, chal_len);
+		return challenge(p, d, now + p->clock_off, sb, sn, chal, chal_len);
 	}
-	rc = remember(p, adm + O_NONCE, expiry, full, now);
+	rc = remember(p, adm + O_NONCE, expiry, full, now + p->clock_off);
 	stp_wipe(full, sizeof(full));
 	if (rc == REPLAYED) {
 		stp_count(NAME, "replayed", 1);

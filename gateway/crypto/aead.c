@@ -9,6 +9,8 @@
 #include "crypto/aead.h"
 
 #include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +37,36 @@ struct aead_ctx {
 	 */
 	uint8_t enc_key[AEAD_KEY_LEN], dec_key[AEAD_KEY_LEN];
 	int enc_keyed, dec_keyed;
+	/* Retirements counted when each key was set (aead_ctx_sweep). */
+	uint64_t enc_gen, dec_gen;
 };
+
+/*
+ * Retired keys.  A context keeps the last key it was given, and OpenSSL's
+ * state under it keeps that key's schedule, until a call with another key:
+ * for a context many sessions share (a worker's, the loop's) that can be
+ * long after the session retired the key.  Every retirement counts one
+ * here; aead_ctx_sweep, which a context's owner calls when it goes idle,
+ * drops a key set before the latest retirement.
+ */
+static _Atomic uint64_t retirements;
+
+void
+aead_key_retired(void)
+{
+	atomic_fetch_add_explicit(&retirements, 1, memory_order_release);
+}
+
+static uint64_t
+retired_now(void)
+{
+	return atomic_load_explicit(&retirements, memory_order_acquire);
+}
 
 /* Point e at key and nonce, skipping the key setup when e already holds it. */
 static int
 rekey(EVP_CIPHER_CTX *e, uint8_t held[AEAD_KEY_LEN], int *keyed,
-    const uint8_t *key, const uint8_t *nonce, int enc)
+    uint64_t *gen, const uint8_t *key, const uint8_t *nonce, int enc)
 {
 	int same = *keyed && CRYPTO_memcmp(held, key, AEAD_KEY_LEN) == 0;
 
@@ -51,8 +77,44 @@ rekey(EVP_CIPHER_CTX *e, uint8_t held[AEAD_KEY_LEN], int *keyed,
 	if (!same) {
 		memcpy(held, key, AEAD_KEY_LEN);
 		*keyed = 1;
+		*gen = retired_now();
 	}
 	return 0;
+}
+
+/*
+ * Drop what e holds: OpenSSL frees its state with a wipe
+ * (EVP_CIPHER_CTX_reset), and the context is bound to the cipher again.
+ */
+static int
+unkey(EVP_CIPHER_CTX *e, uint8_t held[AEAD_KEY_LEN], int *keyed, int enc)
+{
+	const struct ossl_algs *a = ossl_algs();
+
+	crypto_wipe(held, AEAD_KEY_LEN);
+	*keyed = 0;
+	if (a == NULL || EVP_CIPHER_CTX_reset(e) != 1 ||
+	    EVP_CipherInit_ex2(e, a->chacha20_poly1305, NULL, NULL, enc, NULL) != 1)
+		return STP_ECRYPTO;
+	return 0;
+}
+
+int
+aead_ctx_sweep(aead_ctx *c)
+{
+	uint64_t now;
+	int rc = 0;
+
+	if (c == NULL || (!c->enc_keyed && !c->dec_keyed))
+		return 0;
+	now = retired_now();
+	if (c->enc_keyed && c->enc_gen < now && unkey(c->enc, c->enc_key,
+	    &c->enc_keyed, 1) != 0)
+		rc = STP_ECRYPTO;
+	if (c->dec_keyed && c->dec_gen < now && unkey(c->dec, c->dec_key,
+	    &c->dec_keyed, 0) != 0)
+		rc = STP_ECRYPTO;
+	return rc;
 }
 
 aead_ctx *
@@ -102,7 +164,7 @@ seal12(aead_ctx *c, const uint8_t *key, const uint8_t nonce[12],
 	EVP_CIPHER_CTX *e = c->enc;
 	int n, rc = STP_ECRYPTO;
 
-	if (rekey(e, c->enc_key, &c->enc_keyed, key, nonce, 1) != 0)
+	if (rekey(e, c->enc_key, &c->enc_keyed, &c->enc_gen, key, nonce, 1) != 0)
 		goto out;
 	if (aad_len > 0 && EVP_EncryptUpdate(e, NULL, &n, aad, (int)aad_len) != 1)
 		goto out;
@@ -133,7 +195,7 @@ open12(aead_ctx *c, const uint8_t *key, const uint8_t nonce[12],
 
 	/* Copy the tag first: with out == in, decryption may overwrite it. */
 	memcpy(tag, in + ct_len, AEAD_TAG_LEN);
-	if (rekey(d, c->dec_key, &c->dec_keyed, key, nonce, 0) != 0)
+	if (rekey(d, c->dec_key, &c->dec_keyed, &c->dec_gen, key, nonce, 0) != 0)
 		goto out;
 	if (EVP_CIPHER_CTX_ctrl(d, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) != 1)
 		goto out;

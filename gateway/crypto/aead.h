@@ -39,6 +39,20 @@ aead_ctx *aead_ctx_new(void);
 void aead_ctx_free(aead_ctx *c);
 
 /*
+ * A key that contexts may still hold is retired (a session's direction
+ * moved to its next key, or the session ended): count it.  Any thread.
+ */
+void aead_key_retired(void);
+/*
+ * Wipe the key c holds, and OpenSSL's state under it, if it was set before
+ * the latest retirement; cheap when nothing was retired since.  Called by
+ * c's owner when it goes idle (a worker before it sleeps, the loop at the
+ * end of its turn), so no retired key outlives the turn that retired it.
+ * 0, or STP_ECRYPTO (c then fails every call).
+ */
+int aead_ctx_sweep(aead_ctx *c);
+
+/*
  * ChaCha20-Poly1305.  seal writes pt_len + AEAD_TAG_LEN bytes to out; open
  * reads in_len >= AEAD_TAG_LEN bytes (ct || tag) and writes in_len - 16 bytes
  * of plaintext to out, only if the tag verifies.  nonce_len must be 12.

@@ -217,6 +217,10 @@ render_handshakes(struct mbuf *b)
 		mb_printf(b, "stpgate_handshakes_total{result=\"fail\",reason=\"%s\"} %llu\n",
 		    metrics_hs_reason_name(r),
 		    (unsigned long long)m->handshakes_failed[r]);
+	family(b, "handshakes_in_progress", "gauge",
+	    "Accepted peer connections whose handshake has not ended yet (limits.max_handshakes caps them).");
+	mb_printf(b, "stpgate_handshakes_in_progress %llu\n",
+	    (unsigned long long)m->handshakes_pending);
 }
 
 static void

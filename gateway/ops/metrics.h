@@ -9,7 +9,8 @@
  * Every metric is named stpgate_*; counters end in _total.  The families:
  *   stpgate_sessions{state}                     gauge, one sample per state
  *   stpgate_sessions_established_total, stpgate_sessions_closed_total
- *   stpgate_handshakes_total{result="ok"}, {result="fail",reason}
+ *   stpgate_handshakes_total{result="ok"}, {result="fail",reason},
+ *   stpgate_handshakes_in_progress (gauge: accepted, not yet a session)
  *   stpgate_streams_opened_total, stpgate_streams_closed_total,
  *   stpgate_streams_refused_total{reason}, stpgate_streams_active (gauge)
  *   stpgate_peer_up{peer}, stpgate_peer_streams{peer},
@@ -62,6 +63,7 @@ enum m_rec_reason {
 typedef struct metrics {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed[M_HS_REASONS];
+	uint64_t handshakes_pending;  /* gauge: accepted connections not yet a session */
 	uint64_t streams_opened, streams_closed;
 	uint64_t streams_refused[M_ST_REASONS];
 	uint64_t records_rejected[M_REC_REASONS];

@@ -786,6 +786,7 @@ release(endpoint *e)
 	e->actx = NULL;
 	crypto_wipe(&e->tx, sizeof(e->tx));
 	crypto_wipe(&e->rx, sizeof(e->rx));
+	aead_key_retired();
 	ep_rekem_wipe(&e->rk);
 	if (!e->hs_pending) {
 		hs_free(e->h);

@@ -109,10 +109,17 @@ arena_free(void *data, void *p)
 	(void)p;
 }
 
-/* Give back everything above mark. */
+/*
+ * Give back everything above mark, wiped: unpacked messages hold record
+ * plaintext, which must not wait in the heap for the next message.
+ */
 static void
 arena_rewind(env_arena *a, size_t mark)
 {
+	if (a->used > mark) {
+		ENV_UNPOISON((uint8_t *)a->mem + mark, a->used - mark);
+		crypto_wipe((uint8_t *)a->mem + mark, a->used - mark);
+	}
 	a->used = mark;
 	ENV_POISON((uint8_t *)a->mem + mark, a->cap - mark);
 }

@@ -82,6 +82,7 @@ void
 ks_handshake_wipe(ks_handshake *k)
 {
 	crypto_wipe(k, sizeof(*k));
+	aead_key_retired();
 }
 
 int
@@ -111,6 +112,8 @@ ks_app(const ks_handshake *k, const uint8_t th4[KS_TH_LEN],
 int
 ks_record_key(aead_dirkey *dk, const uint8_t ts[KS_SECRET_LEN])
 {
+	/* The key dk held until now is retired: cipher contexts let go of it. */
+	aead_key_retired();
 	return hs_dirkey(dk, ts, "key", "prefix");
 }
 

@@ -16,6 +16,10 @@
  * once; only what the socket did not take waits in one uv_write, and nothing
  * more is written until it completes.  Reads go straight into the
  * endpoint's input buffer, where records are opened in place.
+ *
+ * A responder's conn starts with a gate instead (gate.h): a few KiB that
+ * read the first frame and say nothing whatever it is; the endpoint is
+ * made only for a HELLO that passed mac1.
  */
 #include "conn.h"
 
@@ -25,8 +29,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "crypto/crypto.h"
 #include "err.h"
+#include "gate.h"
 #include "gateway.h"
+#include "keysched.h"
 #include "log.h"
 #include "metrics.h"
 #include "plugin_api.h"
@@ -41,6 +48,12 @@ struct conn {
 	gateway *gw;
 	uv_tcp_t *tcp;
 	uv_timer_t timer;        /* handshake timeout, then the linger on close */
+	/*
+	 * A responder's connection before mac1 has only its gate (gate.h):
+	 * the endpoint, and everything else a session needs, is made once a
+	 * HELLO passes.  Exactly one of gate and ep is set.
+	 */
+	gate *gate;
 	endpoint *ep;
 	const conn_owner_ops *ops;
 	void *owner;
@@ -58,7 +71,7 @@ struct conn {
 	conn *dirty_next;        /* on the list conn_turn_end goes over */
 	int dirty;
 	uv_write_t wreq;
-	uv_buf_t bufs[CONN_MAX_IOV];
+	uv_buf_t *bufs;          /* CONN_MAX_IOV, made with the endpoint */
 	size_t wbytes;
 	size_t high;             /* output high-water mark */
 	char addr[64];
@@ -103,6 +116,10 @@ maybe_free(conn *c)
 	if (c->handles > 0 || c->jobs_out > 0)
 		return;
 	endpoint_free(c->ep);
+	if (c->gate != NULL)
+		gate_wipe(c->gate);
+	free(c->gate);
+	free(c->bufs);
 	plugins_unref(c->plug);
 	free(c->held);
 	free(c);
@@ -193,7 +210,8 @@ fail(conn *c, int err, const char *reason)
 		c->reading = 0;
 	}
 	/* mac1 failures get silence; anything else may carry a Close record. */
-	if (err != STP_EMAC1 && err != STP_EIO && endpoint_output_pending(c->ep) > 0) {
+	if (err != STP_EMAC1 && err != STP_EIO && c->ep != NULL &&
+	    endpoint_output_pending(c->ep) > 0) {
 		linger(c);
 		return;
 	}
@@ -208,8 +226,52 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 	(void)suggested;
 	/* Straight into the endpoint's input buffer: no copy on the way in. */
-	buf->base = (char *)endpoint_input_buf(c->ep, &room);
+	if (c->gate != NULL)
+		buf->base = (char *)gate_buf(c->gate, &room);
+	else
+		buf->base = (char *)endpoint_input_buf(c->ep, &room);
 	buf->len = room;
+}
+
+static int make_endpoint(conn *c);
+
+/*
+ * Bytes for the gate.  A HELLO that passes mac1 gets its endpoint, which
+ * takes the frame; anything else is thrown away until the handshake timer
+ * ends it (handshake_expired), or until the other side closes.
+ */
+static void
+gate_read(conn *c, ssize_t nread)
+{
+	const uint8_t *f;
+	size_t flen;
+	int rc;
+
+	if (nread < 0) {
+		/* EOF or an error: whatever the gate held, the same silence. */
+		fail(c, c->gate->state == GATE_DRAINING ? STP_EMAC1 : STP_EIO,
+		    c->gate->state == GATE_DRAINING ? gate_reason(c->gate) :
+		    nread == UV_EOF ? "connection closed by the other side before a HELLO" :
+		    uv_strerror((int)nread));
+		return;
+	}
+	if (gate_commit(c->gate, (size_t)nread) != GATE_PASSED)
+		return;
+	if ((rc = make_endpoint(c)) != 0) {
+		fail(c, rc, "out of memory for a new session");
+		return;
+	}
+	f = gate_frame(c->gate, &flen);
+	rc = endpoint_input(c->ep, f, flen, c->last_recv_ms);
+	gate_wipe(c->gate);
+	free(c->gate);
+	c->gate = NULL;
+	if (rc != 0) {
+		fail(c, rc, endpoint_reason(c->ep));
+		return;
+	}
+	/* The endpoint reads from here on: its own buffer, from the next read. */
+	process(c);
 }
 
 static void
@@ -220,6 +282,12 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	if (nread == 0 || c->closing)
 		return;
+	if (c->gate != NULL) {
+		if (nread > 0)
+			c->last_recv_ms = now_ms(c);
+		gate_read(c, nread);
+		return;
+	}
 	if (nread == UV_ENOBUFS) {
 		/* No room: stop until jobs or the app make some. */
 		uv_read_stop(s);
@@ -587,6 +655,11 @@ handshake_expired(uv_timer_t *t)
 	conn *c = t->data;
 	char why[64];
 
+	/* A gate that refused what came: the silence ends now, as any other. */
+	if (c->gate != NULL && c->gate->state == GATE_DRAINING) {
+		fail(c, STP_EMAC1, gate_reason(c->gate));
+		return;
+	}
 	snprintf(why, sizeof(why), "handshake timed out after %llu ms",
 	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms);
 	fail(c, STP_EPROTO, why);
@@ -672,29 +745,20 @@ answer(void *cookie, const uint8_t *chal, size_t chal_len, uint8_t *ans,
 	return plugins_answer(c->plug, chal, chal_len, ans, ans_len);
 }
 
-conn *
-conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
-    const conn_owner_ops *ops, void *owner)
+/*
+ * The endpoint, and the write buffers: an initiator's at once, a
+ * responder's once a HELLO passed its gate.  0 or STP_ENOMEM.
+ */
+static int
+make_endpoint_for(conn *c, const uint8_t *peer_pub)
 {
-	const config *cfg = gateway_config(gw);
+	const config *cfg = gateway_config(c->gw);
 	endpoint_config ec;
-	conn *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto fail;
-	c->gw = gw;
-	c->tcp = tcp;
-	c->initiator = initiator;
-	c->ops = ops;
-	c->owner = owner;
-	/* Streams stop reading above this; sends are refused at twice it. */
-	c->high = cfg->limits.session_buffer / 4;
-	if (c->high < 256 * 1024)
-		c->high = 256 * 1024;
 	memset(&ec, 0, sizeof(ec));
-	ec.hs.initiator = initiator;
+	ec.hs.initiator = c->initiator;
 	ec.hs.identity = cfg->identity;
-	if (initiator && peer_pub != NULL) {
+	if (c->initiator && peer_pub != NULL) {
 		long p = config_peer_by_key(cfg, peer_pub);
 
 		memcpy(ec.hs.peer_pub, peer_pub, 32);
@@ -707,10 +771,9 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 			ec.hs.flags = AUTH_FLAG_SIGN_RECORDS |
 			    AUTH_FLAG_WANT_SIGNED;
 	}
-	c->plug = plugins_ref(gateway_plugins(gw));
-	if (!initiator && plugins_admission_on(c->plug))
+	if (!c->initiator && plugins_admission_on(c->plug))
 		ec.hs.admit = admit;
-	if (initiator)
+	if (c->initiator)
 		ec.hs.answer = answer;
 	ec.hs.cookie = c;
 	/* Record shaping (padding): c->plug outlives the endpoint. */
@@ -727,17 +790,65 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	 * Where jobs run: the pool's rule decides each (workers.h); without a
 	 * pool, all run on the loop, with the loop's cipher context.
 	 */
-	ec.actx = gateway_actx(gw);
+	ec.actx = gateway_actx(c->gw);
 	ec.offload = dispatch;
-	ec.offload_cookie = gateway_workers(gw);
+	ec.offload_cookie = gateway_workers(c->gw);
 	ec.rekey_bytes = cfg->rekey.bytes;
 	ec.rekey_interval_ms = cfg->rekey.interval_ms;
 	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
 	ec.max_output = 2 * c->high;
 	ec.lookup = lookup_peer;
 	ec.peer_name = peer_name;
-	ec.cookie = gw;
-	if ((c->ep = endpoint_new(&ec, gateway_now(gw))) == NULL)
+	ec.cookie = c->gw;
+	if ((c->bufs = calloc(CONN_MAX_IOV, sizeof(*c->bufs))) == NULL ||
+	    (c->ep = endpoint_new(&ec, gateway_now(c->gw))) == NULL)
+		return STP_ENOMEM;
+	return 0;
+}
+
+static int
+make_endpoint(conn *c)
+{
+	return make_endpoint_for(c, NULL);
+}
+
+/* A responder's gate, keyed with our own key's mac1 key.  0 or STP_ENOMEM. */
+static int
+make_gate(conn *c)
+{
+	uint8_t pub[32], key[32];
+	int rc;
+
+	if ((c->gate = malloc(sizeof(*c->gate))) == NULL)
+		return STP_ENOMEM;
+	sign_key_public(gateway_config(c->gw)->identity, pub);
+	if ((rc = ks_mac1_key(key, pub)) != 0)
+		return rc;
+	gate_init(c->gate, key);
+	crypto_wipe(key, sizeof(key));
+	return 0;
+}
+
+conn *
+conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
+    const conn_owner_ops *ops, void *owner)
+{
+	const config *cfg = gateway_config(gw);
+	conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->gw = gw;
+	c->tcp = tcp;
+	c->initiator = initiator;
+	c->ops = ops;
+	c->owner = owner;
+	/* Streams stop reading above this; sends are refused at twice it. */
+	c->high = cfg->limits.session_buffer / 4;
+	if (c->high < 256 * 1024)
+		c->high = 256 * 1024;
+	c->plug = plugins_ref(gateway_plugins(gw));
+	if ((initiator ? make_endpoint_for(c, peer_pub) : make_gate(c)) != 0)
 		goto fail;
 	tcp->data = c;
 	c->handles = 1;
@@ -758,6 +869,8 @@ fail_handles:
 fail:
 	if (c != NULL) {
 		endpoint_free(c->ep);
+		free(c->gate);
+		free(c->bufs);
 		plugins_unref(c->plug);
 		free(c);
 	}
@@ -773,6 +886,14 @@ conn_start(conn *c)
 	int rc;
 
 	uv_timer_start(&c->timer, handshake_expired, hs_ms, 0);
+	if (c->gate != NULL) {
+		if ((rc = uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read)) != 0) {
+			fail(c, STP_EIO, uv_strerror(rc));
+			return STP_EIO;
+		}
+		c->reading = 1;
+		return 0;
+	}
 	if (c->initiator && (rc = endpoint_start(c->ep, now_ms(c))) != 0) {
 		fail(c, rc, endpoint_reason(c->ep));
 		return rc;
@@ -866,6 +987,8 @@ conn_turn_end(gateway *gw)
 	}
 	if (w != NULL)
 		workers_flush(w);
+	/* Keys retired this turn leave the loop's cipher context now. */
+	(void)aead_ctx_sweep(gateway_actx(gw));
 }
 
 int
@@ -889,7 +1012,8 @@ conn_close(conn *c, int graceful, uint32_t code, const char *reason)
 		uv_read_stop((uv_stream_t *)c->tcp);
 		c->reading = 0;
 	}
-	if (graceful && endpoint_established(c->ep) && !endpoint_finished(c->ep) &&
+	if (graceful && c->ep != NULL && endpoint_established(c->ep) &&
+	    !endpoint_finished(c->ep) &&
 	    endpoint_close(c->ep, code, reason, now_ms(c)) == 0) {
 		linger(c);
 		return;

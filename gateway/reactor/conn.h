@@ -72,6 +72,7 @@ int conn_start(conn *c);
 
 void conn_set_owner(conn *c, const conn_owner_ops *ops, void *owner);
 
+/* The endpoint; NULL for a responder's conn whose HELLO has not passed mac1. */
 endpoint *conn_endpoint(conn *c);
 int conn_initiator(const conn *c);
 /* The remote address, "1.2.3.4:5678" / "[::1]:5678". */

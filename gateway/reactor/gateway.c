@@ -220,6 +220,7 @@ pending_del(gateway *gw, conn *c)
 			*pp = p->next;
 			free(p);
 			gw->n_pending--;
+			stp_metrics.handshakes_pending = gw->n_pending;
 			return;
 		}
 	}
@@ -286,7 +287,7 @@ inbound_closed(void *owner, conn *c, int err, const char *reason)
 	if (err == STP_EPROTO && strstr(reason, "timed out") != NULL)
 		r = M_HS_TIMEOUT;
 	stp_metrics.handshakes_failed[r]++;
-	if (err == STP_EPEER && endpoint_peer(e) != NULL) {
+	if (err == STP_EPEER && e != NULL && endpoint_peer(e) != NULL) {
 		/* Someone holding a real key we do not know: name it, so an
 		 * operator can add it after checking the fingerprint. */
 		char text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
@@ -412,6 +413,7 @@ on_peer_connection(uv_stream_t *server, int status)
 	p->next = gw->pending;
 	gw->pending = p;
 	gw->n_pending++;
+	stp_metrics.handshakes_pending = gw->n_pending;
 	conn_start(c);
 }
 
@@ -770,6 +772,7 @@ shutdown_all(gateway *gw)
 		gw->pending = p->next;
 		free(p);
 		gw->n_pending--;
+		stp_metrics.handshakes_pending = gw->n_pending;
 		conn_set_owner(c, NULL, NULL);
 		conn_close(c, 0, 0, "shutting down");
 	}

@@ -226,11 +226,19 @@ worker_main(void *arg)
 	uint64_t t_end;
 	double us;
 	unsigned b;
-	int was_empty;
+	int was_empty, swept = 1;
 
 	pthread_mutex_lock(&w->todo_mu);
 	for (;;) {
 		while (w->todo.count == 0 && !w->stop) {
+			/* Going idle: no retired key stays in our context. */
+			if (!swept) {
+				pthread_mutex_unlock(&w->todo_mu);
+				(void)aead_ctx_sweep(t->ctx);
+				swept = 1;
+				pthread_mutex_lock(&w->todo_mu);
+				continue;
+			}
 			w->idle++;
 			pthread_cond_wait(&w->todo_cv, &w->todo_mu);
 			w->idle--;
@@ -244,6 +252,7 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&w->todo_mu);
 
 		endpoint_job_run(x.job, t->ctx);
+		swept = 0;
 		t_end = now_ns();
 		atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
 

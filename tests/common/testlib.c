@@ -178,3 +178,15 @@ t_load_vectors(const char *relpath)
 	}
 	return t;
 }
+
+int
+t_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}

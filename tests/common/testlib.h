@@ -56,6 +56,9 @@ const char *t_hex(const void *buf, size_t len);
  */
 uint64_t t_mix64(uint64_t x);
 
+/* 1 when all n bytes at p are zero (a wipe's check). */
+int t_all_zero(const void *p, size_t n);
+
 /* Load STP_VECTOR_DIR/relpath; aborts the program with a message if it cannot. */
 ytree *t_load_vectors(const char *relpath);
 /* Full path of a vector file, in a static buffer. */

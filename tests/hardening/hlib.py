@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import resource
 import select
 import socket
 import struct
@@ -31,6 +32,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from gwlib import (HOST, metric_samples, read_to_eof,  # noqa: E402
     recv_to_end, say)
+
+# ---- limits ----
+
+def raise_nofile(want):
+	"""Soft limit to max(want, hard); hard to want too when allowed.
+	Returns the soft limit now in force."""
+	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	if hard != resource.RLIM_INFINITY and hard < want:
+		try:
+			resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+			return want
+		except (ValueError, OSError):
+			pass
+	new = hard if hard == resource.RLIM_INFINITY or hard < want else want
+	new = max(new, soft)
+	try:
+		resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+	except (ValueError, OSError):
+		return soft
+	return new
+
 
 # ---- config sections gwlib.config_text does not write ----
 

@@ -30,7 +30,6 @@ skipped, when RLIMIT_NOFILE cannot be raised far enough).
 
 import argparse
 import os
-import resource
 import selectors
 import socket
 import subprocess
@@ -58,25 +57,6 @@ INFLIGHT = 200          # connections being set up at once (forward backlog 511)
 TOKEN = 24              # bytes each connection echoes
 
 
-def raise_nofile(want):
-	"""Soft limit to max(want, hard); hard to want too when allowed.
-	Returns the soft limit now in force."""
-	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-	if hard != resource.RLIM_INFINITY and hard < want:
-		try:
-			resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
-			return want
-		except (ValueError, OSError):
-			pass
-	new = hard if hard == resource.RLIM_INFINITY or hard < want else want
-	new = max(new, soft)
-	try:
-		resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-	except (ValueError, OSError):
-		return soft
-	return new
-
-
 def proc_nofile(pid):
 	try:
 		with open("/proc/%d/limits" % pid) as f:
@@ -94,7 +74,7 @@ def echo_server():
 	"""Listen on 127.0.0.1 (port printed on stdout), echo every byte back,
 	hold any number of connections; `count` on stdin prints how many are
 	open; EOF on stdin ends it."""
-	raise_nofile(1 << 16)
+	hlib.raise_nofile(1 << 16)
 	ls = socket.socket()
 	ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 	ls.bind((HOST, 0))
@@ -479,7 +459,7 @@ def main():
 	ap.add_argument("--keep", action="store_true")
 	args = ap.parse_args()
 	want = args.conns * 2 + 1000
-	got = raise_nofile(want)
+	got = hlib.raise_nofile(want)
 	say("RLIMIT_NOFILE: %d (wanted %d)" % (got, want))
 	if got < args.conns + 200:
 		print("SKIPPED: RLIMIT_NOFILE cannot be raised above %d here, too few for "

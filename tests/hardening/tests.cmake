@@ -4,7 +4,9 @@
 #                without it)
 #   integration  tamper (a proxy that flips, replays, drops, truncates),
 #                flood (handshake floods and slowloris, with the flood tool
-#                below), valgrind (memcheck on both gateways)
+#                below), silent (what a prober without the key sees; the
+#                memory half-open connections cost), valgrind (memcheck on
+#                both gateways)
 #   scale        10,000 tunneled connections at once; the limits
 # Under ASan/TSan only tamper and flood are registered: the others are too
 # slow there (valgrind cannot run a sanitized binary at all).
@@ -35,7 +37,19 @@ if(PYTHON3)
   set_tests_properties(hard_flood PROPERTIES LABELS "${hard_labels}" TIMEOUT 300
     RESOURCE_LOCK gateway_heavy)
 
+  # What the listener shows before mac1, from outside (any build), and what
+  # 10,000 half-open connections cost (resident memory: not under a
+  # sanitizer, whose allocator pads every block).
+  add_test(NAME hard_silent_probes COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_silent.py
+    probes --stpgate $<TARGET_FILE:stpgate> --workers 2)
+  set_tests_properties(hard_silent_probes PROPERTIES LABELS "${hard_labels}" TIMEOUT 120)
+
   if(NOT STP_ASAN AND NOT STP_TSAN)
+    add_test(NAME hard_silent_halfopen COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_silent.py
+      halfopen --stpgate $<TARGET_FILE:stpgate> --workers 2)
+    set_tests_properties(hard_silent_halfopen PROPERTIES LABELS "integration" TIMEOUT 300
+      SKIP_RETURN_CODE 77 RESOURCE_LOCK gateway_heavy)
+
     add_test(NAME hard_faults COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_faults.py
       --stpgate $<TARGET_FILE:stpgate> --workers 2)
     set_tests_properties(hard_faults PROPERTIES LABELS "faults" TIMEOUT 300

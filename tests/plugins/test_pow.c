@@ -239,7 +239,7 @@ static void
 test_roundtrip(void)
 {
 	uint8_t chal[CHAL_LEN], chal2[CHAL_LEN], ans[ANS_LEN], ans2[ANS_LEN];
-	uint64_t c0[N_EVENTS];
+	uint64_t c0[N_EVENTS], off;
 	struct inst in;
 
 	t_set_ctx("roundtrip");
@@ -253,7 +253,18 @@ test_roundtrip(void)
 	T_INT(chal[0], STP_TAG_POW);
 	T_INT(chal[1], 1);
 	T_INT(chal[O_DIFF], 12);
-	T_INT((long long)be64(chal + O_EXP), (long long)(clock_ms + 5000));
+	/*
+	 * The expiry is the clock plus the ttl plus an offset the instance
+	 * drew at start, so that it does not tell our uptime; the same offset
+	 * for every challenge of the instance.
+	 */
+	off = be64(chal + O_EXP) - (uint64_t)clock_ms - 5000;
+	T_OK(off != 0);
+	clock_ms += 777;
+	if (get_challenge(in.p, &src4, chal2) != 0)
+		goto out;
+	T_INT((long long)(be64(chal2 + O_EXP) - (uint64_t)clock_ms), (long long)(off + 5000));
+	clock_ms -= 777;
 
 	snap(c0);
 	T_INT(solve(in.p, chal, CHAL_LEN, ans), 0);
@@ -311,7 +322,7 @@ test_refusals(void)
 {
 	uint8_t chal[CHAL_LEN], ans[ANS_LEN], bad[ANS_LEN], ans2[ANS_LEN];
 	uint8_t out[STP_ADMISSION_MAX];
-	uint64_t c0[N_EVENTS], expiry;
+	uint64_t c0[N_EVENTS], expiry, off;
 	size_t n, len;
 	struct inst in;
 	int i;
@@ -413,18 +424,19 @@ test_refusals(void)
 	    !T_INT(solve(in.p, chal, CHAL_LEN, ans), 0))
 		goto out;
 	expiry = be64(chal + O_EXP);
-	clock_ms = expiry;
+	off = expiry - (uint64_t)clock_ms - 2000;  /* the instance's clock offset */
+	clock_ms = expiry - off;
 	T_INT(admit(in.p, &src4, ans, ANS_LEN, NULL, NULL), STP_ADMIT);
 	if (get_challenge(in.p, &src4, chal) != 0 ||
 	    !T_INT(solve(in.p, chal, CHAL_LEN, ans), 0))
 		goto out;
-	clock_ms = be64(chal + O_EXP) + 1;
+	clock_ms = be64(chal + O_EXP) - off + 1;
 	snap(c0);
 	n = sizeof(out);
 	T_INT(admit(in.p, &src4, ans, ANS_LEN, out, &n), STP_ADMIT_CHALLENGE);
 	moved2(c0, "stale", "challenged");
 	T_INT((long long)n, CHAL_LEN);
-	T_INT((long long)be64(out + O_EXP), (long long)(clock_ms + 2000));
+	T_INT((long long)(be64(out + O_EXP) - off), (long long)(clock_ms + 2000));
 	/* And a replay of an expired one is stale, not admitted. */
 	clock_ms += 60000;
 	snap(c0);
@@ -617,9 +629,24 @@ test_config(void)
 	if (open_with(&in, "") == 0) {
 		T_INT(in.enabled, 1);
 		if (get_challenge(in.p, &src4, chal) == 0) {
+			uint8_t ans[ANS_LEN], out[STP_ADMISSION_MAX];
+			size_t n = sizeof(out);
+			uint64_t t0 = clock_ms;
+
 			T_INT(chal[O_DIFF], 18);
-			T_INT((long long)be64(chal + O_EXP),
-			    (long long)clock_ms + 10000);
+			/* The default ttl, 10 s: good on its last millisecond... */
+			T_INT(solve(in.p, chal, CHAL_LEN, ans), 0);
+			clock_ms = t0 + 10000;
+			T_INT(admit(in.p, &src4, ans, ANS_LEN, NULL, NULL), STP_ADMIT);
+			/* ...and stale one later. */
+			clock_ms = t0;
+			if (get_challenge(in.p, &src4, chal) == 0) {
+				T_INT(solve(in.p, chal, CHAL_LEN, ans), 0);
+				clock_ms = t0 + 10001;
+				T_INT(admit(in.p, &src4, ans, ANS_LEN, out, &n),
+				    STP_ADMIT_CHALLENGE);
+			}
+			clock_ms = t0;
 		}
 		close_inst(&in);
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/aead.h"
 #include "crypto/crypto.h"
 #include "crypto/hash.h"
 #include "crypto/rand.h"
@@ -723,6 +724,91 @@ test_x25519(void)
 	crypto_wipe(b_priv, sizeof(b_priv));
 }
 
+/*
+ * Retired keys leave the cipher contexts (aead_ctx_sweep).  The key is
+ * planted in static memory, used to seal and to open in one context, and
+ * the process heap ([heap] in /proc/self/maps, where the context and
+ * OpenSSL's state under it live) is searched for its 32 bytes: found while
+ * the context holds it (so the search can see it), still found after a
+ * sweep with nothing retired, gone after a retirement and a sweep, and the
+ * context still works.  Sanitizer builds keep their heap elsewhere: there
+ * the search is not possible and the case says so.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HEAP_SCAN 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HEAP_SCAN 0
+#endif
+#endif
+#ifndef HEAP_SCAN
+#define HEAP_SCAN 1
+#endif
+
+static uint8_t planted_key[AEAD_KEY_LEN];
+
+/* Copies of needle (n bytes) in the process heap; -1 if it cannot look. */
+static long
+heap_count(const uint8_t *needle, size_t n)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	long found = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		const uint8_t *p;
+
+		if (strstr(line, "[heap]") == NULL ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		found = 0;
+		for (p = (const uint8_t *)lo; p + n <= (const uint8_t *)hi; p++)
+			if (p[0] == needle[0] && memcmp(p, needle, n) == 0)
+				found++;
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+test_aead_sweep(void)
+{
+	static const uint8_t nonce[12] = { 7 };
+	static uint8_t plain[64], ct[64 + AEAD_TAG_LEN], back[64];
+	aead_ctx *c;
+	size_t i;
+
+	t_set_ctx("aead sweep");
+	for (i = 0; i < sizeof(planted_key); i++)
+		planted_key[i] = (uint8_t)(0xa0 ^ (i * 37));
+	if ((c = aead_ctx_new()) == NULL) {
+		T_OK(!"aead_ctx_new");
+		return;
+	}
+	T_INT(aead_chacha_seal(c, planted_key, nonce, 12, NULL, 0, plain, sizeof(plain), ct), 0);
+	T_INT(aead_chacha_open(c, planted_key, nonce, 12, NULL, 0, ct, sizeof(ct), back), 0);
+	if (!HEAP_SCAN) {
+		printf("aead sweep: heap search not possible in a sanitizer build\n");
+	} else {
+		T_OK(heap_count(planted_key, sizeof(planted_key)) >= 2);
+		T_INT(aead_ctx_sweep(c), 0);
+		T_OK(heap_count(planted_key, sizeof(planted_key)) >= 2);
+	}
+	aead_key_retired();
+	T_INT(aead_ctx_sweep(c), 0);
+	if (HEAP_SCAN)
+		T_INT(heap_count(planted_key, sizeof(planted_key)), 0);
+	/* Swept, and as good as new. */
+	memset(back, 0, sizeof(back));
+	T_INT(aead_chacha_seal(c, planted_key, nonce, 12, NULL, 0, plain, sizeof(plain), ct), 0);
+	T_INT(aead_chacha_open(c, planted_key, nonce, 12, NULL, 0, ct, sizeof(ct), back), 0);
+	T_MEM(back, sizeof(back), plain, sizeof(plain));
+	aead_ctx_free(c);
+}
+
 int
 main(void)
 {
@@ -748,6 +834,8 @@ main(void)
 	t_section("ed25519 sign_pub shared by 4 threads");
 	test_x25519();
 	t_section("x25519 agreement");
+	test_aead_sweep();
+	t_section("aead: retired keys swept from a context");
 
 	t_set_ctx("%s", "");
 	return t_done();

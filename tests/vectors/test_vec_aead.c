@@ -36,17 +36,6 @@ has_flag(const ytree_node *t, const char *flag)
 	return 0;
 }
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 static void *
 xmalloc(size_t n)
 {
@@ -109,7 +98,7 @@ wyche_case(aead_ctx *c, const char *file, const ytree_node *t, aead_fn seal,
 		rc = open(c, key, iv, iv_len, aad, aad_len, in, ct_len + tag_len,
 		    out);
 		T_INT(rc, STP_EAUTH);
-		if (rc == STP_EAUTH && !T_OK(all_zero(out, ct_len)))
+		if (rc == STP_EAUTH && !T_OK(t_all_zero(out, ct_len)))
 			fprintf(stderr, "  output not zeroed on STP_EAUTH: %s\n",
 			    t_hex(out, ct_len > 64 ? 64 : ct_len));
 	} else if (strcmp(res, "invalid") == 0 &&
@@ -362,7 +351,7 @@ kat_hchacha20(const ytree_node *root)
 			aead_dirkey_init(&dk, k, n);
 			T_MEM(dk.subkey, sizeof(dk.subkey), sk, sl);
 			aead_dirkey_wipe(&dk);
-			T_OK(all_zero(dk.subkey, sizeof(dk.subkey)));
+			T_OK(t_all_zero(dk.subkey, sizeof(dk.subkey)));
 		}
 		free(k);
 		free(n);
@@ -605,7 +594,7 @@ properties(aead_ctx *c)
 			rc = kopen(c, kind, key, &dk, nonce, seq, aad, sizeof(aad),
 			    buf, sizeof(buf), back);
 			T_INT(rc, STP_EAUTH);
-			T_OK(all_zero(back, sizeof(back)));
+			T_OK(t_all_zero(back, sizeof(back)));
 			flips++;
 		}
 		for (bit = 0; bit < 8 * sizeof(aad); bit++) {

@@ -33,17 +33,6 @@ has_flag(const ytree_node *t, const char *flag)
 	return 0;
 }
 
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 static const uint8_t base_point[X25519_LEN] = { 9 };
 
 /* x25519_public(priv) must equal x25519_shared(priv, 9). */
@@ -87,7 +76,7 @@ wyche(void)
 			    !T_INT(publ, X25519_LEN) || !T_INT(privl, X25519_LEN) ||
 			    !T_INT(sharedl, X25519_LEN))
 				goto next;
-			zero = all_zero(shared, sharedl);
+			zero = t_all_zero(shared, sharedl);
 			flagged = has_flag(t, "ZeroSharedSecret");
 			zero_flagged += flagged;
 			/* The all-zero outputs are exactly the flagged ones. */
@@ -105,7 +94,7 @@ wyche(void)
 				if (zero) {
 					/* Our policy: refuse the all-zero secret. */
 					if (T_INT(rc, STP_EWEAKKEY))
-						T_OK(all_zero(out, sizeof(out)));
+						T_OK(t_all_zero(out, sizeof(out)));
 				} else if (T_INT(rc, 0))
 					T_MEM(out, sizeof(out), shared, sharedl);
 			} else

@@ -3,7 +3,8 @@
  *
  * The words are in alphabetical order, so byte value i is the i-th word.
  * tests/unit/test_identity.c checks the size, alphabet, lengths, order,
- * uniqueness and four-letter prefixes.
+ * uniqueness and four-letter prefixes, and that proto/wordlist.txt, the
+ * spec's copy, holds the same words in the same order.
  */
 #include "wordlist.h"
 

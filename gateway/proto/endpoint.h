@@ -209,8 +209,10 @@ size_t endpoint_kept(const endpoint *e);
 /*
  * Send one record whose body the caller set in *r (seq and time are filled
  * in here).  Not for key updates, rekey exchanges or close.  0, STP_EAGAIN
- * (output over max_output: wait for endpoint_output_done), STP_ESTATE (not
- * established, or closed), STP_ETOOBIG.
+ * (output over max_output, or for a stream's accept, window update, fin and
+ * reset over twice it, so that those are not lost to back-pressure: wait for
+ * endpoint_output_done), STP_ESTATE (not established, or closed),
+ * STP_ETOOBIG.
  */
 int endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms);
 /* Send StreamData{stream_id, data}; len <= STP_MAX_DATA.  As endpoint_send. */

@@ -285,9 +285,15 @@ tx_maybe_rekey(endpoint *e)
 	return 0;
 }
 
-/* Checks common to application sends. */
+/*
+ * Checks common to application sends.  A stream's control records (accept,
+ * window update, fin, reset) are small, one at most per stream event, and
+ * losing one stalls or strands a stream (a window update the peer never
+ * sees leaves it without credit for good): they are taken until output
+ * reaches twice max_output, where data and opens stop at max_output.
+ */
 static int
-app_send_ok(endpoint *e)
+app_send_ok_for(endpoint *e, int control)
 {
 	if (e->dead || !e->established || e->we_closed || e->send_broken ||
 	    e->err != 0)
@@ -298,9 +304,31 @@ app_send_ok(endpoint *e)
 		ep_note(e, "closed: sequence numbers exhausted");
 		return STP_ESTATE;
 	}
-	if (ep_over_output(e))
+	if (control ? endpoint_output_pending(e) > 2 * e->cfg.max_output :
+	    ep_over_output(e))
 		return STP_EAGAIN;
 	return 0;
+}
+
+static int
+app_send_ok(endpoint *e)
+{
+	return app_send_ok_for(e, 0);
+}
+
+/* Is r's body one of a stream's control records (app_send_ok_for)? */
+static int
+control_body(const Stp__V1__Record *r)
+{
+	switch (r->body_case) {
+	case STP__V1__RECORD__BODY_ACCEPT:
+	case STP__V1__RECORD__BODY_WINDOW:
+	case STP__V1__RECORD__BODY_FIN:
+	case STP__V1__RECORD__BODY_RESET:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 void
@@ -337,7 +365,7 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 	int rc;
 
 	e->now = now_ms;
-	if ((rc = app_send_ok(e)) != 0)
+	if ((rc = app_send_ok_for(e, control_body(r))) != 0)
 		return rc;
 	switch (r->body_case) {
 	case STP__V1__RECORD__BODY_OPEN:
@@ -358,7 +386,24 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 	}
 	if (r->open == NULL)  /* any member of the body union */
 		return STP_EINVAL;
-	if ((rc = ep_tx_message(e, FRAME_RECORD, r)) != 0)
+	/*
+	 * A reset's reason is at most REASON_MAX bytes of printable ASCII on
+	 * the wire (stp.proto), whatever the caller wrote: sent from a copy.
+	 */
+	if (r->body_case == STP__V1__RECORD__BODY_RESET &&
+	    r->reset->reason != NULL && r->reset->reason[0] != '\0') {
+		Stp__V1__Record rr = *r;
+		Stp__V1__StreamReset rs = *r->reset;
+		char why[REASON_MAX + 1];
+
+		ep_sanitize(why, sizeof(why), r->reset->reason);
+		rs.reason = why;
+		rr.reset = &rs;
+		rc = ep_tx_message(e, FRAME_RECORD, &rr);
+	} else {
+		rc = ep_tx_message(e, FRAME_RECORD, r);
+	}
+	if (rc != 0)
 		return rc;
 	return tx_maybe_rekey(e);
 }

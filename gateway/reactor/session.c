@@ -561,11 +561,17 @@ on_open(session *s, const Stp__V1__StreamOpen *o)
 	int peer_parity = conn_initiator(s->c) ? 0 : 1; /* peer's ids: odd if it initiated */
 	long svc, p;
 	char svcname[CFG_NAME_MAX];
+	int long_name;
 
+	/*
+	 * For logs and the lookup: a name longer than any service can have is
+	 * cut here, and refused below as unknown, never matched by its start.
+	 */
 	snprintf(svcname, sizeof(svcname), "%s", o->service ? o->service : "");
 	for (size_t i = 0; svcname[i]; i++)
 		if (svcname[i] < 0x20 || svcname[i] > 0x7e)
 			svcname[i] = '?';
+	long_name = o->service != NULL && strlen(o->service) >= sizeof(svcname);
 	if (o->stream_id == 0 || (int)(o->stream_id & 1) != peer_parity ||
 	    o->stream_id <= s->last_peer_id || find_stream(s, o->stream_id)) {
 		stp_metrics.records_rejected[M_REC_PROTOCOL]++;
@@ -578,7 +584,7 @@ on_open(session *s, const Stp__V1__StreamOpen *o)
 		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_REFUSED,
 		    M_ST_LIMIT, "%s: gateway is shutting down", svcname); return; }
 	/* Access is checked on every open, against the config in force now. */
-	svc = config_service_by_name(cfg, svcname);
+	svc = long_name ? -1 : config_service_by_name(cfg, svcname);
 	if (svc < 0)
 		{ refuse_open(s, o->stream_id,
 		    STP__V1__RESET_CODE__RESET_UNKNOWN_SERVICE, M_ST_UNKNOWN_SERVICE,

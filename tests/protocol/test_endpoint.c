@@ -1607,6 +1607,122 @@ test_signed_sizes(void)
 	free(b);
 }
 
+/* The reason of the last StreamReset side 1 received (control test). */
+static char reset_seen[512];
+static size_t resets_seen;
+
+static void
+on_event_resets(eppair *p, struct eppair_side *es, const ep_event *ev)
+{
+	if (ev->type == EP_RECORD && es->k == 1 &&
+	    ev->rec->body_case == STP__V1__RECORD__BODY_RESET) {
+		snprintf(reset_seen, sizeof(reset_seen), "%s",
+		    ev->rec->reset->reason ? ev->rec->reset->reason : "");
+		resets_seen++;
+		return;
+	}
+	on_event(p, es, ev);
+}
+
+/*
+ * Back-pressure stops data and opens at max_output, but a stream's control
+ * records (accept, window update, fin, reset) still go, up to twice it: a
+ * window update lost to a full output would leave the peer without credit
+ * for good.
+ */
+static void
+test_control_backpressure(void)
+{
+	static uint8_t chunk[16384];
+	struct net *n = calloc(1, sizeof(*n));
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__WindowUpdate wu = STP__V1__WINDOW_UPDATE__INIT;
+	Stp__V1__StreamFin fin = STP__V1__STREAM_FIN__INIT;
+	Stp__V1__StreamOpen op = STP__V1__STREAM_OPEN__INIT;
+	endpoint *e;
+	struct ncfg c;
+	size_t max = 64 * 1024;
+	int rc = 0, i, sent;
+
+	if (n == NULL)
+		exit(2);
+	t_set_ctx("control records under back-pressure");
+	memset(&c, 0, sizeof(c));
+	c.id_i = id_a;
+	c.id_r = id_b;
+	c.max_output = max;
+	c.seed = "control";
+	if (!T_INT(net_init(n, &c), 0) || net_connect(n) != 0)
+		goto out;
+	n->p.hold = 1;  /* nothing leaves: output only grows */
+	e = n->s[0].c.e;
+	for (i = 0; i < 100 && (rc = endpoint_send_data(e, 1, chunk,
+	    sizeof(chunk), n->p.now)) == 0; i++)
+		;
+	T_INT(rc, STP_EAGAIN);
+	T_OK(endpoint_output_pending(e) > max);
+	/* Data and opens wait... */
+	T_INT(endpoint_send_data(e, 1, chunk, 1, n->p.now), STP_EAGAIN);
+	op.stream_id = 3;
+	op.service = "svc";
+	op.window = 65536;
+	r.body_case = STP__V1__RECORD__BODY_OPEN;
+	r.open = &op;
+	T_INT(endpoint_send(e, &r, n->p.now), STP_EAGAIN);
+	/* ...a window update and a fin go. */
+	wu.stream_id = 2;
+	wu.increment = 4096;
+	r.body_case = STP__V1__RECORD__BODY_WINDOW;
+	r.window = &wu;
+	T_INT(endpoint_send(e, &r, n->p.now), 0);
+	fin.stream_id = 1;
+	r.body_case = STP__V1__RECORD__BODY_FIN;
+	r.fin = &fin;
+	T_INT(endpoint_send(e, &r, n->p.now), 0);
+	/* Not without bound: twice max_output stops them too. */
+	r.body_case = STP__V1__RECORD__BODY_WINDOW;
+	r.window = &wu;
+	for (sent = 0; sent < 100000 && (rc = endpoint_send(e, &r,
+	    n->p.now)) == 0; sent++)
+		;
+	T_INT(rc, STP_EAGAIN);
+	T_OK(endpoint_output_pending(e) > 2 * max &&
+	    endpoint_output_pending(e) < 2 * max + 1024);
+	/* The peer takes them all, in order, once the wire moves. */
+	n->p.hold = 0;
+	n->p.event = on_event_resets;
+	pump(n);
+	T_INT(n->s[1].c.err, 0);
+	T_INT(n->s[0].c.err, 0);
+
+	/* A reset's reason leaves as at most 128 printable bytes. */
+	t_set_ctx("reset reason on the wire");
+	{
+		Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
+		char longwhy[300];
+
+		memset(longwhy, 'x', sizeof(longwhy) - 1);
+		longwhy[sizeof(longwhy) - 1] = '\0';
+		longwhy[5] = '\n';
+		rs.stream_id = 5;
+		rs.code = STP__V1__RESET_CODE__RESET_ABORTED;
+		rs.reason = longwhy;
+		r.body_case = STP__V1__RECORD__BODY_RESET;
+		r.reset = &rs;
+		resets_seen = 0;
+		T_INT(endpoint_send(e, &r, n->p.now), 0);
+		pump(n);
+		T_INT((long long)resets_seen, 1);
+		T_INT((long long)strlen(reset_seen), 128);
+		T_INT(reset_seen[5], '?');
+		/* The caller's record is as it was. */
+		T_INT((long long)strlen(rs.reason), 299);
+	}
+out:
+	net_free(n);
+	free(n);
+}
+
 static void
 make_id(sign_key **k, uint8_t pk[32], uint8_t fill)
 {
@@ -1651,6 +1767,8 @@ main(void)
 	test_tamper();
 	test_signed_sizes();
 	t_section("2 tampering on the wire");
+	test_control_backpressure();
+	t_section("2b control records under back-pressure");
 	test_oversize();
 	t_section("3 oversize length fields");
 	test_unknown_initiator();

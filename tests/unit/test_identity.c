@@ -706,6 +706,26 @@ test_wordlist(void)
 	/* Distinct pointers for all 256 byte values, none NULL. */
 	for (i = 0; i < WORDLIST_SIZE; i++)
 		T_OK(wordlist_word((uint8_t)i) != NULL);
+
+	/* proto/wordlist.txt, the spec's copy: line i is word i, exactly. */
+	{
+		FILE *f = fopen(STP_WORDLIST, "r");
+		char line[64];
+		size_t k = 0, wrong = 0;
+
+		if (!T_OK(f != NULL))
+			return;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (k >= WORDLIST_SIZE ||
+			    strcmp(line, wordlist_word((uint8_t)k)) != 0)
+				wrong++;
+			k++;
+		}
+		fclose(f);
+		T_INT((long long)k, WORDLIST_SIZE);
+		T_INT((long long)wrong, 0);
+	}
 }
 
 int

@@ -61,6 +61,14 @@ struct conn {
 	int reading, writing;
 	int closing;             /* conn_close or a failure happened */
 	int flushing;            /* closing gracefully: waiting for output */
+	/*
+	 * While flushing, input is read and thrown away (so that closing
+	 * never resets the connection under a Close still in flight), our
+	 * side is shut once the output is out, and the conn goes when the
+	 * peer's EOF comes or the linger time ends.
+	 */
+	int discard, peer_eof, shut;
+	uv_shutdown_t shutreq;
 	int handles;             /* open libuv handles (tcp, timer) */
 	int congested;           /* owner was told output is full */
 	unsigned jobs_out;       /* submitted to the pool, not back */
@@ -187,14 +195,54 @@ linger_expired(uv_timer_t *t)
 	close_handles(t->data);
 }
 
-/* Closing: give the queued output (a Close record) a short time to leave. */
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/*
+ * Closing: give the queued output (a Close record) a short time to leave,
+ * reading meanwhile.  Were we to stop reading and close while the peer
+ * still sends, the unread bytes would make our kernel answer with a reset,
+ * which may destroy the Close before the peer reads it.
+ */
 static void
 linger(conn *c)
 {
 	c->flushing = 1;
+	c->discard = 1;
+	c->peer_eof = c->eof;
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
+	if (!c->reading && !c->peer_eof &&
+	    uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
+		c->reading = 1;
 	process(c);
+}
+
+static void
+on_shut(uv_shutdown_t *req, int status)
+{
+	conn *c = req->data;
+
+	if (status == UV_ECANCELED)
+		return;  /* the handle is closing already */
+	if (status < 0 || c->peer_eof)
+		close_handles(c);
+}
+
+/* The output is out: send our FIN, then wait for the peer's (or the timer). */
+static void
+linger_done(conn *c)
+{
+	if (c->peer_eof) {
+		close_handles(c);
+		return;
+	}
+	if (c->shut)
+		return;
+	c->shut = 1;
+	c->shutreq.data = c;
+	if (uv_shutdown(&c->shutreq, (uv_stream_t *)c->tcp, on_shut) != 0)
+		close_handles(c);
 }
 
 /* A failure: the owner hears why; whatever output is queued gets a short chance. */
@@ -225,6 +273,13 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t room;
 
 	(void)suggested;
+	if (c->discard) {
+		static char sink[65536];  /* lingering: read and thrown away */
+
+		buf->base = sink;
+		buf->len = sizeof(sink);
+		return;
+	}
 	/* Straight into the endpoint's input buffer: no copy on the way in. */
 	if (c->gate != NULL)
 		buf->base = (char *)gate_buf(c->gate, &room);
@@ -280,6 +335,17 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn *c = s->data;
 	int rc;
 
+	if (c->discard) {
+		if (nread >= 0 || uv_is_closing((uv_handle_t *)c->tcp))
+			return;
+		/* The peer's EOF (or an error): nothing more can come. */
+		uv_read_stop(s);
+		c->reading = 0;
+		c->peer_eof = 1;
+		if (c->shut || nread != UV_EOF)
+			close_handles(c);
+		return;
+	}
 	if (nread == 0 || c->closing)
 		return;
 	if (c->gate != NULL) {
@@ -366,7 +432,7 @@ write_out(conn *c)
 		n = endpoint_output(c->ep, iov, CONN_MAX_IOV);
 		if (n == 0) {
 			if (c->flushing && endpoint_output_pending(c->ep) == 0)
-				close_handles(c);
+				linger_done(c);
 			return;
 		}
 		total = 0;

@@ -17,6 +17,8 @@ operator relies on, one case per run:
                adds a forward; a busy stream never notices either
   slowreader   a stream whose service reads at 1 MiB/s throttles its sender;
                both gateways stay small; a second stream keeps its speed
+  closerace    alice stops while bob pours data towards her: her Close
+               reaches bob (he logs its reason), five times running
 
 usage: test_gateway.py CASE --stpgate PATH [--workers N] [--keep]
                         [--rekey-bytes SIZE] [--push-seconds S] [--rss-limit MIB]
@@ -706,7 +708,62 @@ def case_slowreader(h, args):
 	r.ok(p.a.running() and p.b.running(), "both gateways still running")
 
 
+def case_closerace(h, args):
+	"""alice stops (SIGTERM) while bob's service pours data towards her
+	app: alice's Close must reach bob (he logs its reason), not be lost to
+	a reset of a connection she closed with bytes unread.  Five rounds."""
+	r = h.r
+	pat = Pattern()
+	src = h.server(source_handler(pat), "source")
+	fp = h.port()
+	p = Pair(h, services={"bulk": (src.port, ["alice"])},
+	    forwards=[(fp, "bob", "bulk")], timeouts={"drain": "1s"})
+	if not r.ok(p.a.running() and p.b.running(), "both gateways running"):
+		return
+	for rnd in range(1, 6):
+		if rnd > 1:
+			mb = p.b.mark()
+			p.a.start()  # a new log file: read from its start
+			if not p.wait_up(since_a=0, since_b=mb, what="round %d: session up" % rnd):
+				return
+		s = h.connect(fp)
+		s.settimeout(5)
+		got = 0
+		while got < 8 * MiB:
+			try:
+				d = s.recv(256 * 1024)
+			except OSError:
+				break
+			if not d:
+				break
+			got += len(d)
+		if not r.ok(got >= 8 * MiB, "round %d: a transfer under way" % rnd,
+		    "%d bytes" % got):
+			return
+		stop = threading.Event()
+
+		def drain(sock=s):
+			while not stop.is_set():
+				try:
+					if not sock.recv(256 * 1024):
+						return
+				except OSError:
+					return
+		t = threading.Thread(target=drain, daemon=True)
+		t.start()
+		mb = p.b.mark()
+		p.a.stop()
+		line = p.b.wait_log(peer_line("alice", "session down"), 10, mb)
+		stop.set()
+		s.close()
+		t.join(5)
+		r.ok(line is not None and "closed by peer: gateway shutting down" in line,
+		    "round %d: bob got alice's Close while sending to her" % rnd,
+		    "bob logged: %s" % (line.strip() if line else "nothing"))
+
+
 CASES = {
+	"closerace": case_closerace,
 	"download": case_download,
 	"echo200": case_echo200,
 	"halfclose": case_halfclose,

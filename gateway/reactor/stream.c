@@ -161,6 +161,12 @@ teardown(stream *st, int rst)
 	/* The window this stream grew is the session's to give to others again. */
 	session_window_release(st->s, st->budget);
 	st->budget = 0;
+	/*
+	 * So are the bytes still queued to the app: their writes complete (or
+	 * are cancelled) after this, maybe after the session itself is gone,
+	 * so on_local_written must not touch the session of a dead stream.
+	 */
+	session_buffered(st->s, -(int64_t)st->queued);
 	session_remove_stream(st->s, st); /* from the table, or the waiting list */
 	uv_timer_stop(&st->timer);
 	if (st->resolving)
@@ -322,11 +328,11 @@ on_local_written(uv_write_t *req, int status)
 	size_t w_len = w->len;
 
 	st->queued -= w->len;
-	session_buffered(st->s, -(int64_t)w->len);
 	if (st->state == ST_DEAD) {
-		free(w);
+		free(w);  /* teardown gave the session back its share */
 		return;
 	}
+	session_buffered(st->s, -(int64_t)w->len);
 	if (status < 0) {
 		free(w);
 		stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,

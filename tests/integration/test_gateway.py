@@ -18,7 +18,8 @@ operator relies on, one case per run:
   slowreader   a stream whose service reads at 1 MiB/s throttles its sender;
                both gateways stay small; a second stream keeps its speed
   closerace    alice stops while bob pours data towards her: her Close
-               reaches bob (he logs its reason), five times running
+               reaches bob (he logs its reason), five times running, the
+               last two with her app no longer reading
 
 usage: test_gateway.py CASE --stpgate PATH [--workers N] [--keep]
                         [--rekey-bytes SIZE] [--push-seconds S] [--rss-limit MIB]
@@ -711,7 +712,9 @@ def case_slowreader(h, args):
 def case_closerace(h, args):
 	"""alice stops (SIGTERM) while bob's service pours data towards her
 	app: alice's Close must reach bob (he logs its reason), not be lost to
-	a reset of a connection she closed with bytes unread.  Five rounds."""
+	a reset of a connection she closed with bytes unread.  Five rounds; in
+	the last two her app has stopped reading, so writes to it are still
+	queued when she stops."""
 	r = h.r
 	pat = Pattern()
 	src = h.server(source_handler(pat), "source")
@@ -741,6 +744,11 @@ def case_closerace(h, args):
 		    "%d bytes" % got):
 			return
 		stop = threading.Event()
+		if rnd >= 4:
+			# The app stops reading: alice's writes to it stay queued
+			# while she shuts down (their callbacks come after the
+			# session is gone).
+			stop.set()
 
 		def drain(sock=s):
 			while not stop.is_set():

@@ -289,17 +289,20 @@ ld_word_eq(const char *s, size_t len, const char *w)
 	return 1;
 }
 
+struct unit {
+	const char *u;
+	uint64_t mul;
+};
+
 /*
- * A size: digits, optional blanks, optional unit (B, K, KiB, M, MiB, G, GiB,
- * any case).  Returns 0, -1 (malformed) or -2 (too large for 64 bits).
+ * Digits, optional blanks, then one of the n units (fold: in any case),
+ * "" among them for a bare number; *out is the number times the unit.
+ * Returns 0, -1 (malformed) or -2 (too large for 64 bits).
  */
-int
-ld_parse_size(const char *s, size_t len, uint64_t *out)
+static int
+parse_scaled(const char *s, size_t len, const struct unit *units, size_t nu,
+    int fold, uint64_t *out)
 {
-	static const struct { const char *u; uint64_t mul; } units[] = {
-		{ "", 1 }, { "b", 1 }, { "k", KiB }, { "kib", KiB },
-		{ "m", MiB }, { "mib", MiB }, { "g", GiB }, { "gib", GiB },
-	};
 	uint64_t v;
 	size_t i, n;
 	int over;
@@ -308,8 +311,10 @@ ld_parse_size(const char *s, size_t len, uint64_t *out)
 		return -1;
 	while (n < len && (s[n] == ' ' || s[n] == '\t'))
 		n++;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!ld_word_eq(s + n, len - n, units[i].u))
+	for (i = 0; i < nu; i++) {
+		if (fold ? !ld_word_eq(s + n, len - n, units[i].u) :
+		    len - n != strlen(units[i].u) ||
+		    memcmp(s + n, units[i].u, len - n) != 0)
 			continue;
 		if (over || v > UINT64_MAX / units[i].mul)
 			return -2;
@@ -320,34 +325,35 @@ ld_parse_size(const char *s, size_t len, uint64_t *out)
 }
 
 /*
- * A duration: digits, optional blanks, optional unit (ms, s, m, h; a bare
- * number is seconds).  Result in ms.  Returns 0, -1 or -2 as parse_size.
+ * A size: digits, optional blanks, optional unit (B, K, KiB, M, MiB, G, GiB,
+ * any case).  Returns 0, -1 (malformed) or -2 (too large for 64 bits).
+ */
+int
+ld_parse_size(const char *s, size_t len, uint64_t *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "b", 1 }, { "k", KiB }, { "kib", KiB },
+		{ "m", MiB }, { "mib", MiB }, { "g", GiB }, { "gib", GiB },
+	};
+
+	return parse_scaled(s, len, units, sizeof(units) / sizeof(units[0]), 1,
+	    out);
+}
+
+/*
+ * A duration: digits, optional blanks, optional unit (ms, s, m, h, exactly
+ * so; a bare number is seconds).  Result in ms.  Returns as ld_parse_size.
  */
 int
 ld_parse_dur(const char *s, size_t len, uint64_t *out)
 {
-	static const struct { const char *u; uint64_t mul; } units[] = {
+	static const struct unit units[] = {
 		{ "", SEC }, { "ms", 1 }, { "s", SEC }, { "m", MINUTE },
 		{ "h", HOUR },
 	};
-	uint64_t v;
-	size_t i, n;
-	int over;
 
-	if ((n = ld_scan_u64(s, len, &v, &over)) == 0)
-		return -1;
-	while (n < len && (s[n] == ' ' || s[n] == '\t'))
-		n++;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (len - n != strlen(units[i].u) ||
-		    memcmp(s + n, units[i].u, len - n) != 0)
-			continue;
-		if (over || v > UINT64_MAX / units[i].mul)
-			return -2;
-		*out = v * units[i].mul;
-		return 0;
-	}
-	return -1;
+	return parse_scaled(s, len, units, sizeof(units) / sizeof(units[0]), 0,
+	    out);
 }
 
 void

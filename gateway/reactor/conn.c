@@ -60,14 +60,14 @@ struct conn {
 	int initiator;
 	int reading, writing;
 	int closing;             /* conn_close or a failure happened */
-	int flushing;            /* closing gracefully: waiting for output */
 	/*
-	 * While flushing, input is read and thrown away (so that closing
-	 * never resets the connection under a Close still in flight), our
-	 * side is shut once the output is out, and the conn goes when the
+	 * Closing gracefully (linger): input is read and thrown away (so that
+	 * closing never resets the connection under a Close still in flight),
+	 * our side is shut once the output is out, and the conn goes when the
 	 * peer's EOF comes or the linger time ends.
 	 */
-	int discard, peer_eof, shut;
+	int flushing;
+	int peer_eof, shut;
 	uv_shutdown_t shutreq;
 	int handles;             /* open libuv handles (tcp, timer) */
 	int congested;           /* owner was told output is full */
@@ -208,7 +208,6 @@ static void
 linger(conn *c)
 {
 	c->flushing = 1;
-	c->discard = 1;
 	c->peer_eof = c->eof;
 	uv_timer_stop(&c->timer);
 	uv_timer_start(&c->timer, linger_expired, CONN_LINGER_MS, 0);
@@ -273,7 +272,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t room;
 
 	(void)suggested;
-	if (c->discard) {
+	if (c->flushing) {
 		static char sink[65536];  /* lingering: read and thrown away */
 
 		buf->base = sink;
@@ -288,7 +287,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = room;
 }
 
-static int make_endpoint(conn *c);
+static int make_endpoint(conn *c, const uint8_t *peer_pub);
 
 /*
  * Bytes for the gate.  A HELLO that passes mac1 gets its endpoint, which
@@ -312,7 +311,7 @@ gate_read(conn *c, ssize_t nread)
 	}
 	if (gate_commit(c->gate, (size_t)nread) != GATE_PASSED)
 		return;
-	if ((rc = make_endpoint(c)) != 0) {
+	if ((rc = make_endpoint(c, NULL)) != 0) {
 		fail(c, rc, "out of memory for a new session");
 		return;
 	}
@@ -335,7 +334,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn *c = s->data;
 	int rc;
 
-	if (c->discard) {
+	if (c->flushing) {
 		if (nread >= 0 || uv_is_closing((uv_handle_t *)c->tcp))
 			return;
 		/* The peer's EOF (or an error): nothing more can come. */
@@ -816,7 +815,7 @@ answer(void *cookie, const uint8_t *chal, size_t chal_len, uint8_t *ans,
  * responder's once a HELLO passed its gate.  0 or STP_ENOMEM.
  */
 static int
-make_endpoint_for(conn *c, const uint8_t *peer_pub)
+make_endpoint(conn *c, const uint8_t *peer_pub)
 {
 	const config *cfg = gateway_config(c->gw);
 	endpoint_config ec;
@@ -872,12 +871,6 @@ make_endpoint_for(conn *c, const uint8_t *peer_pub)
 	return 0;
 }
 
-static int
-make_endpoint(conn *c)
-{
-	return make_endpoint_for(c, NULL);
-}
-
 /* A responder's gate, keyed with our own key's mac1 key.  0 or STP_ENOMEM. */
 static int
 make_gate(conn *c)
@@ -914,7 +907,7 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	if (c->high < 256 * 1024)
 		c->high = 256 * 1024;
 	c->plug = plugins_ref(gateway_plugins(gw));
-	if ((initiator ? make_endpoint_for(c, peer_pub) : make_gate(c)) != 0)
+	if ((initiator ? make_endpoint(c, peer_pub) : make_gate(c)) != 0)
 		goto fail;
 	tcp->data = c;
 	c->handles = 1;

@@ -26,8 +26,8 @@
  *
  * Latency runs from CLOCK_MONOTONIC at submit to the end of the job's run
  * and is counted by the worker under the done lock, together with the push.
- * The running count and the threads' busy time are atomics kept apart from
- * the rings, so a worker takes each lock once per job.
+ * The running count is an atomic kept apart from the rings, so a worker
+ * takes each lock once per job.
  *
  * The dispatch rule (workers_offload), for `workers: auto`.  Measured on
  * the 2-CPU development machine (AMD EPYC, OpenSSL 3.0), Release build,
@@ -148,7 +148,7 @@ struct workers {
 	uv_loop_t *loop;
 	uv_async_t async;
 	uv_prepare_t prepare;   /* before the loop waits: the batch goes out */
-	int handles;            /* open handles (async, check) */
+	int handles;            /* open handles (async, prepare) */
 	workers_done_fn done;
 	void (*closed)(void *);
 	void *closed_arg;

@@ -43,7 +43,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
 from gwlib import (workers_arg, HOST, Harness, config_text, echo_handler,  # noqa: E402
-    echo_roundtrip, peer_line, rss_kib, say, wait_for)
+    echo_roundtrip, listening_rx, peer_line, rss_kib, say, wait_for)
 
 HS_TIMEOUT_S = 4
 UP_WAIT = 20
@@ -127,7 +127,7 @@ def case_probes(h):
 	r = h.r
 	gb, ga, bport, eport, mport = setup(h)
 	gb.start()
-	if not r.ok(wait_for(lambda: _listening(bport), 20), "bob listens"):
+	if not r.ok(gb.wait_log(listening_rx(bport), 20) is not None, "bob listens"):
 		return
 	kinds = probes_kinds()
 	before = mac1_failures(mport)
@@ -181,14 +181,6 @@ def case_probes(h):
 	r.ok(err is None, "alice's session comes up and carries data (%s)" % (err or "ok"))
 
 
-def _listening(port):
-	try:
-		socket.create_connection((HOST, port), timeout=1).close()
-		return True
-	except OSError:
-		return False
-
-
 def case_halfopen(h, want):
 	r = h.r
 	got = hlib.raise_nofile(want + 512)
@@ -201,7 +193,7 @@ def case_halfopen(h, want):
 	    limits={"max_handshakes": n + 64, "handshakes_per_source": 1000000},
 	    timeouts={"handshake": "300s"})
 	gb.start()
-	if not r.ok(wait_for(lambda: _listening(bport), 20), "bob listens"):
+	if not r.ok(gb.wait_log(listening_rx(bport), 20) is not None, "bob listens"):
 		return None
 	# Warm up what every connection touches once (the loop, the allocator).
 	warm = [open_probe(bport, b"\x01\x00\x05", False) for _ in range(200)]

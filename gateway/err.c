@@ -1,5 +1,8 @@
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *
 stp_strerror(int err)
 {
@@ -27,4 +30,16 @@ stp_strerror(int err)
 	case STP_ECLOSED: return "session closed";
 	default: return "unknown error";
 	}
+}
+
+void
+stp_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -34,4 +34,9 @@ enum {
 /* Returns a short, static, human-readable description of an error code. */
 const char *stp_strerror(int err);
 
+#include <stddef.h>
+/* Format a message into err (errlen bytes); nothing when err is NULL. */
+void stp_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crypto/crypto.h"
 #include "crypto/sign.h"
 #include "err.h"
 #include "gateway.h"
 #include "identity.h"
+#include "secret.h"
 
 #ifndef STP_VERSION
 #define STP_VERSION "unknown"
@@ -162,31 +164,48 @@ path_errno(int e)
 	}
 }
 
+/*
+ * The options of a command that writes a new file: -o/--output FILE, and
+ * -f/--force where force is not NULL.  0, or the usage exit status.
+ */
 static int
-keygen_main(const struct cmd *c, int argc, char **argv)
+output_opts(const struct cmd *c, int argc, char **argv, const char **path,
+    int *force)
 {
-	char err[ERRBUF_LEN];
-	const char *path = NULL, *a;
-	uint8_t pub[SIGN_PUB_LEN];
-	sign_key *k = NULL;
-	int force = 0, i, rc, status;
+	const char *a;
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		a = argv[i];
 		if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
 			if (i + 1 >= argc)
 				return usage_error(c, "%s needs a FILE", a);
-			path = argv[++i];
+			*path = argv[++i];
 		} else if (strncmp(a, "--output=", 9) == 0) {
-			path = a + 9;
-		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--force") == 0) {
-			force = 1;
+			*path = a + 9;
+		} else if (force != NULL &&
+		    (strcmp(a, "-f") == 0 || strcmp(a, "--force") == 0)) {
+			*force = 1;
 		} else if (a[0] == '-') {
 			return usage_error(c, "unknown option '%s'", a);
 		} else {
 			return usage_error(c, "unexpected argument '%s'", a);
 		}
 	}
+	return 0;
+}
+
+static int
+keygen_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[ERRBUF_LEN];
+	const char *path = NULL;
+	uint8_t pub[SIGN_PUB_LEN];
+	sign_key *k = NULL;
+	int force = 0, rc, status;
+
+	if ((status = output_opts(c, argc, argv, &path, &force)) != 0)
+		return status;
 	if (path == NULL || path[0] == '\0')
 		return usage_error(c, "missing -o FILE");
 
@@ -276,6 +295,55 @@ fingerprint_main(const struct cmd *c, int argc, char **argv)
 	return print_key(pub);
 }
 
+static int
+secret_main(const struct cmd *c, int argc, char **argv)
+{
+	char err[ERRBUF_LEN], text[SECRET_TEXT_LEN + 1];
+	const char *path = NULL;
+	uint8_t secret[SECRET_LEN];
+	int rc, status;
+
+	if ((status = output_opts(c, argc, argv, &path, NULL)) != 0)
+		return status;
+	if (path != NULL && path[0] == '\0')
+		return usage_error(c, "-o needs a FILE");
+
+	if ((rc = secret_generate(secret)) != 0) {
+		fail("cannot generate a secret: %s", stp_strerror(rc));
+		status = EXIT_RUNTIME;
+		goto out;
+	}
+	if (path == NULL) {
+		if ((rc = secret_text_encode(secret, text)) != 0) {
+			fail("cannot encode the secret: %s", stp_strerror(rc));
+			status = EXIT_RUNTIME;
+			goto out;
+		}
+		printf("%s\n", text);
+		status = 0;
+		goto out;
+	}
+	/* With -o the secret goes to the file only, not to the terminal. */
+	if ((rc = secret_save(path, secret, err, sizeof(err))) != 0) {
+		if (rc == STP_EEXIST) {
+			fail("%s: already exists; remove it or choose another "
+			    "FILE", path);
+			status = EXIT_USAGE;
+		} else {
+			/* secret_save left errno saying why. */
+			status = rc == STP_EIO && path_errno(errno) ?
+			    EXIT_USAGE : EXIT_RUNTIME;
+			fail("%s", err);
+		}
+		goto out;
+	}
+	status = 0;
+out:
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(text, sizeof(text));
+	return status;
+}
+
 static const char keygen_help[] =
     "Create a new identity: a fresh Ed25519 secret key, written to FILE\n"
     "with mode 0600.  Prints the public key text, which your peers put in\n"
@@ -285,6 +353,22 @@ static const char keygen_help[] =
     "options:\n"
     "  -o, --output FILE  where to write the identity (required)\n"
     "  -f, --force        replace FILE if it exists (default: refuse)\n"
+    "  -h, --help         show this help\n";
+
+static const char secret_help[] =
+    "Print a new random access secret: one line, \"stps1:\" and 48\n"
+    "characters (32 secret bytes and a checksum).  Put the same line in the\n"
+    "listener's `access_secret:` and in `peers.NAME.access_secret:` of every\n"
+    "gateway that dials it.  The listener then answers only HELLOs made with\n"
+    "it, and a passive observer who holds a list of candidate public keys\n"
+    "can no longer tell from a captured HELLO which of them the listener\n"
+    "has (conf/example.yaml).  Keep it as secret as an identity: a config\n"
+    "that holds one must not be readable by every user.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  write the line to FILE instead, created with mode\n"
+    "                     0600 (an existing FILE is never replaced), and\n"
+    "                     print nothing\n"
     "  -h, --help         show this help\n";
 
 static const char pubkey_help[] =
@@ -566,6 +650,8 @@ static const struct cmd commands[] = {
 	    "pubkey FILE", pubkey_help, pubkey_main },
 	{ "fingerprint", "print a public key and its fingerprint words",
 	    "fingerprint KEY|FILE", fingerprint_help, fingerprint_main },
+	{ "secret", "create a new access secret for a listener",
+	    "secret [-o FILE]", secret_help, secret_main },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

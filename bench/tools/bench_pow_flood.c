@@ -43,6 +43,9 @@
 
 #include "config.h"
 #include "crypto/crypto.h"
+#include "crypto/rand.h"
+#include "envelope.h"
+#include "keysched.h"
 #include "crypto/sign.h"
 #include "err.h"
 #include "frame.h"
@@ -147,6 +150,25 @@ make_hellos(const uint8_t pub[32], struct hello *h, size_t n)
 		if (make_hello(pub, me, &h[i]) != 0)
 			die("%s", "cannot make a HELLO");
 	sign_key_free(me);
+}
+
+/*
+ * A copy of h with a new nonce and its mac1 recomputed: what an attacker who
+ * knows the responder's key sends, since the same HELLO twice gets silence
+ * (proto/STP.md, "Freshness").  Costs an HMAC, not a key pair.
+ */
+static void
+fresh_hello(const struct hello *h, const uint8_t mac1_key[32], struct hello *out)
+{
+	const uint8_t *nonce;
+	size_t nlen, blen = h->len - FRAME_HDR_LEN - KS_MAC1_LEN;
+
+	*out = *h;
+	if (env_find_bytes(out->b + FRAME_HDR_LEN, blen, 5, &nonce, &nlen) != 1 ||
+	    rand_bytes((uint8_t *)nonce, nlen) != 0 ||
+	    ks_mac1(out->b + out->len - KS_MAC1_LEN, mac1_key, out->b,
+	    out->len - KS_MAC1_LEN) != 0)
+		die("%s", "cannot refresh a HELLO");
 }
 
 /* ---- in process ---- */
@@ -489,6 +511,7 @@ struct fconn {
 	int connected;
 	long sent, got;          /* HELLOs sent / frames back on this one */
 	size_t off;              /* of the HELLO being written */
+	struct hello cur;        /* the HELLO being written */
 	uint8_t in[FRAME_HDR_LEN + FRAME_MAX_CHALLENGE];
 	size_t have, need;
 	int waiting;             /* a HELLO is out, its answer not yet in */
@@ -500,7 +523,7 @@ mode_flood(void)
 	static struct hello hello[HELLOS];
 	static struct fconn fc[CONNS_MAX];
 	struct pollfd pfd[CONNS_MAX];
-	uint8_t pub[32];
+	uint8_t pub[32], mac1_key[32];
 	long sent = 0, chal = 0, rej = 0, other = 0, closed = 0, opened = 0;
 	long failed = 0, i, live;
 	double t0 = wall_s(), deadline = t0 + (double)opt.max_time;
@@ -509,6 +532,8 @@ mode_flood(void)
 	if (opt.conns < 1 || opt.conns > CONNS_MAX || opt.per < 1)
 		die("%s", "-c must be 1..512 and --per at least 1");
 	make_hellos(pub, hello, HELLOS);
+	if (ks_mac1_key(mac1_key, pub, NULL) != 0)
+		die("%s", "mac1 key");
 	for (i = 0; i < opt.conns; i++)
 		fc[i].fd = -1;
 	for (;;) {
@@ -564,7 +589,10 @@ mode_flood(void)
 				f->connected = 1;
 			}
 			if ((re & POLLOUT) && !f->waiting && sent < opt.n) {
-				h = &hello[(f->sent + i) % HELLOS];
+				if (f->off == 0)
+					fresh_hello(&hello[(f->sent + i) % HELLOS],
+					    mac1_key, &f->cur);
+				h = &f->cur;
 				k = send(f->fd, h->b + f->off, h->len - f->off,
 				    MSG_NOSIGNAL);
 				if (k < 0 && errno != EAGAIN)

@@ -9,6 +9,12 @@
  */
 #include "base64url.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "crypto/hash.h"
 #include "err.h"
 
 /* -1 when lo <= c <= hi, else 0. */
@@ -125,4 +131,107 @@ base64url_span(const char *s, size_t len)
 		if (dec6((unsigned char)s[i]) < 0)
 			break;
 	return i;
+}
+
+const char *
+base64url_reason(const char *s, size_t len, size_t base, char *buf,
+    size_t buflen)
+{
+	size_t n = base64url_span(s, len);
+	unsigned char c;
+
+	if (n == len)
+		return NULL;
+	c = (unsigned char)s[n];
+	if (c == '=')
+		snprintf(buf, buflen, "padding '=' is not allowed");
+	else if (c >= 0x20 && c < 0x7f)
+		snprintf(buf, buflen, "invalid character '%c' at position %zu",
+		    c, base + n + 1);
+	else
+		snprintf(buf, buflen, "invalid byte 0x%02x at position %zu",
+		    c, base + n + 1);
+	return buf;
+}
+
+/* The checksum of a checked text: SHA-256(label || value)[0..4). */
+static int
+checked_sum(const char *label, const uint8_t v[32], uint8_t c[4])
+{
+	uint8_t msg[64 + 32], h[HASH_SHA256_LEN];
+	size_t n = strlen(label);
+	int rc;
+
+	if (n > 64)
+		return STP_EINVAL;
+	memcpy(msg, label, n);
+	memcpy(msg + n, v, 32);
+	if ((rc = hash_sha256(h, msg, n + 32)) == 0)
+		memcpy(c, h, 4);
+	crypto_wipe(msg, sizeof(msg));
+	crypto_wipe(h, sizeof(h));
+	return rc;
+}
+
+int
+base64url_checked_encode(const uint8_t v[32], const char *prefix,
+    const char *label, char *out, size_t outsize)
+{
+	uint8_t raw[32 + 4];
+	size_t plen = strlen(prefix);
+	int rc;
+
+	if (outsize < plen + BASE64URL_CHECKED_LEN + 1)
+		return STP_EINVAL;
+	memcpy(raw, v, 32);
+	if ((rc = checked_sum(label, v, raw + 32)) == 0) {
+		memcpy(out, prefix, plen);
+		rc = base64url_encode(out + plen, outsize - plen, raw,
+		    sizeof(raw));
+	}
+	crypto_wipe(raw, sizeof(raw));
+	return rc;
+}
+
+int
+base64url_checked_decode(const char *text, const char *prefix,
+    const char *what, const char *label, uint8_t out[32], char *err,
+    size_t errlen)
+{
+	uint8_t raw[32 + 4], c[4];
+	size_t plen = strlen(prefix), len;
+	const char *b64 = text + plen, *why;
+	char whybuf[80];
+	int rc;
+
+	len = strlen(b64);
+	/* A character outside the alphabet is never part of the value. */
+	if ((why = base64url_reason(b64, len, plen, whybuf,
+	    sizeof(whybuf))) != NULL) {
+		stp_seterr(err, errlen, "%s in %s text", why, what);
+		return STP_EPARSE;
+	}
+	if (len != BASE64URL_CHECKED_LEN) {
+		stp_seterr(err, errlen, "wrong length: %zu characters after "
+		    "'%s', expected %d", len, prefix, BASE64URL_CHECKED_LEN);
+		return STP_EPARSE;
+	}
+	if ((rc = base64url_decode(raw, sizeof(raw), b64, len)) != 0) {
+		stp_seterr(err, errlen, "malformed %s text", what);
+		goto out;
+	}
+	if ((rc = checked_sum(label, raw, c)) != 0) {
+		stp_seterr(err, errlen, "%s", stp_strerror(rc));
+		goto out;
+	}
+	if (!crypto_memeq(c, raw + 32, 4)) {
+		rc = STP_EKEY;
+		stp_seterr(err, errlen,
+		    "checksum mismatch: %s text mistyped or corrupted", what);
+		goto out;
+	}
+	memcpy(out, raw, 32);
+out:
+	crypto_wipe(raw, sizeof(raw));
+	return rc;
 }

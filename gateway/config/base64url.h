@@ -38,4 +38,31 @@ int base64url_decode(uint8_t *out, size_t outlen, const char *in, size_t inlen);
  */
 size_t base64url_span(const char *s, size_t len);
 
+/*
+ * Why s[0..len) is not in the alphabet, written to buf and returned, or NULL
+ * if every character is: "padding '=' is not allowed", "invalid character
+ * 'c' at position N" (printable ASCII) or "invalid byte 0xNN at position N".
+ * N counts from 1 + base, so a caller that stripped a prefix of base
+ * characters names the position in the text the user wrote.  Shared by the
+ * text forms of keys and secrets (identity.c, secret.c); not constant-time.
+ */
+const char *base64url_reason(const char *s, size_t len, size_t base,
+    char *buf, size_t buflen);
+
+/*
+ * A "checked text": prefix, then base64url-unpadded of a 32-byte value and
+ * its checksum SHA-256(label || value)[0..4) (48 characters), as public keys
+ * (stp1:) and access secrets (stps1:) are written.  Decoding: text must
+ * start with prefix (the caller checks, to say what else it might be);
+ * errors name `what` ("key", "secret"): STP_EPARSE for the alphabet,
+ * padding or length, STP_EKEY for a checksum mismatch.  Both wipe the bytes
+ * they handled from the stack.
+ */
+#define BASE64URL_CHECKED_LEN 48
+int base64url_checked_encode(const uint8_t v[32], const char *prefix,
+    const char *label, char *out, size_t outsize);
+int base64url_checked_decode(const char *text, const char *prefix,
+    const char *what, const char *label, uint8_t out[32], char *err,
+    size_t errlen);
+
 #endif

@@ -8,7 +8,8 @@
  *  1. Values.  Every mapping is walked in file order against a schema table
  *     (key, parser, offset, required, range); the walk stops at the first
  *     unknown key, wrong type, malformed or out-of-range value, invalid
- *     name, or missing required key.
+ *     name, or missing required key.  The first access secret given also
+ *     checks that the config file is not readable by every user.
  *  2. Relations.  Names a forward or a service refers to, two peers with
  *     one key, listeners that would collide, a remote forward listener
  *     without allow_remote, and orderings between values (window <=
@@ -30,16 +31,20 @@
  */
 #include "config_int.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "err.h"
 #include "identity.h"
 #include "plugin.h"
+#include "secret.h"
 
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
 
@@ -338,6 +343,83 @@ p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+/*
+ * A config that holds an access secret must not be readable by every user:
+ * then it would be no secret (identity_load refuses a readable key file for
+ * the same reason).  Group read is left alone: a config owned root:stpgate
+ * mode 0640 is the usual set-up.  Checked once, at the first secret given;
+ * k is its key.  0, STP_EPERM or STP_EIO.
+ */
+static int
+check_secret_mode(struct ld *l, const ytree_node *k)
+{
+	struct stat st;
+	int e;
+
+	if (l->secret_seen)
+		return 0;
+	l->secret_seen = 1;
+	if (stat(l->file, &st) == -1) {
+		e = errno;
+		ld_fail(l, k, "cannot check the mode of %s: %s", l->file,
+		    strerror(e));
+		return STP_EIO;
+	}
+	if ((st.st_mode & S_IROTH) != 0) {
+		ld_fail(l, k, "%s is readable by every user (mode %04o); chmod "
+		    "o-r it, since it holds a secret", l->file,
+		    (unsigned)(st.st_mode & 07777));
+		return STP_EPERM;
+	}
+	return 0;
+}
+
+/*
+ * An access secret's text (stps1:..., secret.h).  Messages never quote the
+ * value: even a mistyped secret is most of a secret.
+ */
+static int
+p_secret(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char msg[256];
+	int one = 1, rc;
+
+	/* ld_describe quotes scalars only, and none reaches it here. */
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
+		return ld_fail_type(l, v, "an access secret (stps1:..., as "
+		    "`stpgate secret` prints it)");
+	if (memchr(v->str, '\0', v->len) != NULL)
+		return ld_fail(l, v, "an access secret cannot contain a NUL "
+		    "byte");
+	if (secret_text_decode(v->str, dst, msg, sizeof(msg)) != 0)
+		return ld_fail(l, v, "%s", msg);
+	if ((rc = check_secret_mode(l, l->cur_key)) != 0)
+		return rc;
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * limits.replay_slots: the listener's table of HELLOs seen is made of
+ * buckets of 8 slots, so the count is a whole number of buckets.  Rather
+ * than round silently, name the two counts nearest to the one written.
+ */
+static int
+p_slots(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	unsigned x;
+	int rc;
+
+	if ((rc = ld_p_int(l, v, f, &x)) != 0)
+		return rc;
+	if (x % 8 != 0)
+		return ld_fail(l, v, "%u is not a multiple of 8 (nearest: %u or "
+		    "%u)", x, x - x % 8, x - x % 8 + 8);
+	memcpy(dst, &x, sizeof(x));
+	return 0;
+}
+
 static int walk(struct ld *l, const ytree_node *m, const struct field *tab,
     void *base);
 
@@ -427,6 +509,8 @@ static const struct field limits_fields[] = {
 	    RANGE(1, 1000000) },
 	{ F("session_buffer", ld_p_size, config, limits.session_buffer),
 	    RANGE(64 * KiB, 64 * GiB) },
+	{ F("replay_slots", p_slots, config, limits.replay_slots),
+	    RANGE(8, 1048576) },
 	{ .name = NULL }
 };
 
@@ -469,6 +553,8 @@ static const struct field peer_fields[] = {
 	{ F("key", p_key, cfg_peer, key), .required = 1 },
 	{ F("dial", p_addr, cfg_peer, dial), .flags = A_IP | A_NAME,
 	    HAS(cfg_peer, has_dial) },
+	{ F("access_secret", p_secret, cfg_peer, access_secret),
+	    HAS(cfg_peer, has_access_secret) },
 	{ F("proxy", p_proxy, cfg_peer, proxy), HAS(cfg_peer, has_proxy) },
 	{ F("sign_records", ld_p_bool, cfg_peer, sign_records) },
 	{ .name = NULL }
@@ -503,6 +589,8 @@ static const struct field top_fields[] = {
 	    .flags = P_IDENTITY },
 	{ F("listen", p_addr, config, listen), .flags = A_IP,
 	    HAS(config, has_listen) },
+	{ F("access_secret", p_secret, config, access_secret),
+	    HAS(config, has_access_secret) },
 	{ .name = "workers", .parse = p_workers, RANGE(0, WORKERS_MAX) },
 	{ .name = "log", .parse = p_map, .sub = log_fields },
 	{ F("metrics", p_addr, config, metrics), .flags = A_IP | A_LOOPBACK,
@@ -553,6 +641,7 @@ walk(struct ld *l, const ytree_node *m, const struct field *tab, void *base)
 			    names);
 		} else {
 			seen |= 1ull << j;
+			l->cur_key = k;
 			if (ytree_is_null(v) && !f->required)
 				rc = 0;
 			else
@@ -726,6 +815,7 @@ set_defaults(config *c)
 	c->limits.max_streams = 1024;
 	c->limits.max_connections = 4096;
 	c->limits.session_buffer = 16 * MiB;
+	c->limits.replay_slots = 16384;
 	c->timeouts.handshake_ms = 10 * SEC;
 	c->timeouts.connect_ms = 10 * SEC;
 	c->timeouts.keepalive_ms = 15 * SEC;
@@ -810,7 +900,11 @@ config_free(config *c)
 		free(c->services[i].allow);
 	free(c->services);
 	free(c->forwards);
+	for (i = 0; i < c->n_peers; i++)
+		crypto_wipe(c->peers[i].access_secret,
+		    sizeof(c->peers[i].access_secret));
 	free(c->peers);
+	crypto_wipe(c->access_secret, sizeof(c->access_secret));
 	free(c);
 }
 
@@ -863,9 +957,10 @@ config_service_allows(const config *c, size_t s, size_t p)
 void
 config_summary(const config *c, char *out, size_t len)
 {
-	char pub[IDENTITY_PUBTEXT_LEN + 1] = "?", lsn[CFG_HOST_MAX + 32], wk[32];
+	char pub[IDENTITY_PUBTEXT_LEN + 1] = "?", lsn[CFG_HOST_MAX + 64], wk[32];
+	char sec[48] = "";
 	uint8_t pk[SIGN_PUB_LEN];
-	size_t i, dialed = 0;
+	size_t i, dialed = 0, secrets = 0, o;
 
 	if (out == NULL || len == 0)
 		return;
@@ -874,22 +969,32 @@ config_summary(const config *c, char *out, size_t len)
 		if (identity_pub_encode(pk, pub) != 0)
 			snprintf(pub, sizeof(pub), "?");
 	}
-	for (i = 0; i < c->n_peers; i++)
+	/* Whether secrets are set, never what they are. */
+	for (i = 0; i < c->n_peers; i++) {
 		dialed += c->peers[i].has_dial != 0;
+		secrets += c->peers[i].has_access_secret != 0;
+	}
+	if (secrets > 0)
+		snprintf(sec, sizeof(sec), ", %zu with an access secret",
+		    secrets);
 	if (c->has_listen) {
 		memcpy(lsn, "listen ", 7);
 		ld_fmt_addr(lsn + 7, sizeof(lsn) - 7, &c->listen);
 	} else {
 		snprintf(lsn, sizeof(lsn), "not listening");
 	}
+	if (c->has_access_secret) {
+		o = strlen(lsn);
+		snprintf(lsn + o, sizeof(lsn) - o, " (access secret: set)");
+	}
 	if (c->workers_auto)
 		snprintf(wk, sizeof(wk), "workers auto");
 	else
 		snprintf(wk, sizeof(wk), "%u worker%s", c->workers,
 		    c->workers == 1 ? "" : "s");
-	snprintf(out, len, "%s: ok: identity %s, %zu peer%s (%zu dialed), "
+	snprintf(out, len, "%s: ok: identity %s, %zu peer%s (%zu dialed%s), "
 	    "%zu forward%s, %zu service%s, %s, %s", c->path, pub,
-	    c->n_peers, c->n_peers == 1 ? "" : "s", dialed, c->n_forwards,
+	    c->n_peers, c->n_peers == 1 ? "" : "s", dialed, sec, c->n_forwards,
 	    c->n_forwards == 1 ? "" : "s", c->n_services,
 	    c->n_services == 1 ? "" : "s", lsn, wk);
 }

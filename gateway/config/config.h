@@ -5,7 +5,8 @@
  * config_load() reads the file through ytree (which keeps line:col), walks a
  * schema table, and checks cross-references (a forward naming an unknown
  * peer, a service allowing an unknown peer, duplicate names, overlapping
- * listen addresses) and the identity file (exists, mode 0600, parses).  Every
+ * listen addresses) and the identity file (exists, mode 0600, parses); a
+ * config that holds an access secret must not be readable by others.  Every
  * error is "file:line:col: key: reason"; loading never exits and never
  * starts anything, so `stpgate check` and SIGHUP reload use the same code.
  * Relative `identity` and `control` paths are taken relative to the config
@@ -46,6 +47,10 @@ typedef struct cfg_peer {
 	uint8_t key[32];
 	int has_dial;
 	cfg_addr dial;                      /* we dial this peer here */
+	int has_access_secret;
+	uint8_t access_secret[32];          /* the secret of the listener we
+					     * dial: it keys our HELLO's mac1
+					     * (secret.h) */
 	int has_proxy;
 	char proxy[CFG_HOST_MAX + 32];      /* socks5://[user:pass@]host:port (plugins) */
 	int sign_records;                   /* every record both ways is signed (STP.md) */
@@ -77,6 +82,10 @@ typedef struct config {
 	sign_key *identity;                 /* loaded and checked (0600) */
 	int has_listen;
 	cfg_addr listen;                    /* peers may dial us here */
+	int has_access_secret;
+	uint8_t access_secret[32];          /* our listener's: a HELLO whose
+					     * mac1 it does not key gets no
+					     * answer (secret.h) */
 	unsigned workers;                   /* crypto threads; 0 = on the loop */
 	int workers_auto;                   /* workers: auto (the default; then
 					     * workers is 0): the gateway starts
@@ -101,6 +110,9 @@ typedef struct config {
 		unsigned max_streams;           /* open streams per session */
 		unsigned max_connections;       /* local app connections, all forwards */
 		uint64_t session_buffer;        /* bytes buffered per session, both ways */
+		unsigned replay_slots;          /* HELLOs the listener remembers
+						 * against replays; a multiple
+						 * of 8 */
 	} limits;
 	struct {
 		uint64_t handshake_ms, connect_ms, keepalive_ms, dead_ms;
@@ -122,11 +134,15 @@ typedef struct config {
  * Load and validate path.  On success *out owns the config and 0 is
  * returned; otherwise err holds one line, "file:line:col: key: reason" (or
  * "file: reason" when there is no position), and the return is STP_EPARSE,
- * STP_EIO, STP_EPERM (identity file mode), STP_ETOOBIG or STP_ENOMEM.
+ * STP_EIO, STP_EPERM (identity file mode, or an access secret in a config
+ * file that every user may read), STP_ETOOBIG or STP_ENOMEM.
  */
 int config_load(const char *path, config **out, char *err, size_t err_len);
 
-/* Frees everything, including the identity key; config_free(NULL) is a no-op. */
+/*
+ * Frees everything, including the identity key, and wipes the access
+ * secrets; config_free(NULL) is a no-op.
+ */
 void config_free(config *c);
 
 /* Index of the peer with this public key, or -1. */

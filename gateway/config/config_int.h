@@ -84,6 +84,8 @@ struct ld {
 	int xhave;                      /* pass 2: an error is held */
 	const ytree_node *plugins;      /* value of plugins: */
 	cfg_pos xpos;
+	const ytree_node *cur_key;      /* walk: the key whose value is parsed */
+	int secret_seen;                /* an access_secret was given (pass 1) */
 };
 
 /* ---- messages and key paths (config_text.c) ---- */

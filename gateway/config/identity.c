@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,37 +28,6 @@
 #define FILE_HEADER \
 	"# stpgate identity: Ed25519 secret key. Keep it secret; mode 0600.\n"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* The 4 checksum bytes of the key text: SHA-256(CHECK_LABEL || pub)[0..3]. */
-static int
-pub_check(const uint8_t pub[SIGN_PUB_LEN], uint8_t check[IDENTITY_CHECK_LEN])
-{
-	uint8_t msg[sizeof(CHECK_LABEL) - 1 + SIGN_PUB_LEN];
-	uint8_t h[HASH_SHA256_LEN];
-	int rc;
-
-	memcpy(msg, CHECK_LABEL, sizeof(CHECK_LABEL) - 1);
-	memcpy(msg + sizeof(CHECK_LABEL) - 1, pub, SIGN_PUB_LEN);
-	if ((rc = hash_sha256(h, msg, sizeof(msg))) != 0)
-		return rc;
-	memcpy(check, h, IDENTITY_CHECK_LEN);
-	return 0;
-}
-
 int
 identity_generate(sign_key **out)
 {
@@ -70,93 +38,22 @@ int
 identity_pub_encode(const uint8_t pub[SIGN_PUB_LEN],
     char out[IDENTITY_PUBTEXT_LEN + 1])
 {
-	uint8_t raw[SIGN_PUB_LEN + IDENTITY_CHECK_LEN];
-	int rc;
-
-	memcpy(raw, pub, SIGN_PUB_LEN);
-	if ((rc = pub_check(pub, raw + SIGN_PUB_LEN)) != 0)
-		return rc;
-	memcpy(out, IDENTITY_PUBTEXT_PREFIX, IDENTITY_PUBTEXT_PREFIX_LEN);
-	return base64url_encode(out + IDENTITY_PUBTEXT_PREFIX_LEN,
-	    IDENTITY_PUBTEXT_B64_LEN + 1, raw, sizeof(raw));
-}
-
-/*
- * Why s[0..len) is not valid base64url, or NULL if every character is in the
- * alphabet.  The reason points at the first offending character, numbered
- * from 1 + base; printable ASCII is quoted, anything else shown as a byte.
- */
-static const char *
-b64_reason(const char *s, size_t len, size_t base, char *buf, size_t buflen)
-{
-	size_t n = base64url_span(s, len);
-	unsigned char c;
-
-	if (n == len)
-		return NULL;
-	c = (unsigned char)s[n];
-	if (c == '=')
-		snprintf(buf, buflen, "padding '=' is not allowed");
-	else if (c >= 0x20 && c < 0x7f)
-		snprintf(buf, buflen, "invalid character '%c' at position %zu",
-		    c, base + n + 1);
-	else
-		snprintf(buf, buflen, "invalid byte 0x%02x at position %zu",
-		    c, base + n + 1);
-	return buf;
+	return base64url_checked_encode(pub, IDENTITY_PUBTEXT_PREFIX,
+	    CHECK_LABEL, out, IDENTITY_PUBTEXT_LEN + 1);
 }
 
 int
 identity_pub_decode(const char *text, uint8_t pub[SIGN_PUB_LEN], char *err,
     size_t errlen)
 {
-	uint8_t raw[SIGN_PUB_LEN + IDENTITY_CHECK_LEN];
-	uint8_t check[IDENTITY_CHECK_LEN];
-	const char *b64, *why;
-	char whybuf[80];
-	size_t len;
-	int rc;
-
 	if (strncmp(text, IDENTITY_PUBTEXT_PREFIX,
 	    IDENTITY_PUBTEXT_PREFIX_LEN) != 0) {
-		rc = STP_EPARSE;
-		seterr(err, errlen, "not a public key: key text starts with "
+		stp_seterr(err, errlen, "not a public key: key text starts with "
 		    "'%s'", IDENTITY_PUBTEXT_PREFIX);
-		goto out;
+		return STP_EPARSE;
 	}
-	b64 = text + IDENTITY_PUBTEXT_PREFIX_LEN;
-	len = strlen(b64);
-	if ((why = b64_reason(b64, len, IDENTITY_PUBTEXT_PREFIX_LEN, whybuf,
-	    sizeof(whybuf))) != NULL) {
-		rc = STP_EPARSE;
-		seterr(err, errlen, "%s in key text", why);
-		goto out;
-	}
-	if (len != IDENTITY_PUBTEXT_B64_LEN) {
-		rc = STP_EPARSE;
-		seterr(err, errlen, "wrong length: %zu characters after '%s', "
-		    "expected %d", len, IDENTITY_PUBTEXT_PREFIX,
-		    IDENTITY_PUBTEXT_B64_LEN);
-		goto out;
-	}
-	if ((rc = base64url_decode(raw, sizeof(raw), b64, len)) != 0) {
-		seterr(err, errlen, "malformed key text");
-		goto out;
-	}
-	if ((rc = pub_check(raw, check)) != 0) {
-		seterr(err, errlen, "%s", stp_strerror(rc));
-		goto out;
-	}
-	if (memcmp(check, raw + SIGN_PUB_LEN, IDENTITY_CHECK_LEN) != 0) {
-		rc = STP_EKEY;
-		seterr(err, errlen,
-		    "checksum mismatch: key text mistyped or corrupted");
-		goto out;
-	}
-	memcpy(pub, raw, SIGN_PUB_LEN);
-	rc = 0;
-out:
-	return rc;
+	return base64url_checked_decode(text, IDENTITY_PUBTEXT_PREFIX, "key",
+	    CHECK_LABEL, pub, err, errlen);
 }
 
 int
@@ -235,49 +132,26 @@ sync_parent(const char *path)
 }
 
 int
-identity_save(const char *path, const sign_key *key, int force, char *err,
-    size_t errlen)
+identity_file_write(const char *path, const char *buf, size_t n, int force,
+    char *err, size_t errlen)
 {
 	static const char suffix[] = ".tmp-XXXXXX";
-	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN];
-	char pubtext[IDENTITY_PUBTEXT_LEN + 1];
-	char seedtext[IDENTITY_SEED_B64_LEN + 1];
-	char buf[256];
 	char *tmp = NULL;
 	struct stat st;
 	size_t plen;
-	int fd = -1, made = 0, saved = 0, n, rc;
-
-	sign_key_public(key, pub);
-	if ((rc = identity_pub_encode(pub, pubtext)) != 0) {
-		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		goto out;
-	}
-	sign_key_seed(key, seed);
-	if ((rc = base64url_encode(seedtext, sizeof(seedtext), seed,
-	    sizeof(seed))) != 0) {
-		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		goto out;
-	}
-	n = snprintf(buf, sizeof(buf), FILE_HEADER "# public: %s\n%s %s\n",
-	    pubtext, IDENTITY_FILE_TAG, seedtext);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		rc = STP_EINVAL;
-		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		goto out;
-	}
+	int fd = -1, made = 0, saved = 0, rc;
 
 	/* Fail early and leave nothing behind; link() below closes the race. */
 	if (!force && lstat(path, &st) == 0) {
 		rc = STP_EEXIST;
-		seterr(err, errlen, "%s: already exists", path);
+		stp_seterr(err, errlen, "%s: already exists", path);
 		goto out;
 	}
 
 	plen = strlen(path);
 	if ((tmp = malloc(plen + sizeof(suffix))) == NULL) {
 		rc = STP_ENOMEM;
-		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
 		goto out;
 	}
 	memcpy(tmp, path, plen);
@@ -287,16 +161,16 @@ identity_save(const char *path, const sign_key *key, int force, char *err,
 	if ((fd = mkstemp(tmp)) == -1) {
 		saved = errno;
 		rc = STP_EIO;
-		seterr(err, errlen, "%s: cannot create: %s", path,
+		stp_seterr(err, errlen, "%s: cannot create: %s", path,
 		    strerror(saved));
 		goto out;
 	}
 	made = 1;
 	if (fchmod(fd, S_IRUSR | S_IWUSR) == -1 ||
-	    write_all(fd, buf, (size_t)n) == -1 || fsync(fd) == -1) {
+	    write_all(fd, buf, n) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		rc = STP_EIO;
-		seterr(err, errlen, "%s: cannot write: %s", path,
+		stp_seterr(err, errlen, "%s: cannot write: %s", path,
 		    strerror(saved));
 		goto out;
 	}
@@ -304,7 +178,7 @@ identity_save(const char *path, const sign_key *key, int force, char *err,
 		fd = -1;
 		saved = errno;
 		rc = STP_EIO;
-		seterr(err, errlen, "%s: cannot write: %s", path,
+		stp_seterr(err, errlen, "%s: cannot write: %s", path,
 		    strerror(saved));
 		goto out;
 	}
@@ -314,7 +188,7 @@ identity_save(const char *path, const sign_key *key, int force, char *err,
 		if (rename(tmp, path) == -1) {
 			saved = errno;
 			rc = STP_EIO;
-			seterr(err, errlen, "%s: cannot replace: %s", path,
+			stp_seterr(err, errlen, "%s: cannot replace: %s", path,
 			    strerror(saved));
 			goto out;
 		}
@@ -324,9 +198,9 @@ identity_save(const char *path, const sign_key *key, int force, char *err,
 			saved = errno;
 			rc = saved == EEXIST ? STP_EEXIST : STP_EIO;
 			if (rc == STP_EEXIST)
-				seterr(err, errlen, "%s: already exists", path);
+				stp_seterr(err, errlen, "%s: already exists", path);
 			else
-				seterr(err, errlen, "%s: cannot create: %s",
+				stp_seterr(err, errlen, "%s: cannot create: %s",
 				    path, strerror(saved));
 			goto out;
 		}
@@ -340,6 +214,41 @@ out:
 	if (made)
 		(void)unlink(tmp);
 	free(tmp);
+	errno = saved;
+	return rc;
+}
+
+int
+identity_save(const char *path, const sign_key *key, int force, char *err,
+    size_t errlen)
+{
+	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN];
+	char pubtext[IDENTITY_PUBTEXT_LEN + 1];
+	char seedtext[IDENTITY_SEED_B64_LEN + 1];
+	char buf[256];
+	int n, rc, saved;
+
+	sign_key_public(key, pub);
+	if ((rc = identity_pub_encode(pub, pubtext)) != 0) {
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		return rc;
+	}
+	sign_key_seed(key, seed);
+	if ((rc = base64url_encode(seedtext, sizeof(seedtext), seed,
+	    sizeof(seed))) != 0) {
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	n = snprintf(buf, sizeof(buf), FILE_HEADER "# public: %s\n%s %s\n",
+	    pubtext, IDENTITY_FILE_TAG, seedtext);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		rc = STP_EINVAL;
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		goto out;
+	}
+	rc = identity_file_write(path, buf, (size_t)n, force, err, errlen);
+out:
+	saved = errno;
 	crypto_wipe(seed, sizeof(seed));
 	crypto_wipe(seedtext, sizeof(seedtext));
 	crypto_wipe(buf, sizeof(buf));
@@ -396,7 +305,7 @@ parse_file(const char *path, char *buf, size_t len, sign_key **out,
 
 	if (memchr(buf, '\0', len) != NULL) {
 		rc = STP_EPARSE;
-		seterr(err, errlen, "%s: binary data: not an stpgate identity "
+		stp_seterr(err, errlen, "%s: binary data: not an stpgate identity "
 		    "file", path);
 		goto out;
 	}
@@ -427,7 +336,7 @@ parse_file(const char *path, char *buf, size_t len, sign_key **out,
 				continue;
 			if (pubt != NULL) {
 				rc = STP_EPARSE;
-				seterr(err, errlen, "%s:%u: second '# public:' "
+				stp_seterr(err, errlen, "%s:%u: second '# public:' "
 				    "line", path, lineno);
 				goto out;
 			}
@@ -445,7 +354,7 @@ parse_file(const char *path, char *buf, size_t len, sign_key **out,
 		if (starts_word(line, n, IDENTITY_FILE_TAG)) {
 			if (key != NULL) {
 				rc = STP_EPARSE;
-				seterr(err, errlen, "%s:%u: second %s line",
+				stp_seterr(err, errlen, "%s:%u: second %s line",
 				    path, lineno, IDENTITY_FILE_TAG);
 				goto out;
 			}
@@ -460,55 +369,55 @@ parse_file(const char *path, char *buf, size_t len, sign_key **out,
 		}
 		rc = STP_EPARSE;
 		if (is_version_tag(line, n))
-			seterr(err, errlen, "%s:%u: unsupported identity file "
+			stp_seterr(err, errlen, "%s:%u: unsupported identity file "
 			    "version (this stpgate reads %s)", path, lineno,
 			    IDENTITY_FILE_TAG);
 		else
-			seterr(err, errlen, "%s:%u: unexpected text: not an "
+			stp_seterr(err, errlen, "%s:%u: unexpected text: not an "
 			    "stpgate identity file", path, lineno);
 		goto out;
 	}
 
 	if (key == NULL) {
 		rc = STP_EPARSE;
-		seterr(err, errlen, "%s: no %s line: not an stpgate identity "
+		stp_seterr(err, errlen, "%s: no %s line: not an stpgate identity "
 		    "file, or truncated", path, IDENTITY_FILE_TAG);
 		goto out;
 	}
-	why = b64_reason(key, keylen, 0, whybuf, sizeof(whybuf));
+	why = base64url_reason(key, keylen, 0, whybuf, sizeof(whybuf));
 	if (why != NULL) {
 		rc = STP_EPARSE;
-		seterr(err, errlen, "%s:%u: %s in the key", path, keyline, why);
+		stp_seterr(err, errlen, "%s:%u: %s in the key", path, keyline, why);
 		goto out;
 	}
 	if (keylen != IDENTITY_SEED_B64_LEN) {
 		rc = STP_EPARSE;
-		seterr(err, errlen, "%s:%u: key is %zu characters, expected "
+		stp_seterr(err, errlen, "%s:%u: key is %zu characters, expected "
 		    "%d: truncated or corrupted", path, keyline, keylen,
 		    IDENTITY_SEED_B64_LEN);
 		goto out;
 	}
 	if (base64url_decode(seed, sizeof(seed), key, keylen) != 0) {
 		rc = STP_EPARSE;
-		seterr(err, errlen, "%s:%u: key is not canonical base64url: "
+		stp_seterr(err, errlen, "%s:%u: key is not canonical base64url: "
 		    "corrupted", path, keyline);
 		goto out;
 	}
 	if ((rc = sign_key_from_seed(&k, seed)) != 0) {
-		seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
 		goto out;
 	}
 	if (pubt != NULL) {
 		if ((rc = identity_pub_decode(pubt, want, perr,
 		    sizeof(perr))) != 0) {
-			seterr(err, errlen, "%s:%u: '# public:' comment: %s",
+			stp_seterr(err, errlen, "%s:%u: '# public:' comment: %s",
 			    path, publine, perr);
 			goto out;
 		}
 		sign_key_public(k, pub);
 		if (memcmp(pub, want, SIGN_PUB_LEN) != 0) {
 			rc = STP_EKEY;
-			seterr(err, errlen, "%s:%u: '# public:' comment does "
+			stp_seterr(err, errlen, "%s:%u: '# public:' comment does "
 			    "not match the secret key: file edited or "
 			    "corrupted", path, publine);
 			goto out;
@@ -535,29 +444,29 @@ identity_load(const char *path, sign_key **out, char *err, size_t errlen)
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
 	    -1) {
 		rc = STP_EIO;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		stp_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
 		rc = STP_EIO;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		stp_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = STP_EINVAL;
-		seterr(err, errlen, "%s: not a regular file", path);
+		stp_seterr(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		rc = STP_EPERM;
-		seterr(err, errlen, "%s: mode %04o lets group or others access "
+		stp_seterr(err, errlen, "%s: mode %04o lets group or others access "
 		    "this secret key; run: chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if (st.st_size > IDENTITY_FILE_MAX) {
 		rc = STP_ETOOBIG;
-		seterr(err, errlen, "%s: %lld bytes is too big for an identity "
+		stp_seterr(err, errlen, "%s: %lld bytes is too big for an identity "
 		    "file (limit %d)", path, (long long)st.st_size,
 		    IDENTITY_FILE_MAX);
 		goto out;
@@ -569,7 +478,7 @@ identity_load(const char *path, sign_key **out, char *err, size_t errlen)
 			continue;
 		if (n < 0) {
 			rc = STP_EIO;
-			seterr(err, errlen, "%s: %s", path, strerror(errno));
+			stp_seterr(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -578,7 +487,7 @@ identity_load(const char *path, sign_key **out, char *err, size_t errlen)
 	}
 	if (len > IDENTITY_FILE_MAX) {
 		rc = STP_ETOOBIG;
-		seterr(err, errlen, "%s: too big for an identity file (limit "
+		stp_seterr(err, errlen, "%s: too big for an identity file (limit "
 		    "%d bytes)", path, IDENTITY_FILE_MAX);
 		goto out;
 	}

@@ -58,6 +58,14 @@
 int identity_generate(sign_key **out);
 
 /*
+ * Write a new file holding a secret (buf, n bytes): mode exactly 0600,
+ * through a temporary name, fsync'd, then linked in (refusing an existing
+ * name) or, with force, renamed over it.  0 or STP_EEXIST / STP_EIO /
+ * STP_ENOMEM with errno kept and err saying why.
+ */
+int identity_file_write(const char *path, const char *buf, size_t n, int force,
+    char *err, size_t errlen);
+/*
  * Write key's identity file at path, mode 0600: a temporary file in the same
  * directory (created exclusively, 0600, fsynced) is moved into place, then
  * the directory is fsynced (best effort).  Without force an existing path

@@ -33,6 +33,8 @@ static const char *const hs_reason_names[M_HS_REASONS] = {
 	[M_HS_PROTOCOL] = "protocol",
 	[M_HS_REJECTED] = "rejected",
 	[M_HS_IO] = "io",
+	[M_HS_STALE] = "stale",
+	[M_HS_REPLAY] = "replayed",
 };
 
 static const char *const stream_reason_names[M_ST_REASONS] = {
@@ -217,6 +219,10 @@ render_handshakes(struct mbuf *b)
 		mb_printf(b, "stpgate_handshakes_total{result=\"fail\",reason=\"%s\"} %llu\n",
 		    metrics_hs_reason_name(r),
 		    (unsigned long long)m->handshakes_failed[r]);
+	family(b, "hello_cookies_total", "counter",
+	    "Cookie round trips asked of initiators because the HELLO replay table was full (limits.replay_slots).");
+	mb_printf(b, "stpgate_hello_cookies_total %llu\n",
+	    (unsigned long long)m->hello_cookies);
 	family(b, "handshakes_in_progress", "gauge",
 	    "Accepted peer connections whose handshake has not ended yet (limits.max_handshakes caps them).");
 	mb_printf(b, "stpgate_handshakes_in_progress %llu\n",

@@ -42,6 +42,8 @@ enum m_hs_reason {
 	M_HS_PROTOCOL,    /* anything else the peer got wrong */
 	M_HS_REJECTED,    /* the peer refused us */
 	M_HS_IO,          /* connect failed, reset */
+	M_HS_STALE,       /* Hello.time outside the window: silence */
+	M_HS_REPLAY,      /* a HELLO seen before: silence */
 	M_HS_REASONS
 };
 
@@ -63,6 +65,7 @@ enum m_rec_reason {
 typedef struct metrics {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed[M_HS_REASONS];
+	uint64_t hello_cookies;       /* cookie CHALLENGEs sent (the guard under load) */
 	uint64_t handshakes_pending;  /* gauge: accepted connections not yet a session */
 	uint64_t streams_opened, streams_closed;
 	uint64_t streams_refused[M_ST_REASONS];

@@ -21,7 +21,9 @@
  * and at once sends KEY_UPDATE{fresh}; the initiator, on the KemReply,
  * decapsulates and sends its own KEY_UPDATE{fresh}.  Both sides compute
  * xh = H(KemInit bytes || KemReply bytes) over the canonical protobuf
- * encodings (env_pack) of the two sub-messages.  The shared secrets and xh
+ * encodings of the two sub-messages' known fields only (1,221 and 1,125
+ * bytes: STP.md, "Rekey"), never the bytes received, so that an unknown
+ * field changes nothing.  The shared secrets and xh
  * are kept until both directions used them, then wiped.
  */
 #include "endpoint_int.h"
@@ -77,18 +79,27 @@ out:
 	return rc;
 }
 
-/* xh = H(KemInit bytes || KemReply bytes). */
+/*
+ * xh = H(KemInit bytes || KemReply bytes): init is the canonical KemInit
+ * (ours, or rekem_canon_init of the one received); the KemReply is encoded
+ * from its two fields alone.
+ */
 static int
 rekem_hash(uint8_t xh[KS_TH_LEN], const uint8_t *init, size_t init_len,
-    const Stp__V1__KemReply *kr)
+    const uint8_t xr[X25519_LEN], const uint8_t ct[MLKEM768_CT_LEN])
 {
+	Stp__V1__KemReply kr = STP__V1__KEM_REPLY__INIT;
 	uint8_t buf[2 * REKEM_MSG_MAX];
 	int n;
 
 	if (init_len > REKEM_MSG_MAX)
 		return STP_ETOOBIG;
 	memcpy(buf, init, init_len);
-	if ((n = env_pack(&kr->base, buf + init_len, REKEM_MSG_MAX)) < 0)
+	kr.x25519.data = (uint8_t *)xr;
+	kr.x25519.len = X25519_LEN;
+	kr.mlkem_ct.data = (uint8_t *)ct;
+	kr.mlkem_ct.len = MLKEM768_CT_LEN;
+	if ((n = env_pack(&kr.base, buf + init_len, REKEM_MSG_MAX)) < 0)
 		return n;
 	return hash_sha512(xh, buf, init_len + (size_t)n);
 }
@@ -118,9 +129,16 @@ rekem_on_init(endpoint *e, uint64_t seq, const Stp__V1__KemInit *ki)
 		    (unsigned long long)seq);
 	if (!ep_can_send(e))
 		return 0;  /* we are closing: no more keys */
-	if ((n = env_pack(&ki->base, init, sizeof(init))) < 0)
-		return ep_fail(e, n, "record %llu: kem_init too large",
-		    (unsigned long long)seq);
+	{
+		/* Its two fields alone, canonically: unknown fields are not in xh. */
+		Stp__V1__KemInit canon = STP__V1__KEM_INIT__INIT;
+
+		canon.x25519 = ki->x25519;
+		canon.mlkem_ek = ki->mlkem_ek;
+		if ((n = env_pack(&canon.base, init, sizeof(init))) < 0)
+			return ep_fail(e, n, "record %llu: kem_init too large",
+			    (unsigned long long)seq);
+	}
 	if ((rc = x25519_keypair(xpriv, xpub)) != 0) {
 		rc = ep_fail(e, rc, "rekey exchange: X25519 key generation failed");
 		goto out;
@@ -143,7 +161,7 @@ rekem_on_init(endpoint *e, uint64_t seq, const Stp__V1__KemInit *ki)
 	kr.x25519.len = X25519_LEN;
 	kr.mlkem_ct.data = ct;
 	kr.mlkem_ct.len = MLKEM768_CT_LEN;
-	if ((rc = rekem_hash(e->rk.xh, init, (size_t)n, &kr)) != 0) {
+	if ((rc = rekem_hash(e->rk.xh, init, (size_t)n, xpub, ct)) != 0) {
 		rc = ep_fail(e, rc, "rekey exchange: hash failed");
 		goto out;
 	}
@@ -186,7 +204,8 @@ rekem_on_reply(endpoint *e, uint64_t seq, const Stp__V1__KemReply *kr)
 	if ((rc = mlkem768_decaps(e->rk.ss_m, kr->mlkem_ct.data,
 	    kr->mlkem_ct.len, e->rk.dk, sizeof(e->rk.dk))) != 0)
 		return ep_fail(e, rc, "rekey exchange: ML-KEM decapsulation failed");
-	if ((rc = rekem_hash(e->rk.xh, e->rk.init_msg, e->rk.init_len, kr)) != 0)
+	if ((rc = rekem_hash(e->rk.xh, e->rk.init_msg, e->rk.init_len,
+	    kr->x25519.data, kr->mlkem_ct.data)) != 0)
 		return ep_fail(e, rc, "rekey exchange: hash failed");
 	crypto_wipe(e->rk.x_priv, sizeof(e->rk.x_priv));
 	crypto_wipe(e->rk.dk, sizeof(e->rk.dk));
@@ -343,6 +362,12 @@ rx_record(endpoint *e, endpoint_job *j)
 		return ep_fail(e, STP_EPROTO, "record %llu: %s body in a %s frame",
 		    (unsigned long long)seq, body_name(body),
 		    frame_type_name(type));
+	/* STP v1.1: the limit a sender keeps is one a receiver enforces. */
+	if (body == STP__V1__RECORD__BODY_DATA && rec->data != NULL &&
+	    rec->data->data.len > STP_MAX_DATA)
+		return ep_fail(e, STP_EPROTO,
+		    "record %llu: data of %zu bytes, over the %d allowed",
+		    (unsigned long long)seq, rec->data->data.len, STP_MAX_DATA);
 	e->st.records_recv++;
 	e->st.bytes_recv += j->rj.pt_len;
 	e->rx.bytes += j->rj.pt_len;

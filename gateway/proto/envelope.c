@@ -264,6 +264,66 @@ next_field(const uint8_t **pp, const uint8_t *end, uint64_t *tag,
 	return 0;
 }
 
+int
+env_find_varint(const uint8_t *buf, size_t len, uint32_t field, uint64_t *v)
+{
+	const uint8_t *p, *end, *val;
+	size_t n;
+	uint64_t tag;
+	int found = 0;
+
+	if (field == 0 || field > MAX_FIELD || (buf == NULL && len != 0))
+		return STP_EINVAL;
+	*v = 0;
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		if (next_field(&p, end, &tag, &val, &n) != 0)
+			return STP_EPARSE;
+		if ((tag >> 3) != field)
+			continue;
+		if ((tag & 7) != WT_VARINT)
+			return STP_EPARSE;
+		(void)get_varint(val, val + n, MAX_VARINT, v);
+		found = 1;
+	}
+	return found;
+}
+
+int
+env_has_uint(const uint8_t *buf, size_t len, uint32_t field, uint32_t x)
+{
+	const uint8_t *p, *end, *val, *q;
+	size_t n, k;
+	uint64_t tag, v = 0;
+	int found = 0;
+
+	if (field == 0 || field > MAX_FIELD || (buf == NULL && len != 0))
+		return STP_EINVAL;
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		if (next_field(&p, end, &tag, &val, &n) != 0)
+			return STP_EPARSE;
+		if ((tag >> 3) != field)
+			continue;
+		if ((tag & 7) == WT_VARINT) {
+			(void)get_varint(val, val + n, MAX_VARINT, &v);
+			found |= (uint32_t)v == x;
+		} else if ((tag & 7) == WT_LEN) {
+			/* packed: varints back to back */
+			for (q = val; q < val + n; q += k) {
+				if ((k = get_varint(q, val + n, MAX_VARINT, &v)) == 0)
+					return STP_EPARSE;
+				found |= (uint32_t)v == x;
+			}
+		} else {
+			return STP_EPARSE;
+		}
+	}
+	return found;
+}
+
 /*
  * The wanted field with a wire type other than 2 makes protobuf-c refuse the
  * message, so it is refused here too.

@@ -54,6 +54,17 @@ int env_pack(const ProtobufCMessage *m, uint8_t *out, size_t cap);
 #define ENV_PAD_MIN 3
 void env_pad_fill(uint8_t *p, size_t gap);
 /*
+ * The last occurrence of varint field `field` of a message, without decoding
+ * it: 1 with *v, 0 when absent, STP_EPARSE when the message is broken or the
+ * field has another wire type (protobuf-c would refuse it too).
+ */
+int env_find_varint(const uint8_t *buf, size_t len, uint32_t field, uint64_t *v);
+/*
+ * Does repeated uint32 field `field` (packed or not) hold x?  1, 0, or
+ * STP_EPARSE.
+ */
+int env_has_uint(const uint8_t *buf, size_t len, uint32_t field, uint32_t x);
+/*
  * Where a trailing Record.padding field starts in a record's plaintext: its
  * offset when the last top-level field is one, else len (also when the
  * encoding is broken: the full decoder then decides).

@@ -101,6 +101,28 @@ gate_frame(const gate *g, size_t *len)
 	return g->buf;
 }
 
+void
+gate_refuse(gate *g, int why)
+{
+	drain(g, why);
+}
+
+int
+gate_again(gate *g)
+{
+	if (g->state != GATE_PASSED)
+		return g->state;
+	if (++g->cookies > GATE_MAX_COOKIES) {
+		drain(g, GATE_WHY_COOKIES);
+		return g->state;
+	}
+	crypto_wipe(g->buf, g->len);
+	g->len = 0;
+	g->want = 0;
+	g->state = GATE_READING;
+	return g->state;
+}
+
 size_t
 gate_partial(const gate *g)
 {
@@ -117,6 +139,13 @@ gate_reason(const gate *g)
 		return "a HELLO of impossible length";
 	case GATE_WHY_MAC1:
 		return "HELLO failed mac1 (the sender does not know our public key)";
+	case GATE_WHY_STALE:
+		return "HELLO is stale: its time is more than 120 s from ours "
+		    "(clocks apart, or a recorded HELLO)";
+	case GATE_WHY_REPLAY:
+		return "HELLO replayed (its mac1 was seen within the window)";
+	case GATE_WHY_COOKIES:
+		return "HELLOs kept coming without our cookie";
 	default:
 		return "";
 	}

@@ -38,13 +38,20 @@ enum gate_why {
 	GATE_WHY_TYPE,     /* the first frame is not a HELLO */
 	GATE_WHY_LENGTH,   /* a HELLO longer than its maximum, or too short for mac1 */
 	GATE_WHY_MAC1,     /* mac1 failed: the sender does not know our key */
+	GATE_WHY_STALE,    /* Hello.time outside the window (guard.h) */
+	GATE_WHY_REPLAY,   /* a HELLO seen before */
+	GATE_WHY_COOKIES,  /* more HELLOs without our cookie than we answer */
 };
+
+/* Cookie CHALLENGEs a gate answers before it refuses (as I's limit). */
+#define GATE_MAX_COOKIES 3
 
 typedef struct gate {
 	uint8_t mac1_key[32];
 	uint8_t state;
 	uint8_t why;
 	uint8_t type;      /* the first frame's type byte, once read */
+	uint8_t cookies;   /* cookie CHALLENGEs sent */
 	uint32_t want;     /* frame length once the header is in: header + body */
 	uint32_t len;      /* bytes in buf */
 	uint8_t buf[GATE_CAP];
@@ -65,6 +72,19 @@ int gate_commit(gate *g, size_t n);
 
 /* The HELLO frame (header and body) once GATE_PASSED, else NULL. */
 const uint8_t *gate_frame(const gate *g, size_t *len);
+
+/*
+ * The owner's freshness check (hs_guard_hello) refused the passed HELLO:
+ * drain, silently, like a failed mac1.  why: GATE_WHY_STALE or _REPLAY.
+ */
+void gate_refuse(gate *g, int why);
+
+/*
+ * The owner sent a cookie CHALLENGE for the passed HELLO: read the next
+ * HELLO into the same buffer.  Past GATE_MAX_COOKIES the gate drains
+ * instead.  Returns the new state.
+ */
+int gate_again(gate *g);
 
 /* Bytes of the first frame received so far (0 once draining). */
 size_t gate_partial(const gate *g);

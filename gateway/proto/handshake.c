@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/aead.h"
 #include "crypto/crypto.h"
@@ -83,6 +84,9 @@ struct hs {
 	uint8_t challenge[HS_MAX_ADMISSION];
 	size_t challenge_len;
 	int challenges;
+	uint8_t hcookie[GUARD_COOKIE_LEN]; /* I: the last Challenge.cookie */
+	size_t hcookie_len;
+	int hellos;                  /* R: HELLOs seen on this connection */
 
 	/* An AUTH frame waiting for hs_work(). */
 	uint8_t auth[FRAME_HDR_LEN + FRAME_MAX_AUTH];
@@ -91,7 +95,7 @@ struct hs {
 	ks_handshake ks;
 	uint8_t th2[KS_TH_LEN], th3[KS_TH_LEN];
 	uint8_t peer_pub[32];
-	uint32_t peer_flags;
+	uint32_t peer_flags, peer_features;
 	uint32_t version, suite;
 	uint8_t ts_i[KS_SECRET_LEN], ts_r[KS_SECRET_LEN], sid[KS_SID_LEN];
 	int result_taken;
@@ -147,7 +151,9 @@ hs_new(const hs_config *c)
 	sign_key_public(c->identity, h->our_pub);
 	memcpy(h->pk_r, c->initiator ? c->peer_pub : h->our_pub, 32);
 	h->state = c->initiator ? ST_START : ST_R_WAIT_HELLO;
-	if (ks_mac1_key(h->mac1_key, h->pk_r) != 0 || transcript_reset(h) != 0) {
+	h->c.access_secret = NULL; /* used once, below; never kept */
+	if (ks_mac1_key(h->mac1_key, h->pk_r, c->access_secret) != 0 ||
+	    transcript_reset(h) != 0) {
 		hs_free(h);
 		return NULL;
 	}
@@ -163,6 +169,13 @@ hs_free(hs *h)
 	env_arena_free(h->arena);
 	crypto_wipe(h, sizeof(*h));
 	free(h);
+}
+
+static uint64_t
+unix_now(const hs *h)
+{
+	return h->c.unix_now != NULL ? h->c.unix_now(h->c.clock_arg) :
+	    (uint64_t)time(NULL);
 }
 
 /* Decode a handshake message from the arena (reset first). */
@@ -243,6 +256,9 @@ build_hello(hs *h)
 	m.nonce.len = NONCE_LEN;
 	m.admission.data = h->admission;
 	m.admission.len = h->admission_len;
+	m.time = unix_now(h);
+	m.cookie.data = h->hcookie;
+	m.cookie.len = h->hcookie_len;
 
 	h->out_len = 0;
 	f = h->out;
@@ -293,11 +309,18 @@ work_i_challenge(hs *h)
 	size_t n = sizeof(h->admission);
 	int rc;
 
-	rc = h->c.answer(h->c.cookie, h->challenge, h->challenge_len, h->admission, &n);
-	if (rc != 0 || n > sizeof(h->admission))
-		return fail(h, rc ? rc : STP_EINVAL,
-		    "could not answer the responder's admission challenge");
-	h->admission_len = n;
+	/*
+	 * A cookie alone (the responder is under load) needs no answer: the
+	 * next HELLO echoes it, with the admission answer it had.
+	 */
+	if (h->challenge_len > 0) {
+		rc = h->c.answer(h->c.cookie, h->challenge, h->challenge_len,
+		    h->admission, &n);
+		if (rc != 0 || n > sizeof(h->admission))
+			return fail(h, rc ? rc : STP_EINVAL,
+			    "could not answer the responder's admission challenge");
+		h->admission_len = n;
+	}
 	if ((rc = build_hello(h)) != 0)
 		return fail(h, rc, "cannot build HELLO: %s", stp_strerror(rc));
 	return 0;
@@ -317,6 +340,11 @@ input_i_reply_state(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 		if (m == NULL)
 			return fail(h, STP_EREJECTED, "peer refused us (unreadable REJECT)");
 		sanitize(why, sizeof(why), m->reason);
+		if (m->code == STP__V1__REJECT_CODE__REJECT_VERSION)
+			return fail(h, STP_EREJECTED,
+			    "peer refused us: no common version: %s%swe speak "
+			    HS_VERSION_NAME " only; a peer that speaks STP v1 "
+			    "(version 1) must be upgraded", why, why[0] ? "; " : "");
 		return fail(h, STP_EREJECTED, "peer refused us: %s%s%s",
 		    reject_name(m->code), why[0] ? ": " : "", why);
 	}
@@ -324,13 +352,19 @@ input_i_reply_state(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 		Stp__V1__Challenge *m = (Stp__V1__Challenge *)decode(h,
 		    &stp__v1__challenge__descriptor, body, blen);
 
-		if (m == NULL || m->data.len > sizeof(h->challenge))
+		if (m == NULL || m->data.len > sizeof(h->challenge) ||
+		    (m->cookie.len != 0 && m->cookie.len != GUARD_COOKIE_LEN) ||
+		    (m->data.len == 0 && m->cookie.len == 0))
 			return fail(h, STP_EPROTO, "malformed CHALLENGE");
 		if (++h->challenges > HS_MAX_CHALLENGES)
 			return fail(h, STP_EPROTO,
 			    "responder sent more than %d admission challenges",
 			    HS_MAX_CHALLENGES);
-		if (h->c.answer == NULL)
+		if (m->cookie.len > 0) {
+			memcpy(h->hcookie, m->cookie.data, GUARD_COOKIE_LEN);
+			h->hcookie_len = GUARD_COOKIE_LEN;
+		}
+		if (m->data.len > 0 && h->c.answer == NULL)
 			return fail(h, STP_EREJECTED,
 			    "responder demands an admission answer (proof of work?) and none is configured");
 		/* protobuf-c gives NULL for empty bytes: no memcpy from NULL. */
@@ -437,6 +471,9 @@ check_auth(hs *h, const aead_dirkey *key, char side, const uint8_t th[KS_TH_LEN]
 		    "AUTH from the initiator did not open: the handshake was relayed or tampered with");
 	*pt = h->auth + FRAME_HDR_LEN;
 	*pt_len = n - AEAD_TAG_LEN;
+	if (*pt_len != HS_AUTH_PT_LEN)
+		return fail(h, STP_EPROTO, "AUTH plaintext is %zu bytes, not %d",
+		    *pt_len, HS_AUTH_PT_LEN);
 	m = (Stp__V1__Auth *)decode(h, &stp__v1__auth__descriptor, *pt, *pt_len);
 	if (m == NULL || m->identity.len != 32 || m->signature.len != 64 ||
 	    m->finished.len != KS_FIN_LEN)
@@ -483,12 +520,21 @@ send_auth(hs *h, const aead_dirkey *key, char side, const uint8_t th[KS_TH_LEN],
 	m.finished.data = fin;
 	m.finished.len = KS_FIN_LEN;
 	m.flags = h->c.flags;
+	m.features = h->c.features;
 	f = h->out + h->out_len;
-	if (room < FRAME_HDR_LEN + AEAD_TAG_LEN)
+	if (room < FRAME_HDR_LEN + HS_AUTH_PT_LEN + AEAD_TAG_LEN)
 		return STP_ETOOBIG;
-	n = env_pack(&m.base, f + FRAME_HDR_LEN, room - FRAME_HDR_LEN - AEAD_TAG_LEN);
-	if (n < 0 || (size_t)n + AEAD_TAG_LEN > FRAME_MAX_AUTH)
+	n = env_pack(&m.base, f + FRAME_HDR_LEN, HS_AUTH_PT_LEN);
+	/*
+	 * Pad to HS_AUTH_PT_LEN with field 15 (tag 0x7a, a one-byte length,
+	 * zeros), so that the frame's length shows neither flags nor features.
+	 */
+	if (n < 0 || (size_t)n + 2 > HS_AUTH_PT_LEN)
 		return STP_ETOOBIG;
+	f[FRAME_HDR_LEN + n] = 0x7a;
+	f[FRAME_HDR_LEN + n + 1] = (uint8_t)(HS_AUTH_PT_LEN - n - 2);
+	memset(f + FRAME_HDR_LEN + n + 2, 0, (size_t)(HS_AUTH_PT_LEN - n - 2));
+	n = HS_AUTH_PT_LEN;
 	if ((rc = hash_update(h->t, f + FRAME_HDR_LEN, (size_t)n)) != 0)
 		return rc;
 	frame_put_header(f, FRAME_AUTH, (size_t)n + AEAD_TAG_LEN);
@@ -532,6 +578,7 @@ work_i_auth(hs *h)
 		return rc;
 	memcpy(h->peer_pub, m->identity.data, 32);
 	h->peer_flags = m->flags;
+	h->peer_features = m->features;
 	if ((rc = hash_update(h->t, pt, pt_len)) != 0 ||
 	    (rc = hash_peek(h->t, h->th3)) != 0)
 		return fail(h, rc, "transcript hash failed");
@@ -568,6 +615,94 @@ contains(const uint32_t *v, size_t n, uint32_t x)
 	return 0;
 }
 
+/*
+ * REJECT_VERSION naming both sides' versions, in the REJECT (for the
+ * initiator's log) and in our reason (for ours).
+ */
+static int
+reject_version(hs *h, const uint8_t *body, size_t blen)
+{
+	char offered[48] = "", why[128];
+	size_t n = 0;
+	uint32_t v;
+
+	for (v = 1; v <= 8 && n + 4 < sizeof(offered); v++)
+		if (env_has_uint(body, blen, 1, v) == 1)
+			n += (size_t)snprintf(offered + n, sizeof(offered) - n,
+			    "%s%u", n ? "," : "", v);
+	snprintf(why, sizeof(why), "we speak " HS_VERSION_NAME " only; you offer "
+	    "version %s%s", n ? offered : "none we know",
+	    env_has_uint(body, blen, 1, 1) == 1 ? " (1 is STP v1)" : "");
+	return reject(h, STP__V1__REJECT_CODE__REJECT_VERSION, why);
+}
+
+int
+hs_guard_hello(guard *g, const uint8_t *frame, size_t len,
+    const uint8_t *src, size_t src_len, uint64_t now, uint8_t *out,
+    size_t *out_len, char *why, size_t why_len)
+{
+	const uint8_t *body = frame + FRAME_HDR_LEN, *ck = NULL;
+	size_t blen, ck_len = 0;
+	uint8_t cookie[GUARD_COOKIE_LEN];
+	uint64_t t = 0;
+	int v;
+
+	*out_len = 0;
+	if (why != NULL && why_len > 0)
+		why[0] = '\0';
+	if (len < FRAME_HDR_LEN + KS_MAC1_LEN + 1)
+		return HS_GUARD_PASS;
+	blen = len - FRAME_HDR_LEN - KS_MAC1_LEN;
+	/*
+	 * Not offering v1.1, or not parsing: the handshake answers with
+	 * REJECT_VERSION or REJECT_MALFORMED, work that does not depend on
+	 * the HELLO being fresh and costs no key operation.
+	 */
+	if (env_has_uint(body, blen, 1, HS_VERSION) != 1 ||
+	    env_find_varint(body, blen, 7, &t) < 0 ||
+	    env_find_bytes(body, blen, 8, &ck, &ck_len) < 0)
+		return HS_GUARD_PASS;
+	if (g == NULL)
+		v = (t + GUARD_WINDOW_S < now || t > now + GUARD_WINDOW_S) ?
+		    GUARD_STALE : GUARD_ADMIT;
+	else
+		v = guard_check(g, frame + len - KS_MAC1_LEN, t, ck, ck_len,
+		    src, src_len, now, cookie);
+	switch (v) {
+	case GUARD_ADMIT:
+		return HS_GUARD_PASS;
+	case GUARD_COOKIE: {
+		Stp__V1__Challenge c = STP__V1__CHALLENGE__INIT;
+		int n;
+
+		c.cookie.data = cookie;
+		c.cookie.len = GUARD_COOKIE_LEN;
+		n = env_pack(&c.base, out + FRAME_HDR_LEN,
+		    HS_CHALLENGE_MAX - FRAME_HDR_LEN);
+		if (n < 0)
+			return HS_GUARD_STALE;
+		frame_put_header(out, FRAME_CHALLENGE, (size_t)n);
+		*out_len = FRAME_HDR_LEN + (size_t)n;
+		if (why != NULL)
+			snprintf(why, why_len, "under load: asked the initiator "
+			    "for a cookie round trip");
+		return HS_GUARD_CHALLENGE;
+	}
+	case GUARD_REPLAY:
+		if (why != NULL)
+			snprintf(why, why_len, "HELLO replayed (its mac1 was "
+			    "seen within the last %d s)", 2 * GUARD_WINDOW_S);
+		return HS_GUARD_REPLAY;
+	default:
+		if (why != NULL)
+			snprintf(why, why_len, "HELLO is stale: its time is "
+			    "%lld s from ours (clocks more than %d s apart, or "
+			    "a recorded HELLO)", (long long)(t - now),
+			    GUARD_WINDOW_S);
+		return HS_GUARD_STALE;
+	}
+}
+
 static int
 input_r_hello(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 {
@@ -588,7 +723,36 @@ input_r_hello(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 		    "HELLO failed mac1 (the sender does not know our public key)");
 	blen -= KS_MAC1_LEN;
 
-	/* 2. Admission, still without decoding the Hello. */
+	/*
+	 * 2. Freshness (time window, replay, cookie under load), unless the
+	 * owner's gate already judged this first HELLO.  Then a HELLO that
+	 * does not offer STP v1.1 is refused by version, before admission.
+	 */
+	if (!(h->c.first_guarded && h->hellos == 0)) {
+		uint8_t chal[HS_CHALLENGE_MAX];
+		size_t cl = 0;
+		char why[128];
+
+		rc = hs_guard_hello(h->c.guard, frame, len, h->c.src,
+		    h->c.src_len, unix_now(h), chal, &cl, why, sizeof(why));
+		if (rc == HS_GUARD_STALE || rc == HS_GUARD_REPLAY)
+			return fail(h, STP_EMAC1, "%s", why);
+		if (rc == HS_GUARD_CHALLENGE) {
+			if (++h->challenges > HS_MAX_CHALLENGES)
+				return fail(h, STP_EMAC1,
+				    "initiator sent %d HELLOs without our cookie",
+				    h->challenges);
+			h->hellos++;
+			memcpy(h->out, chal, cl);
+			h->out_len = cl;
+			return HS_OUT;
+		}
+	}
+	h->hellos++;
+	if (env_has_uint(body, blen, 1, HS_VERSION) == 0)
+		return reject_version(h, body, blen);
+
+	/* 3. Admission, still without decoding the Hello. */
 	rc = env_find_bytes(body, blen, 6, &adm, &adm_len);
 	if (rc < 0 || adm_len > HS_MAX_ADMISSION)
 		return reject(h, STP__V1__REJECT_CODE__REJECT_MALFORMED,
@@ -611,14 +775,13 @@ input_r_hello(hs *h, uint8_t type, const uint8_t *frame, size_t len)
 			    "not admitted");
 	}
 
-	/* 3. Decode and check every field; choose version and suite. */
+	/* 4. Decode and check every field; choose version and suite. */
 	m = (Stp__V1__Hello *)decode(h, &stp__v1__hello__descriptor, body, blen);
 	if (m == NULL)
 		return reject(h, STP__V1__REJECT_CODE__REJECT_MALFORMED,
 		    "malformed hello");
 	if (!contains(m->versions, m->n_versions, HS_VERSION))
-		return reject(h, STP__V1__REJECT_CODE__REJECT_VERSION,
-		    "we speak version 1 only");
+		return reject_version(h, body, blen);
 	if (!contains(m->suites, m->n_suites, HS_SUITE))
 		return reject(h, STP__V1__REJECT_CODE__REJECT_SUITE,
 		    "we speak suite 1 only");
@@ -709,6 +872,7 @@ work_r_auth(hs *h)
 		return rc;
 	memcpy(h->peer_pub, m->identity.data, 32);
 	h->peer_flags = m->flags;
+	h->peer_features = m->features;
 	if ((rc = hash_update(h->t, pt, pt_len)) != 0)
 		return fail(h, rc, "transcript hash failed");
 	return finish(h);
@@ -817,6 +981,7 @@ hs_result_take(hs *h, hs_result *r)
 	memcpy(r->ts_send, h->c.initiator ? h->ts_i : h->ts_r, KS_SECRET_LEN);
 	memcpy(r->ts_recv, h->c.initiator ? h->ts_r : h->ts_i, KS_SECRET_LEN);
 	r->peer_flags = h->peer_flags;
+	r->peer_features = h->peer_features;
 	r->our_flags = h->c.flags;
 	r->version = h->version;
 	r->suite = h->suite;

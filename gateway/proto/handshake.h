@@ -22,10 +22,17 @@
 #include <stdint.h>
 
 #include "crypto/sign.h"
+#include "guard.h"
 #include "keysched.h"
 
-#define HS_VERSION 1
+/*
+ * STP v1.1 is version 2 on the wire; it answers a HELLO that offers only
+ * version 1 (STP v1) with REJECT_VERSION and never speaks v1.
+ */
+#define HS_VERSION 2
+#define HS_VERSION_NAME "STP v1.1 (version 2)"
 #define HS_SUITE 1
+#define HS_AUTH_PT_LEN 160    /* every Auth plaintext, padded (STP.md, "AUTH") */
 #define HS_MAX_ADMISSION 256  /* Hello.admission and Challenge.data */
 #define HS_MAX_CHALLENGES 3   /* an initiator answers at most this many */
 /*
@@ -72,6 +79,27 @@ typedef struct hs_config {
 	hs_admit_fn admit;         /* responder; NULL admits everyone */
 	hs_answer_fn answer;       /* initiator; NULL gives up on a challenge */
 	void *cookie;              /* passed to admit / answer */
+	/*
+	 * The listener's access secret (KS_ACCESS_SECRET_LEN bytes): an
+	 * initiator's for the responder it dials, a responder's own.  NULL:
+	 * none (mac1 keyed by pk_R alone).  Copied by hs_new.
+	 */
+	const uint8_t *access_secret;
+	uint32_t features;         /* our Auth features (none defined yet) */
+	/* Unix time in seconds; NULL: time(2).  Hello.time and its check. */
+	uint64_t (*unix_now)(void *clock_arg);
+	void *clock_arg;
+	/*
+	 * Responder: the listener's HELLO guard (replays, cookies), and the
+	 * initiator's address for cookies (guard.h).  NULL: only the time
+	 * window is checked.  first_guarded: the owner already ran
+	 * hs_guard_hello on the first HELLO (the gate does), so it is not
+	 * judged twice.
+	 */
+	guard *guard;
+	uint8_t src[GUARD_SRC_MAX];
+	size_t src_len;
+	int first_guarded;
 } hs_config;
 
 typedef struct hs_result {
@@ -79,6 +107,7 @@ typedef struct hs_result {
 	uint8_t sid[KS_SID_LEN];
 	uint8_t ts_send[KS_SECRET_LEN], ts_recv[KS_SECRET_LEN];
 	uint32_t peer_flags, our_flags;
+	uint32_t peer_features;
 	uint32_t version, suite;
 	char send_dir, recv_dir;   /* 'i' / 'r' */
 } hs_result;
@@ -124,5 +153,27 @@ void hs_result_wipe(hs_result *r);
 
 /* Why the handshake failed, for logs ("" if it did not). */
 const char *hs_reason(const hs *h);
+
+/* hs_guard_hello verdicts. */
+enum {
+	HS_GUARD_PASS = 0,     /* go on: hand the HELLO to the handshake */
+	HS_GUARD_STALE,        /* Hello.time outside the window: say nothing */
+	HS_GUARD_REPLAY,       /* seen before: say nothing (like a failed mac1) */
+	HS_GUARD_CHALLENGE,    /* send the CHALLENGE frame written to out */
+};
+
+/*
+ * A responder's freshness check of a HELLO frame whose mac1 passed
+ * (proto/STP.md, "Freshness"): Hello.time within the window, not a replay,
+ * and under load a cookie for src.  A HELLO that does not offer STP v1.1
+ * passes (the handshake refuses it with REJECT_VERSION, naming both).
+ * g NULL checks the time window only.  For HS_GUARD_CHALLENGE, out (at least
+ * HS_CHALLENGE_MAX bytes) receives the frame and *out_len its length.  why
+ * (may be NULL) receives a sentence for logs.
+ */
+#define HS_CHALLENGE_MAX 64
+int hs_guard_hello(guard *g, const uint8_t *frame, size_t len,
+    const uint8_t *src, size_t src_len, uint64_t now, uint8_t *out,
+    size_t *out_len, char *why, size_t why_len);
 
 #endif

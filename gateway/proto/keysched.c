@@ -151,17 +151,23 @@ ks_fresh(uint8_t ts[KS_SECRET_LEN], const uint8_t ss_m[32],
 }
 
 int
-ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32])
+ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32], const uint8_t *secret)
 {
-	uint8_t in[10 + 32], h[HASH_SHA512_LEN];
+	uint8_t in[10 + 32 + KS_ACCESS_SECRET_LEN], h[HASH_SHA512_LEN];
+	size_t n = 10 + 32;
 	int rc;
 
 	memcpy(in, "stp1 mac1", 9);
 	in[9] = 0x00;
 	memcpy(in + 10, pk_r, 32);
-	if ((rc = hash_sha512(h, in, sizeof(in))) == 0)
+	if (secret != NULL) {
+		memcpy(in + n, secret, KS_ACCESS_SECRET_LEN);
+		n += KS_ACCESS_SECRET_LEN;
+	}
+	if ((rc = hash_sha512(h, in, n)) == 0)
 		memcpy(key, h, 32);
 	crypto_wipe(h, sizeof(h));
+	crypto_wipe(in, sizeof(in));
 	return rc;
 }
 

@@ -54,8 +54,12 @@ int ks_ratchet(uint8_t ts[KS_SECRET_LEN]);
 int ks_fresh(uint8_t ts[KS_SECRET_LEN], const uint8_t ss_m[32],
     const uint8_t ss_x[32], const uint8_t xh[KS_TH_LEN]);
 
-/* mac1_key = H("stp1 mac1" || 0 || pk_R)[0..32). */
-int ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32]);
+#define KS_ACCESS_SECRET_LEN 32
+/*
+ * mac1_key = H("stp1 mac1" || 0 || pk_R [|| access secret])[0..32): the
+ * listener's access secret (32 bytes) when it has one, else NULL.
+ */
+int ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32], const uint8_t *secret);
 /* mac = HMAC-SHA256(key, data)[0..16) (STP.md, "HELLO"). */
 int ks_mac1(uint8_t mac[KS_MAC1_LEN], const uint8_t key[32], const uint8_t *data,
     size_t len);

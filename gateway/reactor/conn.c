@@ -27,12 +27,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <netinet/in.h>
 
 #include "config.h"
 #include "crypto/crypto.h"
 #include "err.h"
 #include "gate.h"
 #include "gateway.h"
+#include "guard.h"
+#include "handshake.h"
 #include "keysched.h"
 #include "log.h"
 #include "metrics.h"
@@ -55,6 +59,7 @@ struct conn {
 	 */
 	gate *gate;
 	endpoint *ep;
+	int heard;               /* a byte came from the peer */
 	const conn_owner_ops *ops;
 	void *owner;
 	int initiator;
@@ -289,6 +294,79 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static int make_endpoint(conn *c, const uint8_t *peer_pub);
 
+/* Our Unix clock, for Hello.time and its check. */
+static uint64_t
+unix_now(void *arg)
+{
+	(void)arg;
+	return (uint64_t)time(NULL);
+}
+
+/* The remote address as the guard's cookies bind it: 0x04 + IPv4 or 0x06 + IPv6. */
+static size_t
+src_bytes(const conn *c, uint8_t out[GUARD_SRC_MAX])
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->ss;
+
+	if (sa->sa_family == AF_INET) {
+		out[0] = 4;
+		memcpy(out + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 5;
+	}
+	if (sa->sa_family == AF_INET6) {
+		out[0] = 6;
+		memcpy(out + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return 17;
+	}
+	out[0] = 0;
+	return 1;
+}
+
+struct cookie_write {
+	uv_write_t req;
+	uint8_t frame[HS_CHALLENGE_MAX];
+};
+
+static void
+on_cookie_written(uv_write_t *req, int status)
+{
+	(void)status; /* a lost cookie: the initiator times out, as on any loss */
+	free(req->data);
+}
+
+/*
+ * The gate's HELLO passed mac1: run the listener's guard on it.  For a
+ * cookie CHALLENGE, write it (41 bytes, from a small request that frees
+ * itself) and count it.
+ */
+static int
+gate_guard(conn *c, const uint8_t *f, size_t flen)
+{
+	struct cookie_write *w;
+	uint8_t src[GUARD_SRC_MAX];
+	size_t slen = src_bytes(c, src), n = 0;
+	uv_buf_t b;
+	int v;
+
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return HS_GUARD_STALE; /* no memory: silence, as for any refusal */
+	v = hs_guard_hello(gateway_guard(c->gw), f, flen, src, slen,
+	    unix_now(NULL), w->frame, &n, NULL, 0);
+	/* Past the last cookie we answer, gate_again() drains instead. */
+	if (v != HS_GUARD_CHALLENGE || c->gate->cookies >= GATE_MAX_COOKIES) {
+		free(w);
+		return v;
+	}
+	stp_metrics.hello_cookies++;
+	w->req.data = w;
+	b = uv_buf_init((char *)w->frame, (unsigned)n);
+	if (uv_write(&w->req, (uv_stream_t *)c->tcp, &b, 1, on_cookie_written) != 0) {
+		free(w);
+		return HS_GUARD_STALE;
+	}
+	return v;
+}
+
 /*
  * Bytes for the gate.  A HELLO that passes mac1 gets its endpoint, which
  * takes the frame; anything else is thrown away until the handshake timer
@@ -311,11 +389,25 @@ gate_read(conn *c, ssize_t nread)
 	}
 	if (gate_commit(c->gate, (size_t)nread) != GATE_PASSED)
 		return;
+	/* mac1 passed: is the HELLO fresh (proto/STP.md, "Freshness")? */
+	f = gate_frame(c->gate, &flen);
+	switch (gate_guard(c, f, flen)) {
+	case HS_GUARD_PASS:
+		break;
+	case HS_GUARD_STALE:
+		gate_refuse(c->gate, GATE_WHY_STALE);
+		return;
+	case HS_GUARD_REPLAY:
+		gate_refuse(c->gate, GATE_WHY_REPLAY);
+		return;
+	default: /* a cookie went out: the next HELLO comes to the gate */
+		gate_again(c->gate);
+		return;
+	}
 	if ((rc = make_endpoint(c, NULL)) != 0) {
 		fail(c, rc, "out of memory for a new session");
 		return;
 	}
-	f = gate_frame(c->gate, &flen);
 	rc = endpoint_input(c->ep, f, flen, c->last_recv_ms);
 	gate_wipe(c->gate);
 	free(c->gate);
@@ -378,6 +470,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->last_recv_ms = now_ms(c);
+	c->heard = 1;
 	(void)buf;
 	rc = endpoint_input_commit(c->ep, (size_t)nread, c->last_recv_ms);
 	if (rc != 0) {
@@ -718,15 +811,22 @@ static void
 handshake_expired(uv_timer_t *t)
 {
 	conn *c = t->data;
-	char why[64];
+	char why[256];
 
 	/* A gate that refused what came: the silence ends now, as any other. */
 	if (c->gate != NULL && c->gate->state == GATE_DRAINING) {
 		fail(c, STP_EMAC1, gate_reason(c->gate));
 		return;
 	}
-	snprintf(why, sizeof(why), "handshake timed out after %llu ms",
-	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms);
+	/*
+	 * A responder says nothing to a HELLO it will not take, so an
+	 * initiator that heard nothing gets the likely causes.
+	 */
+	snprintf(why, sizeof(why), "handshake timed out after %llu ms%s",
+	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms,
+	    c->initiator && !c->heard ?
+	    " without a word from the peer (wrong peer key or access_secret, "
+	    "clocks more than 120 s apart, or not an STP v1.1 listener)" : "");
 	fail(c, STP_EPROTO, why);
 }
 
@@ -823,10 +923,21 @@ make_endpoint(conn *c, const uint8_t *peer_pub)
 	memset(&ec, 0, sizeof(ec));
 	ec.hs.initiator = c->initiator;
 	ec.hs.identity = cfg->identity;
+	ec.hs.unix_now = unix_now;
+	if (!c->initiator) {
+		/* The gate judged the first HELLO; later ones (after a CHALLENGE) come here. */
+		ec.hs.guard = gateway_guard(c->gw);
+		ec.hs.src_len = src_bytes(c, ec.hs.src);
+		ec.hs.first_guarded = 1;
+		if (cfg->has_access_secret)
+			ec.hs.access_secret = cfg->access_secret;
+	}
 	if (c->initiator && peer_pub != NULL) {
 		long p = config_peer_by_key(cfg, peer_pub);
 
 		memcpy(ec.hs.peer_pub, peer_pub, 32);
+		if (p >= 0 && cfg->peers[p].has_access_secret)
+			ec.hs.access_secret = cfg->peers[p].access_secret;
 		/*
 		 * sign_records: we sign, and we want the responder's records
 		 * signed too (it must comply: proto/STP.md, "Record
@@ -881,7 +992,8 @@ make_gate(conn *c)
 	if ((c->gate = malloc(sizeof(*c->gate))) == NULL)
 		return STP_ENOMEM;
 	sign_key_public(gateway_config(c->gw)->identity, pub);
-	if ((rc = ks_mac1_key(key, pub)) != 0)
+	if ((rc = ks_mac1_key(key, pub, gateway_config(c->gw)->has_access_secret ?
+	    gateway_config(c->gw)->access_secret : NULL)) != 0)
 		return rc;
 	gate_init(c->gate, key);
 	crypto_wipe(key, sizeof(key));

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "crypto/aead.h"
 #include "control.h"
+#include "guard.h"
 #include "err.h"
 #include "identity.h"
 #include "log.h"
@@ -58,6 +59,7 @@ struct gateway {
 	config *cfg;
 	workers *pool;
 	aead_ctx *actx;             /* crypto run on the loop */
+	guard *guard;               /* HELLOs seen by our listener (guard.h) */
 	uv_check_t turn_check;      /* the end of a turn: after I/O callbacks */
 	uv_prepare_t turn_prepare;  /* ... and before waiting for I/O */
 	uv_tcp_t *plisten;          /* peers dial us here */
@@ -114,6 +116,12 @@ struct aead_ctx *
 gateway_actx(gateway *gw)
 {
 	return gw->actx;
+}
+
+guard *
+gateway_guard(gateway *gw)
+{
+	return gw->guard;
 }
 
 /*
@@ -286,6 +294,11 @@ inbound_closed(void *owner, conn *c, int err, const char *reason)
 	pending_del(gw, c);
 	if (err == STP_EPROTO && strstr(reason, "timed out") != NULL)
 		r = M_HS_TIMEOUT;
+	/* Silence for a HELLO that is stale or replayed, counted apart. */
+	if (err == STP_EMAC1 && strstr(reason, "HELLO is stale") != NULL)
+		r = M_HS_STALE;
+	if (err == STP_EMAC1 && strstr(reason, "HELLO replayed") != NULL)
+		r = M_HS_REPLAY;
 	stp_metrics.handshakes_failed[r]++;
 	if (err == STP_EPEER && e != NULL && endpoint_peer(e) != NULL) {
 		/* Someone holding a real key we do not know: name it, so an
@@ -642,6 +655,10 @@ reload(gateway *gw)
 		log_warn(NULL, NULL, "reload: a new workers setting needs a restart");
 	nc->workers = oc->workers;
 	nc->workers_auto = oc->workers_auto;
+	/* Handshakes in progress point at the guard: it keeps its size. */
+	if (nc->limits.replay_slots != oc->limits.replay_slots)
+		log_warn(NULL, NULL, "reload: a new limits.replay_slots needs a restart");
+	nc->limits.replay_slots = oc->limits.replay_slots;
 	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
 		log_error(NULL, NULL, "reload failed: out of memory; keeping the old config");
 		config_free(nc);
@@ -856,7 +873,8 @@ gateway_run(const char *path)
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&gw->loop) != 0 ||
 	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL ||
-	    (gw->actx = aead_ctx_new()) == NULL) {
+	    (gw->actx = aead_ctx_new()) == NULL ||
+	    (gw->guard = guard_new(gw->cfg->limits.replay_slots)) == NULL) {
 		log_error(NULL, NULL, "cannot start: out of memory");
 		goto out_cfg;
 	}
@@ -943,6 +961,7 @@ out_loop:
 	uv_loop_close(&gw->loop);
 out_cfg:
 	aead_ctx_free(gw->actx);
+	guard_free(gw->guard);
 	free(gw->rate);
 	config_free(gw->cfg);
 	free(gw);

@@ -33,6 +33,8 @@ const config *gateway_config(const gateway *gw);
 struct workers *gateway_workers(gateway *gw);      /* NULL: crypto inline */
 /* The cipher context for crypto run on the loop thread (conns share it). */
 struct aead_ctx *gateway_actx(gateway *gw);
+/* The listener's HELLO guard (replays, cookies); lives as long as gw. */
+struct guard *gateway_guard(gateway *gw);
 struct plugins *gateway_plugins(gateway *gw);      /* the running plugin set */
 int gateway_draining(const gateway *gw);
 /* Loop time in ms (uv_now). */

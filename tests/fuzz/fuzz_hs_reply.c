@@ -31,7 +31,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_pub(1, pk_r);
-	if (ks_mac1_key(mac1_key, pk_r) != 0)
+	if (ks_mac1_key(mac1_key, pk_r, NULL) != 0)
 		fuzz_fail(__FILE__, __LINE__, "mac1 key");
 	(void)fuzz_prefix(0);
 	return 0;

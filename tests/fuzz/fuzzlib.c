@@ -95,7 +95,7 @@ fuzz_fix_mac1(uint8_t *frame, size_t len, const uint8_t pk_r[32])
 
 	if (len < FRAME_HDR_LEN + KS_MAC1_LEN)
 		return;
-	if (ks_mac1_key(key, pk_r) != 0 ||
+	if (ks_mac1_key(key, pk_r, NULL) != 0 ||
 	    ks_mac1(frame + len - KS_MAC1_LEN, key, frame, len - KS_MAC1_LEN) != 0)
 		fuzz_fail(__FILE__, __LINE__, "ks_mac1");
 }

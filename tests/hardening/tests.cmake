@@ -44,6 +44,12 @@ if(PYTHON3)
     probes --stpgate $<TARGET_FILE:stpgate> --workers 2)
   set_tests_properties(hard_silent_probes PROPERTIES LABELS "${hard_labels}" TIMEOUT 120)
 
+  # HELLOs that pass mac1: replayed, stale, STP v1, the cookie round under
+  # load, the access secret (proto/STP.md, "Freshness"), from outside.
+  add_test(NAME hard_freshness COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_freshness.py
+    --stpgate $<TARGET_FILE:stpgate> --workers 2)
+  set_tests_properties(hard_freshness PROPERTIES LABELS "${hard_labels}" TIMEOUT 120)
+
   if(NOT STP_ASAN AND NOT STP_TSAN)
     add_test(NAME hard_silent_halfopen COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_silent.py
       halfopen --stpgate $<TARGET_FILE:stpgate> --workers 2)

@@ -335,6 +335,8 @@ def config_text(identity, workers, listen=None, peers=None, forwards=None,
 		out.append("    key: " + yq(p["key"]))
 		if p.get("dial"):
 			out.append("    dial: " + yq("%s:%d" % (HOST, p["dial"])))
+		if p.get("access_secret"):
+			out.append("    access_secret: " + yq(p["access_secret"]))
 	if forwards:
 		out.append("forwards:")
 		for port, peer, service in forwards:
@@ -384,7 +386,9 @@ class Gateway:
 
 	def write_config(self, text):
 		tmp = self.cfg_path + ".tmp"
-		with open(tmp, "w") as f:
+		# 0600: a config that holds an access secret must not be world-readable.
+		fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+		with os.fdopen(fd, "w") as f:
 			f.write(text)
 		os.replace(tmp, self.cfg_path)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_cli.sh: the stpgate command line as a user meets it: keygen, pubkey,
-# fingerprint, --help, --version, and the exit status and one-line error of
-# every kind of bad input.
+# fingerprint, secret, --help, --version, and the exit status and one-line
+# error of every kind of bad input.
 #
 # usage: test_cli.sh PATH-TO-STPGATE
 set -u
@@ -97,6 +97,59 @@ run pubkey "$key"
 check "pubkey reads the replaced key" test "$out" != "$pub" -a "$rc" -eq 0
 pub=$out
 
+# ---- secret: a new access secret, printed or written 0600 ----
+
+run secret
+check "secret exits 0 (stderr: $err)" test "$rc" -eq 0 -a -z "$err"
+check "secret prints one stps1: line of 54 characters ($out)" \
+	grep -qxE 'stps1:[A-Za-z0-9_-]{48}' <<<"$out"
+check "secret prints exactly one line" test "$(wc -l <"$T/.out")" -eq 1
+secret=$out
+run secret
+check "two secrets differ" test "$rc" -eq 0 -a "$out" != "$secret"
+
+sfile=$T/access.secret
+run secret -o "$sfile"
+check "secret -o exits 0 and prints nothing (stdout '$out', stderr '$err')" \
+	test "$rc" -eq 0 -a -z "$out" -a -z "$err"
+check "secret -o writes mode 600 (got $(mode_of "$sfile"))" test "$(mode_of "$sfile")" = 600
+check "secret -o writes one stps1: line" \
+	test "$(grep -cxE 'stps1:[A-Za-z0-9_-]{48}' "$sfile")" -eq 1 -a "$(wc -l <"$sfile")" -eq 1
+cp -p "$sfile" "$T/access.orig"
+expect_error 2 "$sfile: already exists" secret -o "$sfile"
+check "refused secret leaves the file as it was" cmp -s "$sfile" "$T/access.orig"
+run secret --output="$T/with space.secret"
+check "secret --output= with a space in the name" test "$rc" -eq 0 -a -f "$T/with space.secret"
+expect_error 2 "$T/no/such/dir.secret" secret -o "$T/no/such/dir.secret"
+
+# The line works in a config, which must then not be readable by every user.
+cfg=$T/secret.yaml
+printf 'identity: %s\nlisten: 127.0.0.1:7400\naccess_secret: %s\npeers:\n  bob:\n    key: %s\n    dial: 127.0.0.1:7401\n    access_secret: %s\n' \
+	"$key" "$(cat "$sfile")" "$("$STPGATE" pubkey "$T/bob.key")" "$secret" >"$cfg"
+chmod 600 "$cfg"
+run check -c "$cfg"
+check "a config with the secrets checks (stderr: $err)" test "$rc" -eq 0
+case $out in
+*"(1 dialed, 1 with an access secret)"*"(access secret: set)"*) pass ;;
+*) fail "check's summary does not say the secrets are set: $out" ;;
+esac
+case $out in
+*stps1:*) fail "check's summary shows a secret: $out" ;;
+*) pass ;;
+esac
+chmod 644 "$cfg"
+expect_error 2 "$cfg:3:1: access_secret: $cfg is readable by every user (mode 0644); chmod o-r it" \
+	check -c "$cfg"
+chmod 640 "$cfg"
+run check -c "$cfg"
+check "a config with the secrets, mode 640, checks (stderr: $err)" test "$rc" -eq 0
+chmod 600 "$cfg"
+typo=$(sed 's/^\(.\{20\}\)./\1A/' "$sfile")
+[ "$typo" = "$(cat "$sfile")" ] && typo=$(sed 's/^\(.\{20\}\)./\1B/' "$sfile")
+printf 'identity: %s\naccess_secret: %s\n' "$key" "$typo" >"$cfg"
+expect_error 2 "$cfg:2:16: access_secret: checksum mismatch" check -c "$cfg"
+check "the error does not show the secret" test "${err#*"${typo#stps1:}"}" = "$err"
+
 # ---- bad input: exit 2, one line naming the file or argument ----
 
 expect_error 2 "$T/absent.key" pubkey "$T/absent.key"
@@ -163,6 +216,11 @@ expect_error 2 "pubkey" pubkey
 expect_error 2 "extra" pubkey "$key" extra
 expect_error 2 "--bogus" fingerprint --bogus "$key"
 check "failed usage wrote no key" test ! -e "$T/x.key"
+expect_error 2 "-o" secret -o
+expect_error 2 "-o" secret -o ""
+expect_error 2 "-x" secret -o "$T/x.secret" -x
+expect_error 2 "extra" secret extra
+check "failed usage wrote no secret" test ! -e "$T/x.secret"
 
 run --help
 check "stpgate --help exits 0" test "$rc" -eq 0 -a -z "$err"
@@ -173,7 +231,7 @@ for c in $cmds; do
 	check "stpgate $c --help exits 0" test "$rc" -eq 0 -a -z "$err"
 	check "stpgate $c --help shows its usage" test "${out#usage: stpgate "$c"}" != "$out"
 done
-for c in keygen pubkey fingerprint; do
+for c in keygen pubkey fingerprint secret; do
 	check "stpgate --help lists $c" grep -qx "$c" <<<"$cmds"
 done
 run keygen -o "$T/h.key" --help

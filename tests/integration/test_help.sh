@@ -46,8 +46,8 @@ check "stpgate -V exits 0" test "$rc" -eq 0
 # The commands --help lists: the indented lines after "commands:".
 cmds=$(printf '%s\n' "$top" | sed -n '/^commands:/,/^$/{/^  [a-z]/{s/^  \([a-z][a-z0-9-]*\).*/\1/;p}}')
 n=$(printf '%s\n' "$cmds" | grep -c .)
-check "stpgate --help lists at least 6 commands (got $n: $(echo $cmds))" test "$n" -ge 6
-for want in run check status keygen pubkey fingerprint; do
+check "stpgate --help lists at least 7 commands (got $n: $(echo $cmds))" test "$n" -ge 7
+for want in run check status keygen pubkey fingerprint secret; do
 	case " $(echo $cmds) " in
 	*" $want "*) pass ;;
 	*) fail "stpgate --help does not list '$want'" ;;

@@ -75,6 +75,8 @@ def run(h, args):
 	    services={"echo": (echo.port, ["alice"])}, timeouts=TIMEOUTS) +
 	    'metrics: "%s:%d"\n' % (HOST, mport) +
 	    "limits:\n  handshakes_per_source: 1000000\n  max_handshakes: 256\n" +
+	    # Room for every HELLO of the flood: the pow path alone, no cookies.
+	    "  replay_slots: 262144\n" +
 	    "plugins:\n  pow:\n" + pow_cfg)
 	a = h.gateway("alice", config_text(alice_id, h.workers,
 	    peers={"bob": {"key": bob_key, "dial": bob_port}},

@@ -55,7 +55,7 @@ init_gate(gate *g)
 {
 	uint8_t key[32];
 
-	T_INT(ks_mac1_key(key, resp_pub), 0);
+	T_INT(ks_mac1_key(key, resp_pub, NULL), 0);
 	gate_init(g, key);
 }
 

@@ -781,7 +781,7 @@ test_uks(void)
 	memcpy(relay, f, flen);
 	rlen = flen;
 	hs_output_clear(a);
-	T_INT(ks_mac1_key(key_b, pk_b), 0);
+	T_INT(ks_mac1_key(key_b, pk_b, NULL), 0);
 	T_INT(ks_mac1(relay + rlen - KS_MAC1_LEN, key_b, relay, rlen - KS_MAC1_LEN), 0);
 	rc = hs_input(b, relay, rlen);
 	T_INT(rc, HS_WORK);
@@ -904,6 +904,7 @@ struct reenc {
 	size_t n_suites;
 	uint32_t version, suite;    /* Reply: new choice (0: keep) */
 	const uint8_t *mac1_pk;     /* Hello: mac1 for this key */
+	int drop_time;              /* Hello: leave out time, as STP v1 did */
 	int applied;
 };
 
@@ -937,11 +938,13 @@ tamper_reencode(void *cookie, int idx, uint8_t *f, size_t *len)
 			m->suites = (uint32_t *)r->suites;
 			m->n_suites = r->n_suites;
 		}
+		if (r->drop_time)
+			m->time = 0;
 		n = stp__v1__hello__get_packed_size(m);
 		if (T_OK(n + FRAME_HDR_LEN + KS_MAC1_LEN <= sizeof(out))) {
 			stp__v1__hello__pack(m, out + FRAME_HDR_LEN);
 			frame_put_header(out, FRAME_HELLO, n + KS_MAC1_LEN);
-			ks_mac1_key(key, r->mac1_pk);
+			ks_mac1_key(key, r->mac1_pk, NULL);
 			ks_mac1(out + FRAME_HDR_LEN + n, key, out, FRAME_HDR_LEN + n);
 			*len = FRAME_HDR_LEN + n + KS_MAC1_LEN;
 			memcpy(f, out, *len);
@@ -975,11 +978,48 @@ tamper_reencode(void *cookie, int idx, uint8_t *f, size_t *len)
 	return 0;
 }
 
+/*
+ * An STP v1 responder answers our HELLO (versions [2]) with its own
+ * REJECT_VERSION, "we speak version 1 only": the initiator's reason names
+ * both versions.
+ */
+static void
+test_v1_responder(void)
+{
+	Stp__V1__Reject m = STP__V1__REJECT__INIT;
+	hs_config c = { 0 };
+	uint8_t f[256];
+	size_t n;
+	hs *h;
+
+	t_set_ctx("versions: an STP v1 responder");
+	c.initiator = 1;
+	c.identity = id_a;
+	memcpy(c.peer_pub, pk_b, 32);
+	if (!T_OK((h = hs_new(&c)) != NULL))
+		return;
+	T_INT(hs_start(h), HS_WORK);
+	T_INT(hs_work(h), 0);
+	hs_output_clear(h);
+	m.code = STP__V1__REJECT_CODE__REJECT_VERSION;
+	m.reason = "we speak version 1 only";
+	n = stp__v1__reject__pack(&m, f + FRAME_HDR_LEN);
+	frame_put_header(f, FRAME_REJECT, n);
+	T_INT(hs_input(h, f, FRAME_HDR_LEN + n), STP_EREJECTED);
+	T_OK(hs_failed(h));
+	T_OK(strstr(hs_reason(h), "no common version: we speak version 1 only") != NULL);
+	T_OK(strstr(hs_reason(h), "we speak STP v1.1 (version 2) only") != NULL);
+	T_OK(strstr(hs_reason(h), "STP v1 (version 1) must be upgraded") != NULL);
+	hs_free(h);
+}
+
 static void
 test_downgrade(void)
 {
-	static const uint32_t v1[] = { 1 }, v12[] = { 1, 2 }, v21[] = { 2, 1 },
-	    v2[] = { 2 }, s1[] = { 1 }, s17[] = { 1, 7 }, s7[] = { 7 };
+	/* Ours is version 2 (STP v1.1); 3 stands for a future version. */
+	static const uint32_t v1[] = { 2 }, v12[] = { 2, 3 }, v21[] = { 3, 2 },
+	    v2[] = { 3 }, vold[] = { 1 }, s1[] = { 1 }, s17[] = { 1, 7 },
+	    s7[] = { 7 };
 	struct run *u = run_alloc();
 	struct opts o;
 	struct reenc r;
@@ -1019,10 +1059,10 @@ test_downgrade(void)
 			const uint32_t *v, *s;
 			size_t nv, ns;
 		} ed[] = {
-			{ "versions [1,2]", v12, NULL, 2, 0 },
-			{ "versions [2,1]", v21, NULL, 2, 0 },
+			{ "versions [2,3]", v12, NULL, 2, 0 },
+			{ "versions [3,2]", v21, NULL, 2, 0 },
 			{ "suites [1,7]", NULL, s17, 0, 2 },
-			{ "versions [1,2] suites [1,7]", v12, s17, 2, 2 },
+			{ "versions [2,3] suites [1,7]", v12, s17, 2, 2 },
 		};
 		size_t k;
 
@@ -1047,7 +1087,7 @@ test_downgrade(void)
 	}
 
 	/* No common version or suite left: R refuses with a REJECT. */
-	t_set_ctx("downgrade: HELLO versions [2]");
+	t_set_ctx("downgrade: HELLO versions [3]");
 	memset(&r, 0, sizeof(r));
 	r.frame = F_HELLO;
 	r.versions = v2;
@@ -1059,6 +1099,29 @@ test_downgrade(void)
 	T_OK(strstr(u->reason_i, "version") != NULL);
 	T_INT(u->work_r, 0);
 	T_OK(u->failed_r && !u->done_r);
+	run_free(u);
+	cases++;
+	/*
+	 * An STP v1 initiator (version 1 only; its HELLO has no time, which
+	 * the re-encoding keeps): REJECT_VERSION, both sides' logs naming
+	 * both versions, whatever the missing time would say.
+	 */
+	t_set_ctx("versions: an STP v1 HELLO");
+	memset(&r, 0, sizeof(r));
+	r.frame = F_HELLO;
+	r.versions = vold;
+	r.n_versions = 1;
+	r.mac1_pk = pk_b;
+	r.drop_time = 1;
+	run_hs(u, &o);
+	T_OK(r.applied);
+	T_INT(u->rc_i, STP_EREJECTED);
+	T_INT(u->work_r, 0);
+	T_OK(u->failed_r && !u->done_r);
+	T_OK(strstr(u->reason_r, "STP v1.1 (version 2)") != NULL);
+	T_OK(strstr(u->reason_r, "you offer version 1 (1 is STP v1)") != NULL);
+	T_OK(strstr(u->reason_i, "STP v1.1 (version 2)") != NULL);
+	T_OK(strstr(u->reason_i, "you offer version 1") != NULL);
 	run_free(u);
 	cases++;
 	t_set_ctx("downgrade: HELLO suites [7]");
@@ -1076,10 +1139,10 @@ test_downgrade(void)
 	cases++;
 
 	/* A REPLY choosing what I did not offer: refused before any key work. */
-	t_set_ctx("downgrade: REPLY version 2");
+	t_set_ctx("downgrade: REPLY version 3");
 	memset(&r, 0, sizeof(r));
 	r.frame = F_REPLY;
-	r.version = 2;
+	r.version = 3;
 	run_hs(u, &o);
 	T_OK(r.applied);
 	check_failed(u);
@@ -1101,7 +1164,7 @@ test_downgrade(void)
 	cases++;
 
 	t_set_ctx("downgrade");
-	T_INT(cases, 10);
+	T_INT(cases, 11);
 	free(u);
 }
 
@@ -1563,6 +1626,7 @@ main(void)
 	t_section("5 responder key not the one dialed");
 	/* 6: the initiator's key is checked by endpoint's lookup: test_endpoint.c. */
 	test_downgrade();
+	test_v1_responder();
 	t_section("7 downgrade");
 	test_admission();
 	t_section("8 admission");

@@ -7,8 +7,10 @@
  * Configs are written into a fresh temporary directory next to a generated
  * identity file.  In the texts below, @ID@ is that identity's path, @OWN@
  * its public key text, @K1@..@K3@ three other peers' key texts and @BAD@ the
- * first of them with one character changed.  Placeholders sit at the ends of
- * lines so that they never move a reported column.
+ * first of them with one character changed; @S1@ and @S2@ are two access
+ * secret texts and @SBAD@ the first with one character changed.
+ * Placeholders sit at the ends of lines so that they never move a reported
+ * column.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "crypto/sign.h"
 #include "err.h"
 #include "identity.h"
+#include "secret.h"
 #include "testlib.h"
 
 static char tmpdir[64];
@@ -32,6 +35,10 @@ static char own[IDENTITY_PUBTEXT_LEN + 1];
 static char keytext[3][IDENTITY_PUBTEXT_LEN + 1];
 static uint8_t keyraw[3][SIGN_PUB_LEN];
 static char badkey[IDENTITY_PUBTEXT_LEN + 1];
+static char sectext[2][SECRET_TEXT_LEN + 1];
+static uint8_t secraw[2][SECRET_LEN];
+static char badsecret[SECRET_TEXT_LEN + 1];
+static mode_t cfg_mode = 0600;      /* load() writes the config so */
 static unsigned bad_cases;          /* refusals checked by bad() */
 
 /* ---- helpers ---- */
@@ -69,7 +76,8 @@ expand(const char *text)
 	static const struct { const char *tok; const char *val; } subst[] = {
 		{ "@ID@", idpath }, { "@OWN@", own }, { "@K1@", keytext[0] },
 		{ "@K2@", keytext[1] }, { "@K3@", keytext[2] },
-		{ "@BAD@", badkey },
+		{ "@BAD@", badkey }, { "@S1@", sectext[0] },
+		{ "@S2@", sectext[1] }, { "@SBAD@", badsecret },
 	};
 	size_t cap = strlen(text) * 4 + 1024, o = 0, i;
 	char *out = malloc(cap);
@@ -103,7 +111,7 @@ load(const char *text, config **out, char *err, size_t errlen)
 	char *s = expand(text);
 	int rc;
 
-	if (write_file(cfgpath, s, strlen(s), 0600) != 0) {
+	if (write_file(cfgpath, s, strlen(s), cfg_mode) != 0) {
 		fprintf(stderr, "cannot write %s\n", cfgpath);
 		abort();
 	}
@@ -187,13 +195,20 @@ setup(void)
 	/* One changed character: still well formed, checksum wrong. */
 	memcpy(badkey, keytext[0], sizeof(badkey));
 	badkey[10] = badkey[10] == 'A' ? 'B' : 'A';
+	for (i = 0; i < 2; i++)
+		if (secret_generate(secraw[i]) != 0 ||
+		    secret_text_encode(secraw[i], sectext[i]) != 0)
+			exit(1);
+	memcpy(badsecret, sectext[0], sizeof(badsecret));
+	badsecret[20] = badsecret[20] == 'A' ? 'B' : 'A';
 }
 
 static void
 cleanup(void)
 {
 	static const char *const names[] = { "c.yaml", "id.key", "id644.key",
-	    "notid.key", "ex.yaml", "big.yaml", "sub/c.yaml", "sub/id.key" };
+	    "notid.key", "ex.yaml", "big.yaml", "sub/c.yaml", "sub/id.key",
+	    "link.yaml" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -257,6 +272,9 @@ test_minimal_defaults(void)
 	T_INT(c->limits.max_streams, 1024);
 	T_INT(c->limits.max_connections, 4096);
 	T_INT((long long)c->limits.session_buffer, 16ll << 20);
+	T_INT(c->limits.replay_slots, 16384);
+	T_INT(c->has_access_secret, 0);
+	T_OK(t_all_zero(c->access_secret, sizeof(c->access_secret)));
 	T_INT((long long)c->timeouts.handshake_ms, 10000);
 	T_INT((long long)c->timeouts.connect_ms, 10000);
 	T_INT((long long)c->timeouts.keepalive_ms, 15000);
@@ -280,9 +298,11 @@ test_minimal_defaults(void)
 	t_set_ctx("null values");
 	c = good("identity: @ID@\nlisten:\nworkers: ~\nlog:\nmetrics: null\n"
 	    "control:\npeers:\nforwards:\nservices:\nlimits:\n"
-	    "timeouts: {keepalive: ~}\nflow:\nrekey:\nplugins:\n");
+	    "timeouts: {keepalive: ~}\nflow:\nrekey:\nplugins:\n"
+	    "access_secret:\n");
 	if (c != NULL) {
 		T_INT(c->has_listen, 0);
+		T_INT(c->has_access_secret, 0);
 		T_INT(c->workers_auto, 1);
 		T_INT(c->workers, 0);
 		T_INT((long long)c->timeouts.keepalive_ms, 15000);
@@ -328,11 +348,11 @@ test_example(void)
 	strcpy(patched + n + strlen(idpath), end);
 	write_file(tpath("ex.yaml"), patched, strlen(patched), 0644);
 	free(text);
-	free(patched);
 
 	T_INT(config_load(tpath("ex.yaml"), &c, err, sizeof(err)), 0);
 	if (c == NULL) {
 		printf("  %s\n", err);
+		free(patched);
 		return;
 	}
 	T_OK(c->has_listen && c->listen.port == 7400 &&
@@ -368,6 +388,12 @@ test_example(void)
 		T_INT(config_service_allows(c, 1, 2), 1);
 		T_OK(!c->services[1].connect.is_ip);
 		T_INT((long long)c->limits.session_buffer, 16ll << 20);
+		T_INT(c->limits.replay_slots, 16384);
+		/* Shown commented out: the example is mode 0644. */
+		T_INT(c->has_access_secret, 0);
+		T_OK(!c->peers[0].has_access_secret &&
+		    !c->peers[1].has_access_secret &&
+		    !c->peers[2].has_access_secret);
 		T_INT((long long)c->timeouts.dead_ms, 45000);
 		T_INT(c->flow.max_window, 16 << 20);
 		T_INT((long long)c->rekey.fresh_interval_ms, 3600000);
@@ -378,6 +404,32 @@ test_example(void)
 	    tpath("ex.yaml"), own);
 	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
+	config_free(c);
+
+	/*
+	 * The access secrets shown commented out are valid: uncommented, in
+	 * a copy only its owner may read, they load.
+	 */
+	t_set_ctx("example.yaml, secrets uncommented");
+	n = 0;
+	while ((line = strstr(patched, "#access_secret: ")) != NULL) {
+		memmove(line, line + 1, strlen(line + 1) + 1);
+		n++;
+	}
+	T_INT((long long)n, 2);
+	write_file(tpath("ex.yaml"), patched, strlen(patched), 0600);
+	free(patched);
+	c = NULL;
+	T_INT(config_load(tpath("ex.yaml"), &c, err, sizeof(err)), 0);
+	if (c == NULL) {
+		printf("  %s\n", err);
+		return;
+	}
+	T_INT(c->has_access_secret, 1);
+	if (c->n_peers == 3) {
+		T_INT(c->peers[0].has_access_secret, 1);
+		T_OK(memcmp(c->access_secret, c->peers[0].access_secret, 32) != 0);
+	}
 	config_free(c);
 }
 
@@ -615,6 +667,17 @@ test_units(void)
 		{ "limits.max_streams", "+5", -1 },
 		{ "limits.max_streams", "007", -1 },
 		{ "limits.max_streams", "1_000", -1 },
+		{ "limits.replay_slots", "8", 8 },
+		{ "limits.replay_slots", "16", 16 },
+		{ "limits.replay_slots", "16384", 16384 },
+		{ "limits.replay_slots", "1048576", 1048576 },
+		{ "limits.replay_slots", "0", -1 },
+		{ "limits.replay_slots", "7", -1 },
+		{ "limits.replay_slots", "12", -1 },
+		{ "limits.replay_slots", "1048575", -1 },
+		{ "limits.replay_slots", "1048584", -1 },
+		{ "limits.replay_slots", "16KiB", -1 },
+		{ "limits.replay_slots", "\"64\"", -1 },
 		{ "workers", "64", 64 },
 		{ "workers", "65", -1 },
 		{ "workers", "0", 0 },
@@ -679,6 +742,8 @@ test_units(void)
 			got = (long long)c->rekey.fresh_interval_ms;
 		else if (strcmp(v[i].key, "limits.max_connections") == 0)
 			got = c->limits.max_connections;
+		else if (strcmp(v[i].key, "limits.replay_slots") == 0)
+			got = c->limits.replay_slots;
 		else if (strcmp(v[i].key, "workers") == 0)
 			got = c->workers;
 		T_INT(got, v[i].want);
@@ -799,16 +864,16 @@ test_errors(void)
 	t_set_ctx("errors: keys");
 	bad(STP_EPARSE, "identity: @ID@\nlisten2: 127.0.0.1:1\n",
 	    "2:1: listen2: unknown key (expected one of: identity, listen, "
-	    "workers, log, metrics, control, peers, forwards, services, "
-	    "limits, timeouts, flow, rekey, plugins)");
+	    "access_secret, workers, log, metrics, control, peers, forwards, "
+	    "services, limits, timeouts, flow, rekey, plugins)");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    kye: x\n"
 	    "    key: @K1@\n",
 	    "4:5: peers.bob.kye: unknown key (expected one of: key, dial, "
-	    "proxy, sign_records)");
+	    "access_secret, proxy, sign_records)");
 	bad(STP_EPARSE, "identity: @ID@\nlimits: {max_stream: 5}\n",
 	    "2:10: limits.max_stream: unknown key (expected one of: "
 	    "max_sessions, max_handshakes, handshakes_per_source, max_streams, "
-	    "max_connections, session_buffer)");
+	    "max_connections, session_buffer, replay_slots)");
 	bad(STP_EPARSE, "identity: @ID@\nforwards:\n  - listen: 127.0.0.1:1\n"
 	    "    peer: bob\n    service: x\n    remote: true\n",
 	    "6:5: forwards[0].remote: unknown key (expected one of: listen, "
@@ -874,6 +939,24 @@ test_errors(void)
 	    "99999999999 GiB\n",
 	    "3:19: limits.session_buffer: 99999999999 GiB is out of range "
 	    "64KiB..64GiB");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: 7\n",
+	    "3:17: limits.replay_slots: 7 is out of range 8..1048576");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: 2097152\n",
+	    "3:17: limits.replay_slots: 2097152 is out of range 8..1048576");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: 100\n",
+	    "3:17: limits.replay_slots: 100 is not a multiple of 8 (nearest: "
+	    "96 or 104)");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: 9\n",
+	    "3:17: limits.replay_slots: 9 is not a multiple of 8 (nearest: 8 "
+	    "or 16)");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: 1048575\n",
+	    "3:17: limits.replay_slots: 1048575 is not a multiple of 8 "
+	    "(nearest: 1048568 or 1048576)");
+	bad(STP_EPARSE, "identity: @ID@\nlimits: {replay_slots: lots}\n",
+	    "2:24: limits.replay_slots: expected an integer 8..1048576, got "
+	    "\"lots\"");
+	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  replay_slots: -8\n",
+	    "3:17: limits.replay_slots: -8 is out of range 8..1048576");
 	bad(STP_EPARSE, "identity: @ID@\nlimits:\n  session_buffer: 16 MB\n",
 	    "3:19: limits.session_buffer: expected a size 64KiB..64GiB (bytes, "
 	    "or a number with B, KiB, MiB or GiB), got \"16 MB\"");
@@ -1193,6 +1276,165 @@ test_identity_file(void)
 	bad(STP_EIO, text, want);
 }
 
+/* access_secret and peers.NAME.access_secret, and the config file's mode. */
+static void
+test_secrets(void)
+{
+	char text[512], want[1024], sum[512], err[1024];
+	const char *p;
+	config *c = NULL;
+	int rc;
+
+	t_set_ctx("access secrets");
+	c = good("identity: @ID@\nlisten: 127.0.0.1:7400\n"
+	    "access_secret: @S1@\n"
+	    "peers:\n  bob:\n    key: @K1@\n    dial: 192.0.2.7:7400\n"
+	    "    access_secret: \"@S2@\"\n"
+	    "  carol:\n    key: @K2@\n"
+	    "  dave:\n    key: @K3@\n    access_secret:\n");
+	if (c != NULL) {
+		T_INT(c->has_access_secret, 1);
+		T_MEM(c->access_secret, 32, secraw[0], 32);
+		T_INT((long long)c->n_peers, 3);
+		if (c->n_peers == 3) {
+			T_INT(c->peers[0].has_access_secret, 1);
+			T_MEM(c->peers[0].access_secret, 32, secraw[1], 32);
+			T_INT(c->peers[1].has_access_secret, 0);
+			T_OK(t_all_zero(c->peers[1].access_secret, 32));
+			/* Given with no value: not set. */
+			T_INT(c->peers[2].has_access_secret, 0);
+		}
+		/* The summary says a secret is set, never what it is. */
+		config_summary(c, sum, sizeof(sum));
+		snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers "
+		    "(1 dialed, 1 with an access secret), 0 forwards, "
+		    "0 services, listen 127.0.0.1:7400 (access secret: set), "
+		    "workers auto", cfgpath, own);
+		t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
+		    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
+		T_OK(strstr(sum, sectext[0]) == NULL);
+		T_OK(strstr(sum, "stps1:") == NULL);
+		config_free(c);
+	}
+	/* One secret, on a peer only (a gateway that dials but does not listen). */
+	c = good("identity: @ID@\npeers:\n  bob:\n    access_secret: @S1@\n"
+	    "    key: @K1@\n");
+	if (c != NULL) {
+		T_INT(c->has_access_secret, 0);
+		T_INT(c->peers[0].has_access_secret, 1);
+		T_MEM(c->peers[0].access_secret, 32, secraw[0], 32);
+		config_summary(c, sum, sizeof(sum));
+		T_OK(strstr(sum, "(0 dialed, 1 with an access secret)") != NULL);
+		T_OK(strstr(sum, "not listening, ") != NULL);
+		config_free(c);
+	}
+	/* Allowed without listen (no use until the gateway listens). */
+	c = good("identity: @ID@\naccess_secret: @S2@\n");
+	if (c != NULL) {
+		T_INT(c->has_access_secret, 1);
+		T_MEM(c->access_secret, 32, secraw[1], 32);
+		config_free(c);
+	}
+	/* Group may read it (root:stpgate 0640 is the usual set-up). */
+	cfg_mode = 0640;
+	c = good("identity: @ID@\naccess_secret: @S1@\n");
+	config_free(c);
+	cfg_mode = 0600;
+
+	t_set_ctx("errors: access secrets");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: @SBAD@\n",
+	    "2:16: access_secret: checksum mismatch: secret text mistyped or "
+	    "corrupted");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: @K1@\n",
+	    "2:16: access_secret: this is a public key ('stp1:...'), not an "
+	    "access secret: secret text starts with 'stps1:' (`stpgate "
+	    "secret` makes one)");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: hunter2\n",
+	    "2:16: access_secret: not an access secret: secret text starts "
+	    "with 'stps1:'");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: stps1:abc\n",
+	    "2:16: access_secret: wrong length: 3 characters after 'stps1:', "
+	    "expected 48");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: stps1:ab+c\n",
+	    "2:16: access_secret: invalid character '+' at position 9 in "
+	    "secret text");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: stps1:AAAAAAAAAAAAAAAA"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+	    "2:16: access_secret: padding '=' is not allowed in secret text");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: 5\n",
+	    "2:16: access_secret: not an access secret");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: [a]\n",
+	    "2:16: access_secret: expected an access secret (stps1:..., as "
+	    "`stpgate secret` prints it), got a sequence");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: {a: b}\n",
+	    "2:16: access_secret: expected an access secret (stps1:..., as "
+	    "`stpgate secret` prints it), got a mapping");
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: \"stps1:\\0\"\n",
+	    "2:16: access_secret: an access secret cannot contain a NUL byte");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    access_secret: @SBAD@\n",
+	    "5:20: peers.bob.access_secret: checksum mismatch: secret text "
+	    "mistyped or corrupted");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    access_secret: @OWN@\n",
+	    "5:20: peers.bob.access_secret: this is a public key");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    access_secret: \"stps1:\"\n",
+	    "5:20: peers.bob.access_secret: wrong length: 0 characters");
+	/* No message quotes a secret, even a mistyped one. */
+	snprintf(text, sizeof(text), "identity: %s\naccess_secret: %s\n",
+	    idpath, badsecret);
+	write_file(cfgpath, text, strlen(text), 0600);
+	T_INT(config_load(cfgpath, &c, err, sizeof(err)), STP_EPARSE);
+	T_OK(strstr(err, badsecret + SECRET_TEXT_PREFIX_LEN) == NULL);
+
+	/* A secret in a file every user may read: refused at the first one. */
+	t_set_ctx("errors: access secret, config mode");
+	cfg_mode = 0644;
+	snprintf(want, sizeof(want), "2:1: access_secret: %s is readable by "
+	    "every user (mode 0644); chmod o-r it, since it holds a secret",
+	    cfgpath);
+	bad(STP_EPERM, "identity: @ID@\naccess_secret: @S1@\n"
+	    "peers:\n  bob: {key: @K1@, access_secret: @S2@}\n", want);
+	cfg_mode = 0604;
+	snprintf(want, sizeof(want), "4:5: peers.bob.access_secret: %s is "
+	    "readable by every user (mode 0604); chmod o-r it, since it holds "
+	    "a secret", cfgpath);
+	bad(STP_EPERM, "identity: @ID@\npeers:\n  bob:\n"
+	    "    access_secret: @S2@\n    key: @K1@\naccess_secret: @S1@\n",
+	    want);
+	/* The value is checked first: a bad one is reported as such. */
+	cfg_mode = 0644;
+	bad(STP_EPARSE, "identity: @ID@\naccess_secret: @SBAD@\n",
+	    "2:16: access_secret: checksum mismatch");
+	/* Errors earlier in the file still come first. */
+	bad(STP_EPARSE, "identity: @ID@\nworkers: 99\naccess_secret: @S1@\n",
+	    "2:10: workers: 99 is out of range 0..64");
+	/* Without a secret, or with one given no value, the mode is free. */
+	c = good("identity: @ID@\naccess_secret:\npeers:\n  bob: {key: @K1@}\n");
+	config_free(c);
+	cfg_mode = 0600;
+
+	/* The check follows a symlink to the file it names. */
+	snprintf(text, sizeof(text), "identity: %s\naccess_secret: %s\n",
+	    idpath, sectext[0]);
+	write_file(tpath("ex.yaml"), text, strlen(text), 0644);
+	unlink(tpath("link.yaml"));
+	p = tpath("link.yaml");
+	if (T_INT(symlink("ex.yaml", p), 0)) {
+		c = NULL;
+		rc = config_load(p, &c, err, sizeof(err));
+		T_INT(rc, STP_EPERM);
+		T_OK(c == NULL);
+		T_OK(strstr(err, "(mode 0644)") != NULL);
+		chmod(tpath("ex.yaml"), 0600);
+		T_INT(config_load(p, &c, err, sizeof(err)), 0);
+		config_free(c);
+		unlink(p);
+	}
+	unlink(tpath("ex.yaml"));
+}
+
 /* The config file itself. */
 static void
 test_config_file(void)
@@ -1306,6 +1548,7 @@ main(void)
 	test_errors();
 	test_relations();
 	test_identity_file();
+	test_secrets();
 	test_config_file();
 	t_section("errors");
 	t_set_ctx("error cases");

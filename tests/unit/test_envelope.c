@@ -124,6 +124,8 @@ full_hello(size_t adm_len)
 	h.mlkem_ek = bin(ek_a, sizeof(ek_a));
 	h.nonce = bin(nonce_a, sizeof(nonce_a));
 	h.admission = bin(adm_a, adm_len);
+	h.time = 1700000000;
+	h.cookie = bin(fin_a, 16);
 	return h;
 }
 
@@ -425,9 +427,10 @@ test_roundtrip(void)
 	env_arena *a;
 
 	chal.data = bin(adm_a, 100);
+	chal.cookie = bin(fin_a, 16);
 	rej.code = STP__V1__REJECT_CODE__REJECT_MALFORMED;
 	rej.reason = reason;
-	reply.version = 1;
+	reply.version = 2;
 	reply.suite = 1;
 	reply.x25519 = bin(x25519_a, 32);
 	reply.mlkem_ct = bin(ct_a, sizeof(ct_a));
@@ -436,6 +439,8 @@ test_roundtrip(void)
 	auth.signature = bin(sig_a, 64);
 	auth.finished = bin(fin_a, 32);
 	auth.flags = 1;
+	auth.features = 1;
+	auth.padding = bin(pad_a, 20);
 	open.stream_id = 3;
 	open.service = svc;
 	open.window = 262144;
@@ -661,6 +666,9 @@ test_find_hellos(env_arena *a)
 	for (i = 0; i < sizeof(adm_lens) / sizeof(adm_lens[0]); i++) {
 		t_set_ctx("find_bytes: Hello admission %zu", adm_lens[i]);
 		h = full_hello(adm_lens[i]);
+		/* Admission last: v1.1's time and cookie are tried below. */
+		h.time = 0;
+		h.cookie = bin(NULL, 0);
 		full = pb_pack(&h.base, &flen);
 		r = env_find_bytes(full, flen, 6, &val, &vlen);
 		if (adm_lens[i] == 0) {
@@ -861,6 +869,50 @@ test_find_garbage(env_arena *a)
 	T_OK(ndecoded > N_GARBAGE / 50);
 	printf("garbage: %d buffers: %zu found, %zu parse errors, "
 	    "%zu decoded by protobuf-c\n", N_GARBAGE, nfound, nparse, ndecoded);
+}
+
+/* env_find_varint and env_has_uint: what R reads of a Hello before decoding it. */
+static void
+test_find_varint(void)
+{
+	static const uint8_t unpacked[] = { 0x08, 0x02, 0x08, 0x05 };
+	static const uint8_t dup[] = { 0x38, 0x01, 0x38, 0x96, 0x01 };
+	static const uint8_t wrong[] = { 0x3a, 0x01, 0x00 };
+	static const uint8_t cut[] = { 0x38, 0x80 };
+	static const uint8_t fixed[] = { 0x3d, 0, 0, 0, 0 };
+	static const uint8_t packed_cut[] = { 0x0a, 0x02, 0x02, 0x80 };
+	Stp__V1__Hello h = full_hello(10);
+	uint8_t *full;
+	size_t flen;
+	uint64_t v = 99;
+
+	t_set_ctx("find_varint");
+	full = pb_pack(&h.base, &flen);
+	T_INT(env_find_varint(full, flen, 7, &v), 1);
+	T_INT(v, 1700000000);
+	T_INT(env_has_uint(full, flen, 1, 1), 1);
+	T_INT(env_has_uint(full, flen, 1, 300), 1);
+	T_INT(env_has_uint(full, flen, 1, 70000), 1);
+	T_INT(env_has_uint(full, flen, 1, 2), 0);
+	T_INT(env_has_uint(full, flen, 2, 2), 1);
+	free(full);
+	h.time = 0;
+	full = pb_pack(&h.base, &flen);
+	T_INT(env_find_varint(full, flen, 7, &v), 0);
+	T_INT(v, 0);
+	free(full);
+	T_INT(env_has_uint(unpacked, sizeof(unpacked), 1, 2), 1);
+	T_INT(env_has_uint(unpacked, sizeof(unpacked), 1, 5), 1);
+	T_INT(env_has_uint(unpacked, sizeof(unpacked), 1, 1), 0);
+	T_INT(env_find_varint(dup, sizeof(dup), 7, &v), 1);
+	T_INT(v, 150); /* the last occurrence, as protobuf-c decodes it */
+	T_INT(env_find_varint(wrong, sizeof(wrong), 7, &v), STP_EPARSE);
+	T_INT(env_has_uint(wrong, sizeof(wrong), 7, 0), 1); /* packed: [0] */
+	T_INT(env_has_uint(fixed, sizeof(fixed), 7, 0), STP_EPARSE);
+	T_INT(env_find_varint(cut, sizeof(cut), 7, &v), STP_EPARSE);
+	T_INT(env_has_uint(packed_cut, sizeof(packed_cut), 1, 2), STP_EPARSE);
+	T_INT(env_find_varint(NULL, 0, 7, &v), 0);
+	T_INT(env_find_varint(dup, 1, 0, &v), STP_EINVAL);
 }
 
 static void
@@ -1078,6 +1130,7 @@ main(void)
 	test_arena();
 	test_roundtrip();
 	test_find_bytes();
+	test_find_varint();
 	test_data_record();
 	test_decode_agrees();
 	return t_done();

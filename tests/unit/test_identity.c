@@ -1,10 +1,11 @@
 /*
- * test_identity.c: base64url, public key text, fingerprints, identity files
- * and the fingerprint word list.
+ * test_identity.c: base64url, public key text, fingerprints, identity files,
+ * access secret text and files (secret.h), and the fingerprint word list.
  *
  * The expected key text, seed line and fingerprint for the RFC 8032 test-1
- * key were computed independently of this code (Python hashlib + base64)
- * from the formats in identity.h.
+ * key, and the secret text of the bytes 0x00..0x1f, were computed
+ * independently of this code (Python hashlib + base64) from the formats in
+ * identity.h and secret.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "crypto/sign.h"
 #include "err.h"
 #include "identity.h"
+#include "secret.h"
 #include "testlib.h"
 #include "wordlist.h"
 
@@ -34,6 +36,10 @@ static const char rfc_seedline[] =
     "stp-identity-v1 nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 static const char rfc_fp[] =
     "wizard-beaver-farmer-whistle-iceberg-hunter-candle-vanilla";
+
+/* secret.h's text of the 32 bytes 0x00, 0x01, ..., 0x1f. */
+static const char seq_secrettext[] =
+    "stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB";
 
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -248,6 +254,29 @@ test_b64_reject(void)
 	T_OK(strcmp(small, "Zm8") == 0);
 }
 
+/* base64url_reason: the first character at fault, numbered after a base. */
+static void
+test_b64_reason(void)
+{
+	char buf[80];
+
+	t_set_ctx("base64url_reason");
+	T_OK(base64url_reason("Zm9v", 4, 0, buf, sizeof(buf)) == NULL);
+	T_OK(base64url_reason("", 0, 5, buf, sizeof(buf)) == NULL);
+	T_OK(base64url_reason("Zg==", 4, 0, buf, sizeof(buf)) == buf);
+	T_OK(strcmp(buf, "padding '=' is not allowed") == 0);
+	T_OK(base64url_reason("Zm+v", 4, 0, buf, sizeof(buf)) != NULL);
+	T_OK(strcmp(buf, "invalid character '+' at position 3") == 0);
+	T_OK(base64url_reason("Zm+v", 4, 5, buf, sizeof(buf)) != NULL);
+	T_OK(strcmp(buf, "invalid character '+' at position 8") == 0);
+	T_OK(base64url_reason("Z\tm", 3, 0, buf, sizeof(buf)) != NULL);
+	T_OK(strcmp(buf, "invalid byte 0x09 at position 2") == 0);
+	/* Counted: a NUL inside the length is a character at fault. */
+	T_OK(base64url_reason("Zm\0v", 4, 0, buf, sizeof(buf)) != NULL);
+	T_OK(strcmp(buf, "invalid byte 0x00 at position 3") == 0);
+	t_set_ctx("%s", "");
+}
+
 /* ---- public key text ---- */
 
 static void
@@ -340,6 +369,213 @@ test_pubtext_reject(void)
 	}
 	t_set_ctx("single substitutions caught");
 	T_INT(caught, (long long)(n - IDENTITY_PUBTEXT_PREFIX_LEN) * 63);
+	t_set_ctx("%s", "");
+}
+
+/* ---- access secret text and files ---- */
+
+static void
+test_secret_text(void)
+{
+	uint8_t seq[SECRET_LEN], got[SECRET_LEN], a[SECRET_LEN], b[SECRET_LEN];
+	char text[SECRET_TEXT_LEN + 1], err[256];
+	size_t i;
+
+	t_set_ctx("secret: known text");
+	for (i = 0; i < SECRET_LEN; i++)
+		seq[i] = (uint8_t)i;
+	T_INT(secret_text_encode(seq, text), 0);
+	if (!T_OK(strcmp(text, seq_secrettext) == 0))
+		fprintf(stderr, "  got %s\n", text);
+	T_INT(strlen(text), SECRET_TEXT_LEN);
+	T_INT(SECRET_TEXT_LEN, 54);
+	memset(got, 0, sizeof(got));
+	T_INT(secret_text_decode(seq_secrettext, got, err, sizeof(err)), 0);
+	T_MEM(got, sizeof(got), seq, sizeof(seq));
+	/* A counted-out NUL ends the text, as for key text. */
+	T_INT(secret_text_decode(seq_secrettext, got, NULL, 0), 0);
+
+	t_set_ctx("secret: round trips");
+	for (i = 0; i < 64; i++) {
+		T_INT(secret_generate(a), 0);
+		T_INT(secret_text_encode(a, text), 0);
+		T_OK(strncmp(text, SECRET_TEXT_PREFIX,
+		    SECRET_TEXT_PREFIX_LEN) == 0);
+		T_INT(base64url_span(text + SECRET_TEXT_PREFIX_LEN,
+		    strlen(text) - SECRET_TEXT_PREFIX_LEN), SECRET_TEXT_B64_LEN);
+		memset(b, 0, sizeof(b));
+		T_INT(secret_text_decode(text, b, err, sizeof(err)), 0);
+		T_MEM(b, sizeof(b), a, sizeof(a));
+	}
+	/* Two secrets from the generator differ. */
+	T_INT(secret_generate(b), 0);
+	T_OK(memcmp(a, b, SECRET_LEN) != 0);
+	t_set_ctx("%s", "");
+}
+
+/* One rejection: code, a substring of the message, got[] untouched. */
+static void
+secret_reject(const char *text, int want_rc, const char *want_msg)
+{
+	uint8_t got[SECRET_LEN], keep[SECRET_LEN];
+	char err[256] = "";
+
+	memset(got, 0x77, sizeof(got));
+	memcpy(keep, got, sizeof(got));
+	t_set_ctx("secret_text_decode '%s'", text);
+	T_INT(secret_text_decode(text, got, err, sizeof(err)), want_rc);
+	if (!T_OK(strstr(err, want_msg) != NULL))
+		fprintf(stderr, "  message was: %s\n", err);
+	T_MEM(got, sizeof(got), keep, sizeof(keep));
+	T_OK(strchr(err, '\n') == NULL);
+	/* The message never quotes the text (most of a secret). */
+	if (strlen(text) > SECRET_TEXT_PREFIX_LEN + 8)
+		T_OK(strstr(err, text + SECRET_TEXT_PREFIX_LEN) == NULL);
+	t_set_ctx("%s", "");
+}
+
+static void
+test_secret_reject(void)
+{
+	char t[128];
+	size_t i, n = strlen(seq_secrettext);
+	int caught = 0;
+
+	/* Prefixes: none, another, a public key's, wrong case. */
+	secret_reject("", STP_EPARSE, "not an access secret: secret text "
+	    "starts with 'stps1:'");
+	secret_reject("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB",
+	    STP_EPARSE, "starts with 'stps1:'");
+	secret_reject("stps2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB",
+	    STP_EPARSE, "not an access secret");
+	secret_reject("STPS1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB",
+	    STP_EPARSE, "starts with 'stps1:'");
+	secret_reject(rfc_pubtext, STP_EPARSE, "this is a public key "
+	    "('stp1:...'), not an access secret");
+	/* Wrong length: truncated, extended, empty. */
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9h",
+	    STP_EPARSE, "wrong length: 47 characters after 'stps1:', "
+	    "expected 48");
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hBA",
+	    STP_EPARSE, "wrong length: 49 characters");
+	secret_reject("stps1:", STP_EPARSE, "wrong length: 0 characters");
+	/* Characters outside the alphabet, numbered in the whole text. */
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0O+xAREhMUFRYXGBkaGxwdHh9Rm9hB",
+	    STP_EPARSE, "invalid character '+' at position 27 in secret "
+	    "text");
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9h/",
+	    STP_EPARSE, "invalid character '/'");
+	secret_reject(" stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB",
+	    STP_EPARSE, "starts with 'stps1:'");
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB ",
+	    STP_EPARSE, "invalid character ' ' at position 55");
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hB\r",
+	    STP_EPARSE, "invalid byte 0x0d");
+	/* Padding. */
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9==",
+	    STP_EPARSE, "padding '=' is not allowed");
+	/* Checksum: one character changed in the secret, then in the check. */
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8Rm9hB",
+	    STP_EKEY, "checksum mismatch: secret text mistyped or corrupted");
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9Rm9hC",
+	    STP_EKEY, "checksum mismatch");
+	/* Two adjacent characters swapped. */
+	secret_reject("stps1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH9hRm9hB",
+	    STP_EKEY, "checksum mismatch");
+	/* A public key's 48 characters behind the secret prefix. */
+	snprintf(t, sizeof(t), "%s%s", SECRET_TEXT_PREFIX,
+	    rfc_pubtext + IDENTITY_PUBTEXT_PREFIX_LEN);
+	secret_reject(t, STP_EKEY, "checksum mismatch");
+
+	/* Every single-character substitution after the prefix is caught. */
+	for (i = SECRET_TEXT_PREFIX_LEN; i < n; i++) {
+		const char *c;
+
+		for (c = alphabet; *c != '\0'; c++) {
+			uint8_t got[SECRET_LEN];
+
+			if (*c == seq_secrettext[i])
+				continue;
+			memcpy(t, seq_secrettext, n + 1);
+			t[i] = *c;
+			if (secret_text_decode(t, got, NULL, 0) != 0)
+				caught++;
+		}
+	}
+	t_set_ctx("secret: single substitutions caught");
+	T_INT(caught, (long long)(n - SECRET_TEXT_PREFIX_LEN) * 63);
+	t_set_ctx("%s", "");
+}
+
+static void
+test_secret_save(void)
+{
+	uint8_t seq[SECRET_LEN], other[SECRET_LEN], got[SECRET_LEN];
+	char buf[256], err[512], want[128], path[256];
+	struct stat st;
+	size_t i;
+
+	t_set_ctx("secret file");
+	for (i = 0; i < SECRET_LEN; i++) {
+		seq[i] = (uint8_t)i;
+		other[i] = (uint8_t)(0xff - i);
+	}
+	snprintf(path, sizeof(path), "%s", tpath("access.secret"));
+	T_INT(secret_save(path, seq, err, sizeof(err)), 0);
+	T_INT(stat(path, &st), 0);
+	T_OK(S_ISREG(st.st_mode));
+	T_INT(st.st_mode & 07777, 0600);
+	/* Exactly the text and a newline. */
+	snprintf(want, sizeof(want), "%s\n", seq_secrettext);
+	T_INT(read_file(path, buf, sizeof(buf)), (long)strlen(want));
+	T_OK(strcmp(buf, want) == 0);
+	buf[SECRET_TEXT_LEN] = '\0';
+	T_INT(secret_text_decode(buf, got, err, sizeof(err)), 0);
+	T_MEM(got, sizeof(got), seq, sizeof(seq));
+
+	/* Never replaced: the old file stays as it was. */
+	err[0] = '\0';
+	T_INT(secret_save(path, other, err, sizeof(err)), STP_EEXIST);
+	T_OK(strstr(err, path) != NULL && strstr(err, "already exists") != NULL);
+	T_OK(read_file(path, buf, sizeof(buf)) > 0);
+	T_OK(strcmp(buf, want) == 0);
+	T_INT(count_dir_entries(tmpdir), 1);
+
+	/* Nor is a dangling symlink followed. */
+	T_INT(symlink("nowhere", tpath("dangling.secret")), 0);
+	T_INT(secret_save(tpath("dangling.secret"), other, err, sizeof(err)),
+	    STP_EEXIST);
+	T_INT(lstat(tpath("dangling.secret"), &st), 0);
+	T_OK(S_ISLNK(st.st_mode));
+	T_INT(access(tpath("nowhere"), F_OK), -1);
+	unlink(tpath("dangling.secret"));
+
+	/* A restrictive umask still gives exactly 0600; a lax one no more. */
+	{
+		mode_t old = umask(0277);
+
+		T_INT(secret_save(tpath("u.secret"), other, err, sizeof(err)), 0);
+		umask(0);
+		T_INT(secret_save(tpath("v.secret"), other, err, sizeof(err)), 0);
+		umask(old);
+		T_INT(stat(tpath("u.secret"), &st), 0);
+		T_INT(st.st_mode & 07777, 0600);
+		T_INT(stat(tpath("v.secret"), &st), 0);
+		T_INT(st.st_mode & 07777, 0600);
+		unlink(tpath("u.secret"));
+		unlink(tpath("v.secret"));
+	}
+
+	/* A missing directory: STP_EIO, errno ENOENT, path named, no file. */
+	errno = 0;
+	T_INT(secret_save(tpath("missing/dir.secret"), seq, err, sizeof(err)),
+	    STP_EIO);
+	T_INT(errno, ENOENT);
+	T_OK(strstr(err, "missing/dir.secret") != NULL);
+	T_OK(strstr(err, "stps1:") == NULL);
+	T_INT(count_dir_entries(tmpdir), 1);
+
+	unlink(path);
 	t_set_ctx("%s", "");
 }
 
@@ -744,10 +980,15 @@ main(void)
 	test_b64_alphabet();
 	test_b64_roundtrip();
 	test_b64_reject();
+	test_b64_reason();
 	t_section("base64url");
 	test_pubtext();
 	test_pubtext_reject();
 	t_section("public key text");
+	test_secret_text();
+	test_secret_reject();
+	test_secret_save();
+	t_section("access secret text");
 	test_fingerprint();
 	t_section("fingerprint");
 	test_save_load();

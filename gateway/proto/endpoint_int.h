@@ -228,6 +228,13 @@ void ep_run_inline(endpoint *e, endpoint_job *j);
 /* May a record still be sealed? */
 int ep_can_send(const endpoint *e);
 /* Encode and send a Record (seq and time set here); 0 or an error. */
+/* endpoint_hs.c: the handshake driver. */
+int ep_hs_after(endpoint *e, int rc);   /* after hs_input/hs_work returned rc */
+int ep_hs_kick(endpoint *e);            /* run the pending step */
+int ep_hs_frame(endpoint *e, const uint8_t *frame, size_t len);
+/* Raw bytes (handshake frames) onto the output. */
+int ep_out_raw(endpoint *e, const uint8_t *p, size_t len);
+
 int ep_tx_message(endpoint *e, uint8_t type, Stp__V1__Record *r);
 /* Sealed records from the head of the send list to the output, in order. */
 void ep_tx_release(endpoint *e);

@@ -2,10 +2,10 @@
  * conn.c: a TCP connection carrying STP, between libuv and the sans-I/O
  * endpoint.  See conn.h.
  *
- * The loop: bytes read -> endpoint_input -> process(): events to the owner
+ * The loop: bytes read -> endpoint_input -> cn_process(): events to the owner
  * (data records kept while the owner gathers them, then its flush, then
  * released), jobs to the pool, reading resumed if the endpoint has room
- * again, and the conn marked dirty.  process() runs after every input, job
+ * again, and the conn marked dirty.  cn_process() runs after every input, job
  * completion and write completion; the owner's sends only mark the conn
  * (conn_flush).  At the end of the turn conn_turn_end() goes over the
  * dirty conns: their jobs go to the pool's batch (handed over once, for all
@@ -19,89 +19,33 @@
  *
  * A responder's conn starts with a gate instead (gate.h): a few KiB that
  * read the first frame and say nothing whatever it is; the endpoint is
- * made only for a HELLO that passed mac1.
+ * made only for a HELLO that passed mac1 and the freshness step.  That
+ * side, and the making of the endpoint, are in conn_hs.c.
  */
-#include "conn.h"
+#include "conn_int.h"
 
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <netinet/in.h>
 
 #include "config.h"
 #include "crypto/crypto.h"
 #include "err.h"
-#include "gate.h"
 #include "gateway.h"
-#include "guard.h"
-#include "handshake.h"
-#include "keysched.h"
 #include "log.h"
 #include "metrics.h"
-#include "plugin_api.h"
 #include "workers.h"
 
-#define CONN_MAX_IOV 64
-#define CONN_LINGER_MS 2000   /* at most this long to flush a Close */
-#define CONN_HIGH_WATER(c) ((c)->high)
-#define CONN_LOW_WATER(c) ((c)->high / 2)
-
-struct conn {
-	gateway *gw;
-	uv_tcp_t *tcp;
-	uv_timer_t timer;        /* handshake timeout, then the linger on close */
-	/*
-	 * A responder's connection before mac1 has only its gate (gate.h):
-	 * the endpoint, and everything else a session needs, is made once a
-	 * HELLO passes.  Exactly one of gate and ep is set.
-	 */
-	gate *gate;
-	endpoint *ep;
-	int heard;               /* a byte came from the peer */
-	const conn_owner_ops *ops;
-	void *owner;
-	int initiator;
-	int reading, writing;
-	int closing;             /* conn_close or a failure happened */
-	/*
-	 * Closing gracefully (linger): input is read and thrown away (so that
-	 * closing never resets the connection under a Close still in flight),
-	 * our side is shut once the output is out, and the conn goes when the
-	 * peer's EOF comes or the linger time ends.
-	 */
-	int flushing;
-	int peer_eof, shut;
-	uv_shutdown_t shutreq;
-	int handles;             /* open libuv handles (tcp, timer) */
-	int congested;           /* owner was told output is full */
-	unsigned jobs_out;       /* submitted to the pool, not back */
-	endpoint_job **held;     /* the pool said EAGAIN: retry later */
-	size_t n_held, cap_held;
-	conn *starved_next;      /* on the list of conns with held jobs */
-	int starved;
-	conn *dirty_next;        /* on the list conn_turn_end goes over */
-	int dirty;
-	uv_write_t wreq;
-	uv_buf_t *bufs;          /* CONN_MAX_IOV, made with the endpoint */
-	size_t wbytes;
-	size_t high;             /* output high-water mark */
-	char addr[64];
-	struct sockaddr_storage ss;  /* the remote address (admission plugins) */
-	plugins *plug;           /* the plugin set this conn's handshake uses */
-	uint64_t last_recv_ms, established_ms;
-	int established;
-	int eof;                 /* the socket reached EOF; act once records are done */
-	int confirmed;           /* initiator: a record from the responder arrived */
-	int in_events;           /* inside deliver_events: an owner callback is running */
-	uint64_t cover_seen;     /* cover records received, counted so far */
-};
+/*
+ * A responder says nothing to a HELLO it will not take (STP.md, "HELLO"),
+ * so an initiator that heard nothing names the likely causes.
+ */
+#define NO_WORD " without a word from the peer (wrong peer key or " \
+	"access_secret, clocks more than 120 s apart, or not an STP v1.1 listener)"
 
 static conn *starved_head; /* conns holding jobs the pool refused */
 static conn *dirty_head;   /* conns with jobs or output for the turn's end */
 
-static void process(conn *c);
 static void write_failed(conn *c, int rc);
 
 /* Output or jobs are waiting: conn_turn_end will see to them. */
@@ -219,7 +163,7 @@ linger(conn *c)
 	if (!c->reading && !c->peer_eof &&
 	    uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
 		c->reading = 1;
-	process(c);
+	cn_process(c);
 }
 
 static void
@@ -250,8 +194,8 @@ linger_done(conn *c)
 }
 
 /* A failure: the owner hears why; whatever output is queued gets a short chance. */
-static void
-fail(conn *c, int err, const char *reason)
+void
+cn_fail(conn *c, int err, const char *reason)
 {
 	if (c->closing)
 		return;
@@ -292,134 +236,6 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = room;
 }
 
-static int make_endpoint(conn *c, const uint8_t *peer_pub);
-
-/* Our Unix clock, for Hello.time and its check. */
-static uint64_t
-unix_now(void *arg)
-{
-	(void)arg;
-	return (uint64_t)time(NULL);
-}
-
-/* The remote address as the guard's cookies bind it: 0x04 + IPv4 or 0x06 + IPv6. */
-static size_t
-src_bytes(const conn *c, uint8_t out[GUARD_SRC_MAX])
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&c->ss;
-
-	if (sa->sa_family == AF_INET) {
-		out[0] = 4;
-		memcpy(out + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		return 5;
-	}
-	if (sa->sa_family == AF_INET6) {
-		out[0] = 6;
-		memcpy(out + 1, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		return 17;
-	}
-	out[0] = 0;
-	return 1;
-}
-
-struct cookie_write {
-	uv_write_t req;
-	uint8_t frame[HS_CHALLENGE_MAX];
-};
-
-static void
-on_cookie_written(uv_write_t *req, int status)
-{
-	(void)status; /* a lost cookie: the initiator times out, as on any loss */
-	free(req->data);
-}
-
-/*
- * The gate's HELLO passed mac1: run the listener's guard on it.  For a
- * cookie CHALLENGE, write it (41 bytes, from a small request that frees
- * itself) and count it.
- */
-static int
-gate_guard(conn *c, const uint8_t *f, size_t flen)
-{
-	struct cookie_write *w;
-	uint8_t src[GUARD_SRC_MAX];
-	size_t slen = src_bytes(c, src), n = 0;
-	uv_buf_t b;
-	int v;
-
-	if ((w = malloc(sizeof(*w))) == NULL)
-		return HS_GUARD_STALE; /* no memory: silence, as for any refusal */
-	v = hs_guard_hello(gateway_guard(c->gw), f, flen, src, slen,
-	    unix_now(NULL), w->frame, &n, NULL, 0);
-	/* Past the last cookie we answer, gate_again() drains instead. */
-	if (v != HS_GUARD_CHALLENGE || c->gate->cookies >= GATE_MAX_COOKIES) {
-		free(w);
-		return v;
-	}
-	stp_metrics.hello_cookies++;
-	w->req.data = w;
-	b = uv_buf_init((char *)w->frame, (unsigned)n);
-	if (uv_write(&w->req, (uv_stream_t *)c->tcp, &b, 1, on_cookie_written) != 0) {
-		free(w);
-		return HS_GUARD_STALE;
-	}
-	return v;
-}
-
-/*
- * Bytes for the gate.  A HELLO that passes mac1 gets its endpoint, which
- * takes the frame; anything else is thrown away until the handshake timer
- * ends it (handshake_expired), or until the other side closes.
- */
-static void
-gate_read(conn *c, ssize_t nread)
-{
-	const uint8_t *f;
-	size_t flen;
-	int rc;
-
-	if (nread < 0) {
-		/* EOF or an error: whatever the gate held, the same silence. */
-		fail(c, c->gate->state == GATE_DRAINING ? STP_EMAC1 : STP_EIO,
-		    c->gate->state == GATE_DRAINING ? gate_reason(c->gate) :
-		    nread == UV_EOF ? "connection closed by the other side before a HELLO" :
-		    uv_strerror((int)nread));
-		return;
-	}
-	if (gate_commit(c->gate, (size_t)nread) != GATE_PASSED)
-		return;
-	/* mac1 passed: is the HELLO fresh (proto/STP.md, "Freshness")? */
-	f = gate_frame(c->gate, &flen);
-	switch (gate_guard(c, f, flen)) {
-	case HS_GUARD_PASS:
-		break;
-	case HS_GUARD_STALE:
-		gate_refuse(c->gate, GATE_WHY_STALE);
-		return;
-	case HS_GUARD_REPLAY:
-		gate_refuse(c->gate, GATE_WHY_REPLAY);
-		return;
-	default: /* a cookie went out: the next HELLO comes to the gate */
-		gate_again(c->gate);
-		return;
-	}
-	if ((rc = make_endpoint(c, NULL)) != 0) {
-		fail(c, rc, "out of memory for a new session");
-		return;
-	}
-	rc = endpoint_input(c->ep, f, flen, c->last_recv_ms);
-	gate_wipe(c->gate);
-	free(c->gate);
-	c->gate = NULL;
-	if (rc != 0) {
-		fail(c, rc, endpoint_reason(c->ep));
-		return;
-	}
-	/* The endpoint reads from here on: its own buffer, from the next read. */
-	process(c);
-}
-
 static void
 on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
@@ -442,7 +258,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->gate != NULL) {
 		if (nread > 0)
 			c->last_recv_ms = now_ms(c);
-		gate_read(c, nread);
+		cn_gate_read(c, nread);
 		return;
 	}
 	if (nread == UV_ENOBUFS) {
@@ -459,14 +275,14 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(s);
 		c->reading = 0;
 		c->eof = 1;
-		process(c);
+		cn_process(c);
 		return;
 	}
 	if (nread < 0) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "connection %s", uv_strerror((int)nread));
-		fail(c, STP_EIO, why);
+		cn_fail(c, STP_EIO, why);
 		return;
 	}
 	c->last_recv_ms = now_ms(c);
@@ -474,10 +290,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	(void)buf;
 	rc = endpoint_input_commit(c->ep, (size_t)nread, c->last_recv_ms);
 	if (rc != 0) {
-		fail(c, rc, endpoint_reason(c->ep));
+		cn_fail(c, rc, endpoint_reason(c->ep));
 		return;
 	}
-	process(c);
+	cn_process(c);
 }
 
 static void
@@ -492,7 +308,7 @@ on_written(uv_write_t *req, int status)
 	}
 	endpoint_output_done(c->ep, c->wbytes);
 	c->wbytes = 0;
-	process(c);
+	cn_process(c);
 }
 
 static void
@@ -502,7 +318,7 @@ write_failed(conn *c, int rc)
 
 	snprintf(why, sizeof(why), "write failed: %s", uv_strerror(rc));
 	if (!c->closing)
-		fail(c, STP_EIO, why);
+		cn_fail(c, STP_EIO, why);
 	else
 		close_handles(c);
 }
@@ -680,7 +496,7 @@ deliver_events(conn *c)
 			if (c->closing)
 				break;
 			if ((rc = endpoint_release_kept(c->ep, now_ms(c))) != 0) {
-				fail(c, rc, endpoint_reason(c->ep));
+				cn_fail(c, rc, endpoint_reason(c->ep));
 				break;
 			}
 			continue;
@@ -711,7 +527,7 @@ deliver_events(conn *c)
 			snprintf(why, sizeof(why), "closed by peer%s%s",
 			    ev.reason && ev.reason[0] ? ": " : "",
 			    ev.reason ? ev.reason : "");
-			fail(c, 0, why);
+			cn_fail(c, 0, why);
 			break;
 		}
 		default:
@@ -734,14 +550,14 @@ writable(conn *c)
 	}
 }
 
-static void
-process(conn *c)
+void
+cn_process(conn *c)
 {
 	submit_jobs(c);
 	deliver_events(c);
 	/* Finished without an EP_CLOSED (which would have closed us): an error. */
 	if (!c->closing && endpoint_finished(c->ep)) {
-		fail(c, STP_EPROTO, endpoint_reason(c->ep));
+		cn_fail(c, STP_EPROTO, endpoint_reason(c->ep));
 		return;
 	}
 	if (c->closing && !c->flushing)
@@ -754,13 +570,13 @@ process(conn *c)
 		if (c->jobs_out > 0 || c->n_held > 0)
 			return; /* records still being opened */
 		if (endpoint_finished(c->ep) && endpoint_established(c->ep))
-			fail(c, 0, endpoint_reason(c->ep));
+			cn_fail(c, 0, endpoint_reason(c->ep));
 		else if (c->initiator && c->established && !c->confirmed)
-			fail(c, STP_EPEER,
+			cn_fail(c, STP_EPEER,
 			    "the peer closed the connection after our AUTH: our key is probably not in its peer map");
 		else {
 			size_t part = endpoint_input_partial(c->ep);
-			char why[128];
+			char why[256];
 
 			/* Cut in the middle of a frame: a truncation, say so. */
 			if (part > 0)
@@ -769,8 +585,9 @@ process(conn *c)
 				    "it received)", part);
 			else
 				snprintf(why, sizeof(why),
-				    "connection closed by the other side");
-			fail(c, STP_EIO, why);
+				    "connection closed by the other side%s",
+				    c->initiator && !c->heard ? NO_WORD : "");
+			cn_fail(c, STP_EIO, why);
 		}
 		return;
 	}
@@ -793,9 +610,9 @@ conn_job_done(void *owner, endpoint_job *job)
 	if (c->handles == 0) {
 		maybe_free(c);
 	} else if (rc != 0) {
-		fail(c, rc, endpoint_reason(c->ep));
+		cn_fail(c, rc, endpoint_reason(c->ep));
 	} else {
-		process(c);
+		cn_process(c);
 	}
 	/* A slot in the pool is free: give starved conns a turn. */
 	while ((s = starved_head) != NULL) {
@@ -815,51 +632,13 @@ handshake_expired(uv_timer_t *t)
 
 	/* A gate that refused what came: the silence ends now, as any other. */
 	if (c->gate != NULL && c->gate->state == GATE_DRAINING) {
-		fail(c, STP_EMAC1, gate_reason(c->gate));
+		cn_fail(c, STP_EMAC1, gate_reason(c->gate));
 		return;
 	}
-	/*
-	 * A responder says nothing to a HELLO it will not take, so an
-	 * initiator that heard nothing gets the likely causes.
-	 */
 	snprintf(why, sizeof(why), "handshake timed out after %llu ms%s",
 	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms,
-	    c->initiator && !c->heard ?
-	    " without a word from the peer (wrong peer key or access_secret, "
-	    "clocks more than 120 s apart, or not an STP v1.1 listener)" : "");
-	fail(c, STP_EPROTO, why);
-}
-
-/* The endpoint's offload hook: the pool's rule, counting what stays here. */
-static int
-dispatch(void *pool, int kind, size_t len, int sig)
-{
-	if (pool != NULL && workers_offload(pool, kind, len, sig))
-		return 1;
-	stp_metrics.crypto_jobs_loop++;
-	return 0;
-}
-
-/* Responder: is pk a peer, and must its records be signed (sign_records)? */
-static int
-lookup_peer(void *cookie, const uint8_t pk[32])
-{
-	const config *cfg = gateway_config(cookie);
-	long p = config_peer_by_key(cfg, pk);
-
-	if (p < 0)
-		return STP_EPEER;
-	return cfg->peers[p].sign_records ? EP_PEER_SIGN_RECORDS : 0;
-}
-
-/* Responder: the peer's name, for the reason a refused session gives. */
-static const char *
-peer_name(void *cookie, const uint8_t pk[32])
-{
-	const config *cfg = gateway_config(cookie);
-	long p = config_peer_by_key(cfg, pk);
-
-	return p >= 0 ? cfg->peers[p].name : NULL;
+	    c->initiator && !c->heard ? NO_WORD : "");
+	cn_fail(c, STP_EPROTO, why);
 }
 
 static void
@@ -889,117 +668,6 @@ format_addr(conn *c)
 	    "%s:%d", host, port);
 }
 
-/* Responder admission (hs_admit_fn): the plugins decide, knowing the source. */
-static int
-admit(void *cookie, const uint8_t *adm, size_t adm_len, uint8_t *chal,
-    size_t *chal_len)
-{
-	conn *c = cookie;
-
-	return plugins_admit(c->plug, (const struct sockaddr *)&c->ss, adm,
-	    adm_len, chal, chal_len);
-}
-
-/* Initiator (hs_answer_fn), in a worker: the plugin that set the challenge answers. */
-static int
-answer(void *cookie, const uint8_t *chal, size_t chal_len, uint8_t *ans,
-    size_t *ans_len)
-{
-	conn *c = cookie;
-
-	return plugins_answer(c->plug, chal, chal_len, ans, ans_len);
-}
-
-/*
- * The endpoint, and the write buffers: an initiator's at once, a
- * responder's once a HELLO passed its gate.  0 or STP_ENOMEM.
- */
-static int
-make_endpoint(conn *c, const uint8_t *peer_pub)
-{
-	const config *cfg = gateway_config(c->gw);
-	endpoint_config ec;
-
-	memset(&ec, 0, sizeof(ec));
-	ec.hs.initiator = c->initiator;
-	ec.hs.identity = cfg->identity;
-	ec.hs.unix_now = unix_now;
-	if (!c->initiator) {
-		/* The gate judged the first HELLO; later ones (after a CHALLENGE) come here. */
-		ec.hs.guard = gateway_guard(c->gw);
-		ec.hs.src_len = src_bytes(c, ec.hs.src);
-		ec.hs.first_guarded = 1;
-		if (cfg->has_access_secret)
-			ec.hs.access_secret = cfg->access_secret;
-	}
-	if (c->initiator && peer_pub != NULL) {
-		long p = config_peer_by_key(cfg, peer_pub);
-
-		memcpy(ec.hs.peer_pub, peer_pub, 32);
-		if (p >= 0 && cfg->peers[p].has_access_secret)
-			ec.hs.access_secret = cfg->peers[p].access_secret;
-		/*
-		 * sign_records: we sign, and we want the responder's records
-		 * signed too (it must comply: proto/STP.md, "Record
-		 * signatures").  A responder decides once it knows who we are.
-		 */
-		if (p >= 0 && cfg->peers[p].sign_records)
-			ec.hs.flags = AUTH_FLAG_SIGN_RECORDS |
-			    AUTH_FLAG_WANT_SIGNED;
-	}
-	if (!c->initiator && plugins_admission_on(c->plug))
-		ec.hs.admit = admit;
-	if (c->initiator)
-		ec.hs.answer = answer;
-	ec.hs.cookie = c;
-	/* Record shaping (padding): c->plug outlives the endpoint. */
-	{
-		void *si = NULL;
-		const stp_shaper_ops *sh = plugins_shaper(c->plug, &si);
-
-		if (sh != NULL && sh->pad_to != NULL) {
-			ec.pad_to = sh->pad_to;
-			ec.pad_cookie = si;
-		}
-	}
-	/*
-	 * Where jobs run: the pool's rule decides each (workers.h); without a
-	 * pool, all run on the loop, with the loop's cipher context.
-	 */
-	ec.actx = gateway_actx(c->gw);
-	ec.offload = dispatch;
-	ec.offload_cookie = gateway_workers(c->gw);
-	ec.rekey_bytes = cfg->rekey.bytes;
-	ec.rekey_interval_ms = cfg->rekey.interval_ms;
-	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
-	ec.max_output = 2 * c->high;
-	ec.lookup = lookup_peer;
-	ec.peer_name = peer_name;
-	ec.cookie = c->gw;
-	if ((c->bufs = calloc(CONN_MAX_IOV, sizeof(*c->bufs))) == NULL ||
-	    (c->ep = endpoint_new(&ec, gateway_now(c->gw))) == NULL)
-		return STP_ENOMEM;
-	return 0;
-}
-
-/* A responder's gate, keyed with our own key's mac1 key.  0 or STP_ENOMEM. */
-static int
-make_gate(conn *c)
-{
-	uint8_t pub[32], key[32];
-	int rc;
-
-	if ((c->gate = malloc(sizeof(*c->gate))) == NULL)
-		return STP_ENOMEM;
-	sign_key_public(gateway_config(c->gw)->identity, pub);
-	if ((rc = ks_mac1_key(key, pub, gateway_config(c->gw)->has_access_secret ?
-	    gateway_config(c->gw)->access_secret : NULL)) != 0)
-		return rc;
-	gate_init(c->gate, key);
-	crypto_wipe(key, sizeof(key));
-	return 0;
-}
-
 conn *
 conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
     const conn_owner_ops *ops, void *owner)
@@ -1019,7 +687,7 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	if (c->high < 256 * 1024)
 		c->high = 256 * 1024;
 	c->plug = plugins_ref(gateway_plugins(gw));
-	if ((initiator ? make_endpoint(c, peer_pub) : make_gate(c)) != 0)
+	if ((initiator ? cn_make_endpoint(c, peer_pub) : cn_make_gate(c)) != 0)
 		goto fail;
 	tcp->data = c;
 	c->handles = 1;
@@ -1059,17 +727,17 @@ conn_start(conn *c)
 	uv_timer_start(&c->timer, handshake_expired, hs_ms, 0);
 	if (c->gate != NULL) {
 		if ((rc = uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read)) != 0) {
-			fail(c, STP_EIO, uv_strerror(rc));
+			cn_fail(c, STP_EIO, uv_strerror(rc));
 			return STP_EIO;
 		}
 		c->reading = 1;
 		return 0;
 	}
 	if (c->initiator && (rc = endpoint_start(c->ep, now_ms(c))) != 0) {
-		fail(c, rc, endpoint_reason(c->ep));
+		cn_fail(c, rc, endpoint_reason(c->ep));
 		return rc;
 	}
-	process(c);
+	cn_process(c);
 	return 0;
 }
 

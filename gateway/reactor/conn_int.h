@@ -1,0 +1,86 @@
+/*
+ * conn_int.h: what conn.c and conn_hs.c share (a connection's insides).
+ * Nothing else includes it.
+ */
+#ifndef STP_CONN_INT_H
+#define STP_CONN_INT_H
+
+#include "conn.h"
+
+#include <uv.h>
+
+#include "endpoint.h"
+#include "gate.h"
+#include "gateway.h"
+#include "plugin.h"
+
+#define CONN_MAX_IOV 64
+#define CONN_LINGER_MS 2000   /* at most this long to flush a Close */
+#define CONN_HIGH_WATER(c) ((c)->high)
+#define CONN_LOW_WATER(c) ((c)->high / 2)
+
+struct conn {
+	gateway *gw;
+	uv_tcp_t *tcp;
+	uv_timer_t timer;        /* handshake timeout, then the linger on close */
+	/*
+	 * A responder's connection before mac1 has only its gate (gate.h):
+	 * the endpoint, and everything else a session needs, is made once a
+	 * HELLO passes.  Exactly one of gate and ep is set.
+	 */
+	gate *gate;
+	endpoint *ep;
+	int heard;               /* a byte came from the peer */
+	const conn_owner_ops *ops;
+	void *owner;
+	int initiator;
+	int reading, writing;
+	int closing;             /* conn_close or a failure happened */
+	/*
+	 * Closing gracefully (linger): input is read and thrown away (so that
+	 * closing never resets the connection under a Close still in flight),
+	 * our side is shut once the output is out, and the conn goes when the
+	 * peer's EOF comes or the linger time ends.
+	 */
+	int flushing;
+	int peer_eof, shut;
+	uv_shutdown_t shutreq;
+	int handles;             /* open libuv handles (tcp, timer) */
+	int congested;           /* owner was told output is full */
+	unsigned jobs_out;       /* submitted to the pool, not back */
+	endpoint_job **held;     /* the pool said EAGAIN: retry later */
+	size_t n_held, cap_held;
+	conn *starved_next;      /* on the list of conns with held jobs */
+	int starved;
+	conn *dirty_next;        /* on the list conn_turn_end goes over */
+	int dirty;
+	uv_write_t wreq;
+	uv_buf_t *bufs;          /* CONN_MAX_IOV, made with the endpoint */
+	size_t wbytes;
+	size_t high;             /* output high-water mark */
+	char addr[64];
+	struct sockaddr_storage ss;  /* the remote address (admission plugins) */
+	plugins *plug;           /* the plugin set this conn's handshake uses */
+	uint64_t last_recv_ms, established_ms;
+	int established;
+	int eof;                 /* the socket reached EOF; act once records are done */
+	int confirmed;           /* initiator: a record from the responder arrived */
+	int in_events;           /* inside deliver_events: an owner callback is running */
+	uint64_t cover_seen;     /* cover records received, counted so far */
+};
+
+/* conn.c */
+/* A failure: the owner hears why; whatever output is queued gets a short chance. */
+void cn_fail(conn *c, int err, const char *reason);
+/* Run the endpoint: events, jobs, output. */
+void cn_process(conn *c);
+
+/* conn_hs.c */
+/* Bytes for the gate (nread from the socket, or an error / EOF). */
+void cn_gate_read(conn *c, ssize_t nread);
+/* The endpoint and the write buffers.  0 or STP_ENOMEM. */
+int cn_make_endpoint(conn *c, const uint8_t *peer_pub);
+/* A responder's gate, keyed with our mac1 key.  0 or an error. */
+int cn_make_gate(conn *c);
+
+#endif

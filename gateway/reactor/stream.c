@@ -387,27 +387,29 @@ write_local(stream *st, uv_buf_t *iov, size_t n, size_t total)
 			off = 0;
 		}
 	}
-	if (done > 0) {
-		consumed(st, done);
-		if (st->state == ST_DEAD) {
-			free(w);
-			return;
-		}
-	}
-	if (w == NULL)
-		return;
-	{
+	/*
+	 * Queue the rest, and count it, before reporting what was written:
+	 * consumed() may pass the peer's FIN on to the app (maybe_shutdown),
+	 * and must see these bytes still waiting, or the FIN would go out
+	 * ahead of them and they would be lost.
+	 */
+	if (w != NULL) {
 		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 
-		rc = uv_write(&w->req, (uv_stream_t *)st->tcp, &b, 1, on_local_written);
+		rc = uv_write(&w->req, (uv_stream_t *)st->tcp, &b, 1,
+		    on_local_written);
+		if (rc != 0) {
+			free(w);
+			stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+			    "writing to the local socket failed: %s",
+			    uv_strerror(rc));
+			return;
+		}
+		st->queued += w->len;
+		session_buffered(st->s, (int64_t)w->len);
 	}
-	if (rc != 0) {
-		free(w);
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
-		    "writing to the local socket failed: %s", uv_strerror(rc)); return; }
-	}
-	st->queued += w->len;
-	session_buffered(st->s, (int64_t)w->len);
+	if (done > 0)
+		consumed(st, done);
 }
 
 /* Take what this stream gathered (and p, len after it, if any) and write it. */

@@ -20,6 +20,10 @@ operator relies on, one case per run:
   closerace    alice stops while bob pours data towards her: her Close
                reaches bob (he logs its reason), five times running, the
                last two with her app no longer reading
+  finrace      services write bursts (60 KiB .. 3 MiB) and close at once;
+               apps with a 4 KiB receive buffer read them late, at once or
+               paced: every burst arrives whole before its EOF (the peer's
+               FIN must wait for the bytes a cut-short write left queued)
 
 usage: test_gateway.py CASE --stpgate PATH [--workers N] [--keep]
                         [--rekey-bytes SIZE] [--push-seconds S] [--rss-limit MIB]
@@ -29,6 +33,7 @@ Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
 import argparse
 import hashlib
 import os
+import random
 import re
 import socket
 import subprocess
@@ -593,6 +598,62 @@ def case_reload(h, args):
 	    "the session stayed up throughout")
 
 
+def recv_paced(s, deadline, sink):
+	"""recv_to_end, 16 KiB at a time with a pause between."""
+	n = 0
+	while time.monotonic() < deadline:
+		try:
+			d = s.recv(16 * 1024)
+		except socket.timeout:
+			continue
+		except OSError:
+			return n, "reset"
+		if not d:
+			return n, "eof"
+		n += len(d)
+		sink(d)
+		time.sleep(0.0003)
+	return n, "timeout"
+
+
+def case_finrace(h, args):
+	"""A service writes a burst and closes at once; the app reads with a
+	small receive buffer and starts late, so that the gateway's write to it
+	is cut short while the peer's FIN is already in: every byte must still
+	come before the EOF."""
+	r = h.r
+	pat = Pattern()
+	sizes = [60 * 1024, 100 * 1000, 120 * 1000, 700 * 1000, 3 * MiB - 7]
+	srvs = {n: h.server(source_handler(pat, n), "src%d" % n) for n in sizes}
+	fwds = {n: h.port() for n in sizes}
+	p = Pair(h, services={"s%d" % n: (srvs[n].port, ["alice"]) for n in sizes},
+	    forwards=[(fwds[n], "bob", "s%d" % n) for n in sizes])
+	if not r.ok(p.a.running() and p.b.running(), "both gateways running"):
+		return
+	bad = []
+	trials = 0
+	rng = random.Random(args.seed)
+	for k in range(args.trials):
+		n = sizes[k % len(sizes)]
+		s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+		s.settimeout(10)
+		s.connect((HOST, fwds[n]))
+		time.sleep(rng.uniform(0, 0.05))
+		sha = hashlib.sha256()
+		if k % 2:
+			got, how = recv_to_end(s, time.monotonic() + 20, sha.update)
+		else:
+			# Paced: the socket stays near full, so writes to it are cut.
+			got, how = recv_paced(s, time.monotonic() + 20, sha.update)
+		s.close()
+		trials += 1
+		if got != n or how != "eof" or sha.hexdigest() != pat.sha256(n):
+			bad.append("%d of %d bytes, %s" % (got, n, how))
+	r.ok(not bad, "%d bursts each ended by EOF after every byte (%s)" % (trials,
+	    "; ".join(bad[:5]) or "all intact"))
+
+
 def case_slowreader(h, args):
 	r = h.r
 	rate = MiB
@@ -780,6 +841,7 @@ CASES = {
 	"unknownpeer": case_unknownpeer,
 	"reload": case_reload,
 	"slowreader": case_slowreader,
+	"finrace": case_finrace,
 }
 
 
@@ -792,6 +854,8 @@ def main():
 	ap.add_argument("--timeout", type=int, default=280, help="whole-case bound, seconds")
 	ap.add_argument("--rss-limit", type=int, default=64, help="slowreader: MiB")
 	ap.add_argument("--push-seconds", type=float, default=20, help="slowreader")
+	ap.add_argument("--trials", type=int, default=60, help="finrace: bursts")
+	ap.add_argument("--seed", type=int, default=1, help="finrace: start delays")
 	ap.add_argument("--rekey-bytes", metavar="SIZE",
 	    help="set rekey.bytes (e.g. 1MiB) in both configs, to cross many key updates")
 	args = ap.parse_args()

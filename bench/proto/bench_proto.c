@@ -37,6 +37,13 @@
  *                       and per-op figures are over those calls alone: the
  *                       responder halves one core does per second, what a
  *                       gateway that accepts connections spends on each.
+ *   hello.mac1_fail     what a listener spends on a HELLO that fails mac1:
+ *                       a gate (gate.h) set up and fed the whole frame;
+ *   hello.replayed      on a HELLO that passes mac1 and is a replay: the gate
+ *                       passes it, hs_guard_hello reads its versions, time
+ *                       and cookie and the listener's guard (guard.h) finds
+ *                       its mac1 (proto/STP.md, "Freshness");
+ *   hello.stale         the same for a HELLO whose time is 10 minutes off.
  *
  * Only the baseline calls OpenSSL directly; everything measured goes through
  * the project's headers.  Every case runs --rounds times, interleaved (each
@@ -64,6 +71,8 @@
 #include "envelope.h"
 #include "err.h"
 #include "frame.h"
+#include "gate.h"
+#include "guard.h"
 #include "handshake.h"
 #include "keysched.h"
 #include "record.h"
@@ -102,7 +111,8 @@ static const char *const step_what[NSTEPS] = {
 	"R auth: verify I",
 };
 
-enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_POOL, K_HS, K_HS_R };
+enum kind { K_RECORD = 1, K_RAW, K_EP, K_EP_SIGNED, K_POOL, K_HS, K_HS_R,
+    K_HELLO };
 
 struct result {
 	uint64_t ops;
@@ -116,7 +126,7 @@ struct bcase {
 	size_t size;        /* payload bytes (0: handshake) */
 	size_t bytes;       /* bytes per operation counted in MB/s */
 	int partner;        /* record <-> raw: index of the other, else -1 */
-	unsigned threads;   /* K_POOL: worker threads, 0 = inline crypto */
+	unsigned threads;   /* K_POOL: worker threads, 0 = inline crypto; K_HELLO: which frame */
 	/* Run n operations; called through the table, so never inlined (the
 	 * op_* symbols stay visible to callgrind and perf). */
 	int (*run)(const struct bcase *bc, uint64_t n);
@@ -987,6 +997,111 @@ out:
 
 /* ---- the case table ---- */
 
+/*
+ * hello.*: one HELLO made by an initiator hs for R's key, a guard that has
+ * seen it, and R's mac1 key; each op is what the listener does with one
+ * connection's first frame (a gate, then the freshness step).
+ */
+static struct {
+	uint8_t frame[FRAME_HDR_LEN + FRAME_MAX_HELLO], bad[FRAME_HDR_LEN + FRAME_MAX_HELLO];
+	uint8_t stale[FRAME_HDR_LEN + FRAME_MAX_HELLO];
+	size_t len, stale_len;
+	uint8_t mac1_key[32];
+	guard *g;
+	uint64_t now;
+} hl;
+
+static uint64_t
+stale_clock(void *arg)
+{
+	(void)arg;
+	return (uint64_t)time(NULL) - 600;
+}
+
+static int
+hello_make(uint8_t *out, size_t *len, uint64_t (*clock)(void *))
+{
+	hs_config c;
+	const uint8_t *p;
+	hs *h;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.initiator = 1;
+	c.identity = g.id_i;
+	memcpy(c.peer_pub, g.pk_r, 32);
+	c.unix_now = clock;
+	if ((h = hs_new(&c)) != NULL && hs_start(h) == HS_WORK &&
+	    hs_work(h) == 0 && (p = hs_output(h, len)) != NULL) {
+		memcpy(out, p, *len);
+		rc = 0;
+	}
+	hs_free(h);
+	return rc;
+}
+
+static int
+hello_setup(void)
+{
+	uint8_t chal[HS_CHALLENGE_MAX];
+	size_t cl;
+
+	if (hello_make(hl.frame, &hl.len, NULL) != 0 ||
+	    hello_make(hl.stale, &hl.stale_len, stale_clock) != 0 ||
+	    ks_mac1_key(hl.mac1_key, g.pk_r, NULL) != 0 ||
+	    (hl.g = guard_new(GUARD_DEFAULT_SLOTS)) == NULL)
+		return -1;
+	memcpy(hl.bad, hl.frame, hl.len);
+	hl.bad[hl.len - 1] ^= 1;
+	hl.now = (uint64_t)time(NULL);
+	/* The guard has seen it once: every op below is a replay. */
+	return hs_guard_hello(hl.g, hl.frame, hl.len, (const uint8_t *)"\x04\x7f\0\0\1",
+	    5, hl.now, chal, &cl, NULL, 0) == HS_GUARD_PASS ? 0 : -1;
+}
+
+/* One connection's first frame through a gate; the verdict. */
+static int
+hello_gate(const uint8_t *f, size_t len, gate *gt)
+{
+	size_t room, off = 0;
+	uint8_t *b;
+	int st = GATE_READING;
+
+	gate_init(gt, hl.mac1_key);
+	while (off < len && (b = gate_buf(gt, &room)) != NULL && room > 0) {
+		if (room > len - off)
+			room = len - off;
+		memcpy(b, f + off, room);
+		off += room;
+		st = gate_commit(gt, room);
+	}
+	return st;
+}
+
+static int
+op_hello(const struct bcase *bc, uint64_t n)
+{
+	static gate gt;
+	uint8_t chal[HS_CHALLENGE_MAX];
+	/* bc->threads picks the frame: 1 bad mac1, 2 replayed, 3 stale. */
+	unsigned k = bc->threads;
+	const uint8_t *f = k == 1 ? hl.bad : k == 3 ? hl.stale : hl.frame;
+	size_t len = k == 3 ? hl.stale_len : hl.len, cl;
+	uint64_t i;
+	int want = k == 1 ? GATE_DRAINING : GATE_PASSED;
+	int verdict = k == 3 ? HS_GUARD_STALE : HS_GUARD_REPLAY;
+
+	for (i = 0; i < n; i++) {
+		if (hello_gate(f, len, &gt) != want)
+			return -1;
+		if (want == GATE_PASSED && hs_guard_hello(hl.g, gt.buf, gt.len,
+		    (const uint8_t *)"\x04\x7f\0\0\1", 5, hl.now, chal, &cl,
+		    NULL, 0) != verdict)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 add_case(const char *name, int kind, size_t size, size_t bytes, int partner,
     int (*run)(const struct bcase *, uint64_t))
@@ -1035,6 +1150,13 @@ build_cases(void)
 	}
 	add_case("handshake", K_HS, 0, 0, -1, op_hs);
 	add_case("handshake.responder", K_HS_R, 0, 0, -1, op_hs_resp);
+	/* threads picks the frame (op_hello): 1 bad mac1, 2 replayed, 3 stale. */
+	add_case("hello.mac1_fail", K_HELLO, 0, 0, -1, op_hello);
+	cases[ncases - 1].threads = 1;
+	add_case("hello.replayed", K_HELLO, 0, 0, -1, op_hello);
+	cases[ncases - 1].threads = 2;
+	add_case("hello.stale", K_HELLO, 0, 0, -1, op_hello);
+	cases[ncases - 1].threads = 3;
 }
 
 static int
@@ -1048,6 +1170,7 @@ case_setup(const struct bcase *bc)
 	case K_EP:
 	case K_EP_SIGNED: return ep_setup(bc);
 	case K_POOL: return pool_setup(bc);
+	case K_HELLO: return hl.g != NULL ? 0 : hello_setup();
 	default: return 0;
 	}
 }

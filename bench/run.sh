@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 #
 # run.sh: stpgate beside the tunnels people use instead, on 127.0.0.1.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # demo.sh: two people, alice and bob, set up stpgate identities and check
 # each other's keys the way real users do: exchange key texts, then compare
 # fingerprints out of band (read aloud over the phone, say).

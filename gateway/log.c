@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c: the log lines (log.h).  A line is built whole in a buffer on the
  * caller's stack and written with one fwrite and a fflush, so lines from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.h: leveled log lines to stderr (or a given stream), as text or JSON
  * lines, each naming the peer and session where there is one.  Never pass key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin_api.h: the one header a plugin includes.  A plugin is a table of
  * hooks (stp_plugin) compiled into stpgate and switched on from the YAML

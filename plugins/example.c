@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * example.c: the smallest complete plugin, for plugins/README.md and the
  * interface's own test (tests/plugins/test_plugin_api.c).  It is not built

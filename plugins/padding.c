@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * padding.c: the record-shaping plugin (after KARA and Kamune).  Every
  * record a gateway seals is padded, inside the AEAD, to one of a few sizes

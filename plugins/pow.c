@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pow.c: proof-of-work admission (after kkv).  A responder answers a HELLO
  * that brings no solution with a stateless challenge: difficulty, expiry,

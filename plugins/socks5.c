@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * socks5.c: the socks5 dialer plugin: a peer with `proxy: socks5://...` is
  * dialed through that SOCKS5 proxy (RFC 1928; username/password per RFC

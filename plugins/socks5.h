@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * socks5.h: the socks5 dialer plugin's pure part: the proxy URL, the
  * messages a SOCKS5 client sends (RFC 1928, with RFC 1929 username/password

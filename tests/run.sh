@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/run.sh: install what is missing, build from scratch, run every test,
 # then run the suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
 # the threaded parts under ThreadSanitizer, then build the libFuzzer harnesses

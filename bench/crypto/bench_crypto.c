@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_crypto.c: throughput and latency of the crypto primitives, measured
  * through the project's own headers (gateway/crypto/), never OpenSSL directly.

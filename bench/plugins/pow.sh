@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 #
 # pow.sh: what a flood of HELLOs without a proof of work costs a responder
 # with the pow plugin on (plugins/pow.c), and what an honest initiator pays.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_handoff.c: what handing a crypto job to the worker pool costs, beside
  * what the job itself costs: the measurements behind the dispatch rule of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_proto.c: throughput and cost of the STP protocol core, on one
  * thread except where a case says it uses the worker pool:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 #
 # run.sh: STP protocol core benchmark (record layer, endpoint, handshake).
 #

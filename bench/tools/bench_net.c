@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_net.c: the network load tool of bench/run.sh, plain sockets on
  * 127.0.0.1 only.  One mode per run:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_pow_flood.c: what HELLOs without a proof of work cost a responder
  * with the pow plugin on (plugins/pow.c), and pow's refusals over the wire.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * base64url.c: unpadded, canonical base64url.  See base64url.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c: the YAML peer map -> struct config.  See config.h; every key,
  * its default and its range is documented in conf/example.yaml.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h: the peer map, loaded from YAML (conf/example.yaml documents every
  * key and its default), as one typed, validated struct.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_check.c: passes 2 and 3 of the config loader (config_int.h):
  * relations between values (names a forward or service refers to, two

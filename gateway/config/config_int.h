@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_int.h: the config loader's insides, shared by the four files that
  * load a peer map and by nothing else:

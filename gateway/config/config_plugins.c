@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_plugins.c: the plugins' own settings (plugin_api.h, stp_cfg_*):
  * each built-in plugin reads its subtree of plugins: with the loader's own

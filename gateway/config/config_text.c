@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config_text.c: how the config loader writes and reads values and reports
  * errors (config_int.h): "file:line:col: key: reason" under the dotted key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * identity.c: the identity file, public key text and fingerprints.  The
  * formats are specified in identity.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * identity.h: our long-term Ed25519 identity: the secret key file, the
  * public key as text, and the fingerprint people compare out of band.

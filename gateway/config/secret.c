@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secret.c: the access secret's text form and file.  The formats are
  * specified in secret.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secret.h: the access secret, 32 random bytes that a listener and every
  * gateway that dials it hold in their configs (access_secret: and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wordlist.c: the fingerprint word list.  See wordlist.h.
  *

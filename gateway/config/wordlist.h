@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * wordlist.h: the 256 words that spell key fingerprints (see identity.h).
  *

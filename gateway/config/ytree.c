@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ytree.c: libyaml events -> node tree with positions.  See ytree.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ytree.h: a YAML (and so JSON) document as a tree of nodes that remember
  * where they came from, so every later check can say file:line:col.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * aead.c: ChaCha20-Poly1305 through OpenSSL's EVP, and XChaCha20-Poly1305 on
  * top of it with our HChaCha20.  See aead.h for the construction.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.c: one-time OpenSSL set-up and the wipe / constant-time compare
  * helpers.  Fetching an algorithm takes a global lock inside OpenSSL, so we

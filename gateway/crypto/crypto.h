@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * crypto.h: library-wide setup and the two helpers every secret-handling
  * caller needs.  gateway/crypto/ is the only directory that includes OpenSSL;

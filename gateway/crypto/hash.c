@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hash.c: SHA-256, SHA-512 and HMAC-SHA-512 through OpenSSL's EVP.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hash.h: SHA-256, SHA-512 (one-shot and running, for handshake transcripts),
  * HMAC-SHA-512 and HMAC-SHA-256.  SHA-3/SHAKE live in keccak.h (ML-KEM needs its own fast

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hchacha20.c: HChaCha20, draft-irtf-cfrg-xchacha-03 section 2.2.
  *

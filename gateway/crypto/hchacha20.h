@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hchacha20.h: HChaCha20 (draft-irtf-cfrg-xchacha-03 section 2.2), written
  * here because OpenSSL does not export it.  Runs on secrets; constant time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kdf.c: HKDF-SHA512 (RFC 5869) through OpenSSL's EVP_KDF, in the three
  * modes: extract only, expand only, both.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kdf.h: HKDF with SHA-512 (RFC 5869).
  */

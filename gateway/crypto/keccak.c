@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keccak.c: Keccak-f[1600] and the sponge on top of it (FIPS 202), giving
  * SHA3-256, SHA3-512, SHAKE-128 and SHAKE-256 as declared in keccak.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keccak.h: SHA3-256, SHA3-512, SHAKE-128 and SHAKE-256 (FIPS 202), our own
  * Keccak-f[1600].  ML-KEM calls these many times on short inputs and needs

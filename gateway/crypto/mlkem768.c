@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mlkem768.c: ML-KEM-768 backend selection and the randomised convenience
  * calls.  The backends themselves are mlkem768_ref.c (always built) and

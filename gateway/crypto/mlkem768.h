@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mlkem768.h: ML-KEM-768 (FIPS 203).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mlkem768_ossl.c: the "openssl" ML-KEM-768 backend: OpenSSL 3.5's ML-KEM
  * behind the five calls of mlkem768.h.  Built only when STP_HAVE_OSSL_MLKEM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mlkem768_ref.c: the "builtin" ML-KEM-768 backend, portable C11 written from
  * FIPS 203 (August 2024).  Exports only mlkem768_builtin.

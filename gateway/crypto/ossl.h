@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ossl.h: private to gateway/crypto/.  The OpenSSL algorithm objects fetched
  * once by crypto_init(); read-only afterwards, so any thread may use them.

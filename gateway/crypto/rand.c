@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rand.c: randomness from OpenSSL's CSPRNG (RAND_priv_bytes: every byte we
  * draw is, or protects, a secret).

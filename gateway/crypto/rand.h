@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rand.h: the one source of randomness.  Every key, nonce and KEM seed in the
  * project is drawn here, so a test build can make a whole handshake

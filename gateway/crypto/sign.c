@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sign.c: Ed25519 through OpenSSL's EVP (one-shot EVP_DigestSign, as pure
  * Ed25519 requires).  The EVP_PKEY is made once per key (sign_key, sign_pub);

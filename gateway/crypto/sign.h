@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sign.h: Ed25519 (RFC 8032, pure, no context).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x25519.c: X25519 through OpenSSL's EVP.  OpenSSL clamps the scalar, masks
  * bit 255 of u, and fails the derivation when the result is all zero; that

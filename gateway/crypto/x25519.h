@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x25519.h: X25519 (RFC 7748).  Scalars are clamped and bit 255 of u masked,
  * as the RFC says; an all-zero shared secret is refused (RFC 7748 section 6.1).

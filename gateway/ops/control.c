@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.c: the control socket (control.h): a uv_pipe_t listener on the
  * config's `control` path, and the status answer, rendered here as a table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.h: the control socket, a Unix stream socket through which
  * `stpgate status` asks the running gateway how its peers are.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.c: the process-wide counters (metrics.h), the label values that
  * name each failure reason, and their rendering as Prometheus text

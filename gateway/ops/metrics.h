@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h: the gateway's counters, in one place, rendered as Prometheus
  * text exposition.  Counters are touched only on the loop thread (the worker

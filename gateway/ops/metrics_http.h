@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics_http.h: the metrics endpoint, a small HTTP/1.x listener on the
  * config's loopback `metrics` address that serves metrics_render's text.

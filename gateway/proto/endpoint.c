@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint.c: one side of an STP connection, sans I/O (proto/STP.md): the
  * frame reader, the handshake driver, the record layer with its two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint.h: one side of an STP connection, sans I/O: framing, the
  * handshake, the record layer, rekeying and close (proto/STP.md).  Bytes in,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint_hs.c: an endpoint's handshake driver (see endpoint.c): frames to
  * hs_input, pending steps to jobs or inline, the handshake's output to the

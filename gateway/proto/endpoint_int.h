@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint_int.h: the inside of an endpoint (endpoint.h), shared by the
  * three files that make it and by nothing else:

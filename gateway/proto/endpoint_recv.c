@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint_recv.c: the receiving half of an endpoint (endpoint.h,
  * endpoint_int.h): opening records, processing them in order, key updates

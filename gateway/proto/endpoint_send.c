@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * endpoint_send.c: the sending half of an endpoint (endpoint.h,
  * endpoint_int.h): sealing records in order, padding, key updates of our

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * envelope.c: protobuf-c glue for the STP messages.  See envelope.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * envelope.h: protobuf-c glue for the STP messages (proto/stp.proto).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * frame.h: STP framing (proto/STP.md, "Framing"):
  *

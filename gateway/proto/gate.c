@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.c: a responder's connection before mac1.  See gate.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gate.h: what a responder does with a connection before a HELLO has passed
  * mac1 (proto/STP.md, "Before mac1: a listener that says nothing").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * guard.c: freshness, replay and cookies for a responder's HELLOs.  See
  * guard.h and proto/STP.md, "Freshness: replayed HELLOs".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * guard.h: a responder's memory of the HELLOs it has seen (proto/STP.md,
  * "Freshness: replayed HELLOs").  Sans-I/O: the caller gives the clock.

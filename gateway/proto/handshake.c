@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handshake.c: the STP v1 handshake (proto/STP.md, "Handshake"), sans I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * handshake.h: the STP v1 handshake as a sans-I/O state machine
  * (proto/STP.md, "Handshake").  Frames in, frames out, keys at the end; no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hello.c: a responder's freshness step on a HELLO whose mac1 passed
  * (proto/STP.md, "Freshness: replayed HELLOs"), read without decoding the

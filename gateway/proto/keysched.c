@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keysched.c: the STP v1 key schedule.  Every label of proto/STP.md "Key
  * schedule" appears here and nowhere else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keysched.h: the STP v1 key schedule (proto/STP.md, "Key schedule"): every
  * HKDF label in one place.

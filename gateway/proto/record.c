@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record.c: one RECORD or KEY_UPDATE frame sealed or opened as a
  * self-contained job (proto/STP.md, "Records" and "Record signatures").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * record.h: sealing and opening RECORD and KEY_UPDATE frames as
  * self-contained jobs (proto/STP.md, "Records").

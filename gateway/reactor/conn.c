@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conn.c: a TCP connection carrying STP, between libuv and the sans-I/O
  * endpoint.  See conn.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conn.h: one TCP connection that carries STP: the uv_tcp_t, the endpoint
  * (endpoint.h) and the plumbing between them: reads fed to the endpoint while

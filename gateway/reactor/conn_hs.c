@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conn_hs.c: a connection's handshake side (see conn.c).  A responder's
  * connection starts as a gate (gate.h) reading the first HELLO into its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * conn_int.h: what conn.c and conn_hs.c share (a connection's insides).
  * Nothing else includes it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gateway.c: the process: config, listeners, sessions, handshakes in
  * progress, the worker pool, signals, reload and drain.  See gateway.h.

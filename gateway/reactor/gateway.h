@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gateway.h: the running gateway: one libuv loop that owns the config, the
  * peer listener, the forward listeners, a session per peer, the connections

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.c: the plugins built in, their running set, and the run-time
  * services plugin_api.h promises (stp_log, stp_count, stp_random, hashes).

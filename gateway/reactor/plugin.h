@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plugin.h: the core's side of plugin_api.h: the list of plugins built in,
  * their settings inside a loaded config, and a running set of them that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session.c: one peer: its STP connection, its streams, keepalive and
  * reconnect.  See session.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session.h: everything about one peer: its STP connection (dialed or
  * accepted), its streams, keepalive, reconnect with backoff and jitter, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session_dial.c: how a session reaches its peer (session_int.h): the name
  * resolved again on every attempt, a direct TCP connect or a dialer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session_int.h: a session's insides (session.h), shared by session.c (the
  * streams, sending, gathering, the connection's life, the stream opens it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream.c: one tunneled TCP connection.  See stream.h for the flow control
  * and half-close rules this file implements.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream.h: one tunneled TCP connection: a local socket (an app's, accepted
  * on a forward listener, or ours, connected to a service) joined to a stream

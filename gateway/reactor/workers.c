@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * workers.c: the crypto worker pool and its dispatch rule (workers.h).  N
  * threads, each with its own aead_ctx, take (job, owner) entries from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * workers.h: the crypto worker pool, and the rule that decides which jobs
  * go to it.  N threads run endpoint jobs (record sealing and opening,

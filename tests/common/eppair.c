@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eppair.c: two endpoints on an in-memory wire (see eppair.h): the wire,
  * feeding, job hand-back, polling and the pump that runs them to rest.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * eppair.h: two endpoints (gateway/proto/endpoint.h) on an in-memory wire, for the
  * tests that drive a whole session without sockets: the wire in both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hspair.c: one handshake run in memory between two fresh identities (see
  * hspair.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * hspair.h: one handshake (gateway/proto/handshake.h) run in memory between two
  * fresh identities, frame by frame, for the tests of admission hooks.

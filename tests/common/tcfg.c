@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tcfg.c: the tests' config file and identity in a temporary directory (see
  * tcfg.h).

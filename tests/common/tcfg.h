@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tcfg.h: a config file of the tests' own in a fresh temporary directory,
  * next to a fresh identity it names, for tests that load configs

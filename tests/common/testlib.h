@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * testlib.h: what every test program shares: typed checks that print both
  * sides, a pass/fail tally, hex decoding and vector-file loading.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_ct_mlkem.c: the builtin ML-KEM-768 backend neither branches nor
  * indexes memory on its secrets, as far as valgrind's memcheck can tell.

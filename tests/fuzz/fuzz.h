@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz.h: what the libFuzzer harnesses in tests/fuzz share: the libFuzzer
  * entry points, the seeded RNG, fixed identities, a way to cut an input into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config.c: config_load (gateway/config/config.h), the whole peer-map loader:
  * YAML through ytree, the schema walk, the cross-references and the

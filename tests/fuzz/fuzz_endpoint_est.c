@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_endpoint_est.c: endpoint_input (gateway/proto/endpoint.h) on the receiver
  * of an established session.  The harness is the peer: it holds that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_endpoint_resp.c: endpoint_input (gateway/proto/endpoint.h) of arbitrary
  * bytes on a fresh responder endpoint: framing, the handshake and (given

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_envelope.c: env_unpack with an arena, env_find_bytes, env_pack and
  * env_encode_data_record (gateway/proto/envelope.h) on hostile protobuf.

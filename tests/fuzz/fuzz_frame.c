@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_frame.c: frame_get_header (gateway/proto/frame.h) on every 4-byte window of
  * the input.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_hs_auth.c: a handshake (gateway/proto/handshake.h) in WAIT_AUTH fed
  * hostile frames.  WAIT_AUTH is reached by a real handshake prefix run with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_hs_hello.c: a responder handshake (gateway/proto/handshake.h) in
  * WAIT_HELLO fed hostile frames.

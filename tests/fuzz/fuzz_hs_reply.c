@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_hs_reply.c: an initiator handshake (gateway/proto/handshake.h) that sent
  * its HELLO and waits for the responder, fed hostile frames.

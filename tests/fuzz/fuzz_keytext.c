@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keytext.c: the text forms of keys: identity_pub_decode and the
  * identity file reader (gateway/config/identity.h), and strict base64url

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_record.c: record_job_run OPEN (gateway/proto/record.h) on hostile frames.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_socks5.c: what a SOCKS5 proxy answers, through the socks5 plugin's
  * parsers and its client machine (plugins/socks5.h).

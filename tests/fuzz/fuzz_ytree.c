@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_ytree.c: ytree_load_buf (gateway/config/ytree.h), the YAML reader under
  * the config loader, on arbitrary bytes, and a walk over what it built.

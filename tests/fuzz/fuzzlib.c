@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzzlib.c: the helpers every harness in tests/fuzz shares (see fuzz.h):
  * the seeded RNG, the two fixed identities, frame cutting, mac1 repair, the

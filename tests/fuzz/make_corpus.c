@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * make_corpus.c: writes the seed corpora of tests/fuzz (corpus/<name>/):
  * a few meaningful inputs per harness, most of them taken from a real

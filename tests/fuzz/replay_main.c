@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay_main.c: a main() for a fuzz harness built without libFuzzer (any
  * compiler): runs every file named on the command line, and every regular

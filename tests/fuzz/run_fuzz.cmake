@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # run_fuzz.cmake: one bounded libFuzzer run for ctest (tests/fuzz/CMakeLists.txt).
 #
 #   cmake -DFUZZER=exe -DCORPUS=dir -DWORK=dir -DSECONDS=n [-DDICT=file] -P run_fuzz.cmake

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * flood.c: a bounded handshake flood against one stpgate responder on
  * loopback, for tests/hardening/test_flood.py.  One mode per run:

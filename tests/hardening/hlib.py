@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 hlib.py: what the hardening tests share beyond tests/integration/gwlib.py:
 config sections gwlib does not write (limits, metrics), a metrics scraper,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_faults.py: two gateways in two network namespaces of our own, joined
 by a faulty link, and a bulk transfer across them in each of these phases:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_flood.py: handshake floods and slowloris against bob (the responder)
 while alice's established session moves data, with the flood tool

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_freshness.py: what bob's listener does with HELLOs that pass mac1
 (proto/STP.md, "Freshness: replayed HELLOs", "Access secret", "Versions"),
@@ -48,7 +49,7 @@ from gwlib import (workers_arg, HOST, Harness, config_text, echo_handler,  # noq
     echo_roundtrip, listening_rx, peer_line)
 
 HS_TIMEOUT_S = 4
-SILENCE_S = 1.5     # an answer comes in milliseconds; silence is waited out
+SILENCE_S = 1.0     # an answer comes in milliseconds; silence is waited out
 UP_WAIT = 20
 
 FRAME_HELLO, FRAME_CHALLENGE, FRAME_REJECT = 1, 2, 3

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_silent.py: what bob's listener shows, from outside, to someone who does
 not know bob's key (proto/STP.md, "Before mac1"), and what it costs bob.

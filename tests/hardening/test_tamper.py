@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_tamper.py: a proxy between two gateways on 127.0.0.1 that, after N
 bytes of one direction (N random, logged, reproducible with --seed),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_valgrind.py: both gateways under valgrind memcheck (--leak-check=full,
 definite and indirect leaks counted as errors, --error-exitcode=99) through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Hardening runs (issue 7), included by tests/CMakeLists.txt:
 #   faults       two gateways in network namespaces of their own, a lossy,
 #                slow, reordering and then cut link (root; skipped, exit 77,

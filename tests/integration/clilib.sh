@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # clilib.sh: what the command-line tests share.  Source it with the test's
 # arguments: it checks for PATH-TO-STPGATE, sets STPGATE and a temporary
 # directory T (removed at exit), and defines the pass/fail tally, check

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """
 gwlib.py: the harness for the gateway integration tests: a temporary
 directory, identities made by the real binary, YAML configs written as text,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_cli.sh: the stpgate command line as a user meets it: keygen, pubkey,
 # fingerprint, secret, --help, --version, and the exit status and one-line
 # error of every kind of bad input.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_gateway.py: two real gateways on 127.0.0.1, alice (A: the apps' side,
 it dials) and bob (B: the services' side, it listens), and the behaviour an

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_help.sh: every command answers --help (and -h) with its usage and
 # exit 0; --version works; the exit codes are documented; an unknown command
 # or option exits 2; `status` with no gateway behind the socket exits 1 with

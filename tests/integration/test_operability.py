@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_operability.py: what an operator sees of two running gateways, alice
 (dials, has a forward) and bob (listens, has an echo service), each with a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_signed.py: `peers.NAME.sign_records` between two real gateways, alice
 (dials, has the forwards) and bob (listens, has the services), one fresh pair

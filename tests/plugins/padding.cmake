@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The padding plugin (plugins/padding.c) and the core's pad hook: sizes on the
 # wire from two endpoints in memory, and between two real gateways through a
 # frame-aware capture proxy (integration, workers 0 and 2).

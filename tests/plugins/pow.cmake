@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The pow plugin (plugins/pow.c): unit cases, a gateway with pow on dialed by
 # another (integration, workers 0 and 2), and the flood bench with its
 # over-the-wire refusals (bench/tools/bench_pow_flood.c, when STP_BENCH).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The socks5 dialer plugin (plugins/socks5.c): its pure part and the plugin on
 # loopback sockets (unit), and sessions through a real SOCKS5 server,
 # microsocks from Debian (integration; skipped, exit 77, when it is missing).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_padding.c: the padding plugin (plugins/padding.c) and the core's pad
  * hook (endpoint.c), through the plugin's own functions and two endpoints on

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_padding.py: the padding plugin between two real gateways, alice (dials,
 has the forwards) and bob (listens, has the services), both with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_plugin_api.c: the plugin interface end to end with the example plugin
  * (plugins/example.c): registration rules, its YAML subtree checked with

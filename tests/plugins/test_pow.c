@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_pow.c: the pow plugin (plugins/pow.c) through its plugin table, as
  * the core drives it: settings from a real config file (and every refusal

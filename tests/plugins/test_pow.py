@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_pow.py: the pow plugin between real gateways on 127.0.0.1.
 

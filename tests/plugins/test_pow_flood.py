@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_pow_flood.py: a gateway with pow on under a flood of HELLOs without
 solutions (bench/tools/bench_pow_flood.c), on 127.0.0.1.

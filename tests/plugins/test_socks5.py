@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """
 test_socks5.py: the socks5 dialer plugin end to end.  bob listens on
 loopback; each case runs a fresh alice whose peer bob has

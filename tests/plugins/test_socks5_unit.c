@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_socks5_unit.c: the socks5 dialer plugin (plugins/socks5.c).
  *

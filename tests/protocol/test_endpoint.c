@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_endpoint.c: two STP endpoints (gateway/proto/endpoint.c) talking through
  * an in-memory wire: each side's output iovecs become the other's input,

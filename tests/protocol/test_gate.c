@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_gate.c: a responder's gate (gateway/proto/gate.h), the part of a
  * connection before mac1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_guard.c: a listener's HELLO guard (gateway/proto/guard.h), with a
  * clock of our own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_handshake.c: the STP v1 handshake state machine (gateway/proto/handshake.c)
  * driven directly: two hs objects, frames handed over in memory, the test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_reserve.c: zero-copy sending (endpoint_data_reserve / commit /
  * cancel) between two endpoints pumped in memory: every length and header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_signed.c: who signs and who verifies records (proto/STP.md, "Record
  * signatures"), through two endpoints on an in-memory wire, each case with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vectors_stp.c: the STP v1.1 transcript vectors (proto/STP.md, "Test
  * vectors"), in tests/protocol/stp_v1_1_transcript.txt.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vectors_stp_more.c: more STP v1.1 vectors (proto/STP.md, "Test
  * vectors"), in tests/protocol/stp_v1_1_more.txt: R's first Ping, record

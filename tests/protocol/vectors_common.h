@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vectors_common.h: what the two STP vector programs share
  * (test_vectors_stp.c: stp_v1_1_transcript.txt; test_vectors_stp_more.c:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c: the YAML peer map loader: conf/example.yaml, defaults,
  * value syntax (sizes, durations, booleans, addresses), relations between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_crypto.c: the small contracts of crypto/: crypto_memeq and
  * crypto_wipe; rand_bytes, rand_uniform and the test seed; SHA-256/512

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_envelope.c: the protobuf glue (gateway/proto/envelope.c): arena bounds and
  * reuse, a round trip of every message in proto/stp.proto, the bounded wire

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_identity.c: base64url, public key text, fingerprints, identity files,
  * access secret text and files (secret.h), and the fingerprint word list.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_keccak.c: unit test for crypto/keccak.c.
  *

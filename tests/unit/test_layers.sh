@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_layers.sh GATEWAY_DIR: gateway/'s folders are its layers, and a lower
 # layer never includes a higher one.  Checked from the #include lines:
 #   crypto/  only crypto/ and err.h (and OpenSSL, libc);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_log.c: log lines (gateway/log.c) written to a temporary file and read
  * back: the text and JSON layouts, the timestamp, escaping of hostile bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_mlkem_accum.c: the "accumulated" ML-KEM-768 test (C2SP CCTV,
  * procedure in tests/vectors/README section 4), run against every backend

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_record.c: record jobs (gateway/proto/record.c): sealing and opening RECORD
  * and KEY_UPDATE frames, the sequence number in the nonce, the header as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_workers.c: the crypto worker pool (gateway/reactor/workers.c) on a real uv
  * loop, fed with real endpoint jobs.

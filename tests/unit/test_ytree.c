@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_ytree.c: the YAML/JSON node tree: shapes, positions, and every refusal
  * with its file:line:col message.

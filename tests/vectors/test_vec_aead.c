@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vec_aead.c: ChaCha20-Poly1305 and XChaCha20-Poly1305 (aead.h) and
  * HChaCha20 (hchacha20.h) against the Wycheproof AEAD files and the RFC 8439

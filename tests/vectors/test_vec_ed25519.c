@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vec_ed25519.c: Ed25519 (sign.h) against Wycheproof (verification; the
  * legacy file also carries secret keys, so key derivation and deterministic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vec_hkdf.c: HKDF-SHA-512 (kdf.h) against Wycheproof: every valid case
  * through kdf_hkdf and through kdf_extract + kdf_expand, the SizeTooLarge

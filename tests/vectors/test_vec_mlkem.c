@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vec_mlkem.c: every ML-KEM-768 backend in mlkem768_backends() against
  * the public vectors: the four Wycheproof ML-KEM-768 files, the NIST ACVP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_vec_x25519.c: X25519 (x25519.h) against Wycheproof, the RFC 7748
  * section 5.2 and 6.1 known answers and the iterated test in

@@ -68,27 +68,27 @@ on_cookie_written(uv_write_t *req, int status)
 
 /*
  * The gate's HELLO passed mac1: run the listener's guard on it.  For a
- * cookie CHALLENGE, write it (41 bytes, from a small request that frees
- * itself) and count it.
+ * cookie CHALLENGE, write it (41 bytes, copied into a small request that
+ * frees itself: the only allocation, made only when a cookie goes out) and
+ * count it.
  */
 static int
 gate_guard(conn *c, const uint8_t *f, size_t flen)
 {
 	struct cookie_write *w;
-	uint8_t src[GUARD_SRC_MAX];
+	uint8_t src[GUARD_SRC_MAX], chal[HS_CHALLENGE_MAX];
 	size_t slen = src_bytes(c, src), n = 0;
 	uv_buf_t b;
 	int v;
 
+	v = hs_guard_hello(gateway_guard(c->gw), f, flen, src, slen,
+	    unix_now(NULL), chal, &n, NULL, 0);
+	/* Past the last cookie we answer, gate_again() drains instead. */
+	if (v != HS_GUARD_CHALLENGE || c->gate->cookies >= GATE_MAX_COOKIES)
+		return v;
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return HS_GUARD_STALE; /* no memory: silence, as for any refusal */
-	v = hs_guard_hello(gateway_guard(c->gw), f, flen, src, slen,
-	    unix_now(NULL), w->frame, &n, NULL, 0);
-	/* Past the last cookie we answer, gate_again() drains instead. */
-	if (v != HS_GUARD_CHALLENGE || c->gate->cookies >= GATE_MAX_COOKIES) {
-		free(w);
-		return v;
-	}
+	memcpy(w->frame, chal, n);
 	stp_metrics.hello_cookies++;
 	w->req.data = w;
 	b = uv_buf_init((char *)w->frame, (unsigned)n);

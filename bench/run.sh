@@ -149,7 +149,7 @@ fi
 # configured every time: cheap when nothing changed, and a directory a failed
 # configure left behind (a cache without a Makefile) is set right
 log "configuring $BUILD (Release)"
-cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON \
+cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON -DSTP_BENCH=ON \
     >/dev/null || die "cmake configure failed (cmake -S $REPO -B $BUILD)"
 log "building stpgate, bench_net, bench_proto in $BUILD"
 cmake --build "$BUILD" --target stpgate bench_net bench_proto -j2 >/dev/null ||

@@ -72,7 +72,7 @@ run_suite() { # name, ctest selection (-L/-R args, or ""), extra cmake args...
 	local dir="build/$name"
 	say "[$name] configure"
 	rm -rf "$dir"
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g -DSTP_WERROR=ON "$@" >/dev/null
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g -DSTP_WERROR=ON -DSTP_TESTS=ON -DSTP_BENCH=ON "$@" >/dev/null
 	say "[$name] build"
 	cmake --build "$dir" -j "$jobs" -- --no-print-directory >/dev/null
 	say "[$name] test"
@@ -87,7 +87,7 @@ fuzz_suite() {
 	local dir=build/fuzz
 	say "[fuzz] configure (clang)"
 	rm -rf "$dir"
-	CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTP_BENCH=OFF \
+	CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTP_TESTS=ON \
 		-DSTP_LONG_TESTS=OFF -DSTP_WERROR=OFF \
 		-DSTP_FUZZ_SECONDS="${STP_FUZZ_SECONDS:-20}" >/dev/null
 	say "[fuzz] build"

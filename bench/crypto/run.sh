@@ -66,9 +66,10 @@ command -v cmake >/dev/null || die "cmake not found"
 if [ -n "${BENCH_CRYPTO_BIN:-}" ]; then
 	log "using $BIN, not building"
 elif [ ! -f "$BUILD/CMakeCache.txt" ] ||
-    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
+    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt" ||
+	    ! grep -q '^STP_BENCH:BOOL=ON$' "$BUILD/CMakeCache.txt"; then
 	log "configuring $BUILD (Release)"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON \
+	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON -DSTP_BENCH=ON \
 	    >&2 || die "cmake configure failed"
 fi
 if [ -z "${BENCH_CRYPTO_BIN:-}" ]; then

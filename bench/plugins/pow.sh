@@ -53,9 +53,11 @@ log() { printf 'pow.sh: %s\n' "$*" >&2; }
 die() { printf 'pow.sh: error: %s\n' "$*" >&2; exit 1; }
 
 if [ -z "${BENCH_BUILD:-}" ] && { [ ! -f "$BUILD/CMakeCache.txt" ] ||
-    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; }; then
+    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt" ||
+    ! grep -q '^STP_BENCH:BOOL=ON$' "$BUILD/CMakeCache.txt" ||
+    ! grep -q '^STP_TESTS:BOOL=ON$' "$BUILD/CMakeCache.txt"; }; then
 	log "configuring $BUILD (Release)"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_BENCH=ON \
+	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_BENCH=ON -DSTP_TESTS=ON \
 	    >&2 || die "cmake configure failed"
 fi
 log "building bench_pow_flood and stpgate"

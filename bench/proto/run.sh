@@ -71,10 +71,11 @@ if [ -n "${BENCH_PROTO_BIN:-}" ]; then
 else
 	command -v cmake >/dev/null || die "cmake not found"
 	if [ ! -f "$BUILD/CMakeCache.txt" ] ||
-	    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt"; then
+	    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$BUILD/CMakeCache.txt" ||
+	    ! grep -q '^STP_BENCH:BOOL=ON$' "$BUILD/CMakeCache.txt"; then
 		log "configuring $BUILD (Release)"
 		cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-		    -DSTP_WERROR=ON >&2 || die "cmake configure failed"
+		    -DSTP_WERROR=ON -DSTP_BENCH=ON >&2 || die "cmake configure failed"
 	fi
 	log "building bench_proto, bench_handoff"
 	cmake --build "$BUILD" --target bench_proto bench_handoff -j2 >&2 ||

@@ -51,9 +51,9 @@ b="$tmp/build_opt"
 if cmake -S "$src" -B "$b" -DCMAKE_INSTALL_PREFIX=/opt/stpgate -DSTP_BENCH=OFF \
     -DSTP_LONG_TESTS=OFF >"$tmp/cfg.log" 2>&1; then
 	check "/opt/stpgate: the unit runs /opt/stpgate/bin/stpgate" \
-		grep -q "^ExecStart=/opt/stpgate/bin/stpgate run " "$b/gateway/stpgate.service"
+		grep -q "^ExecStart=/opt/stpgate/bin/stpgate run " "$b/conf/stpgate.service"
 	check "/opt/stpgate: Documentation= points into /opt/stpgate/share/doc/stpgate" \
-		grep -q "^Documentation=file:/opt/stpgate/share/doc/stpgate/" "$b/gateway/stpgate.service"
+		grep -q "^Documentation=file:/opt/stpgate/share/doc/stpgate/" "$b/conf/stpgate.service"
 else
 	echo "FAIL: configure for prefix /opt/stpgate"
 	tail -20 "$tmp/cfg.log"

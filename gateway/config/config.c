@@ -254,6 +254,42 @@ p_path(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+/*
+ * control: a socket path (relative to the config's directory) whose
+ * directory must exist, or "off" (also "") for none.  A missing directory
+ * is caught here, so `stpgate check` says so rather than the gateway's bind.
+ */
+static int
+p_control(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char *out = dst, dir[CFG_PATH_MAX], *slash;
+	struct stat st;
+	int rc, one = 1;
+
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	if (v->kind == YTREE_SCALAR && v->len == 3 &&
+	    memcmp(v->str, "off", 3) == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if ((rc = p_path(l, v, f, dst)) != 0 || out[0] == '\0')
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", out);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;       /* the working directory */
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		return ld_fail(l, v, "directory %s: %s (create it, or leave "
+		    "control: out for the default)", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ld_fail(l, v, "%s is not a directory", dir);
+	return 0;
+}
+
 static int
 p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
@@ -596,8 +632,8 @@ static const struct field top_fields[] = {
 	{ .name = "log", .parse = p_map, .sub = log_fields },
 	{ F("metrics", p_addr, config, metrics), .flags = A_IP | A_LOOPBACK,
 	    HAS(config, has_metrics) },
-	{ F("control", p_path, config, control),
-	    .flags = P_EMPTY_OK | P_SOCKET },
+	{ F("control", p_control, config, control),
+	    .flags = P_EMPTY_OK | P_SOCKET, HAS(config, has_control) },
 	{ .name = "peers", .parse = p_peers },
 	{ .name = "forwards", .parse = p_forwards },
 	{ .name = "services", .parse = p_services },
@@ -608,6 +644,43 @@ static const struct field top_fields[] = {
 	{ .name = "plugins", .parse = p_plugins },
 	{ .name = NULL }
 };
+
+static void
+each_key(const struct field *tab, const char *prefix,
+    void (*fn)(const char *, void *), void *arg)
+{
+	static const struct {
+		const char *name;
+		const struct field *items;
+		const char *item_prefix;
+	} lists[] = {
+		{ "peers", peer_fields, "peers.NAME." },
+		{ "forwards", forward_fields, "forwards." },
+		{ "services", service_fields, "services.NAME." },
+	};
+	char key[128];
+	size_t i, j;
+
+	for (i = 0; tab[i].name != NULL; i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, tab[i].name);
+		fn(key, arg);
+		if (tab[i].sub != NULL) {
+			snprintf(key, sizeof(key), "%s%s.", prefix, tab[i].name);
+			each_key(tab[i].sub, key, fn, arg);
+		}
+		for (j = 0; j < sizeof(lists) / sizeof(lists[0]); j++)
+			if (prefix[0] == '\0' &&
+			    strcmp(tab[i].name, lists[j].name) == 0)
+				each_key(lists[j].items, lists[j].item_prefix,
+				    fn, arg);
+	}
+}
+
+void
+config_each_key(void (*fn)(const char *key, void *arg), void *arg)
+{
+	each_key(top_fields, "", fn, arg);
+}
 
 /*
  * Walk mapping m in file order against tab, filling base.  A null value
@@ -833,6 +906,81 @@ set_defaults(config *c)
 }
 
 int
+config_default_control(const char *config_path, char *out, size_t len)
+{
+	const char *base = strrchr(config_path, '/'), *env;
+	char dir[CFG_PATH_MAX];
+	size_t n;
+
+	out[0] = '\0';
+	base = base != NULL ? base + 1 : config_path;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
+		n -= 5;
+	else if (n > 4 && strcmp(base + n - 4, ".yml") == 0)
+		n -= 4;
+	dir[0] = '\0';
+	/* systemd may list several directories, separated by ':'. */
+	if ((env = getenv("RUNTIME_DIRECTORY")) != NULL && env[0] == '/')
+		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(env, ":"), env);
+	else if (geteuid() == 0)
+		snprintf(dir, sizeof(dir), "/run/stpgate");
+	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/stpgate", env);
+	if (dir[0] == '\0')
+		return 1;
+	if (strlen(dir) + 1 + n + 5 >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path) || strlen(dir) + 1 +
+	    n + 5 >= len) {
+		snprintf(out, len, "the default control socket in %s would be "
+		    "too long for a Unix socket; set control: to a shorter path, "
+		    "or off", dir);
+		return STP_ETOOBIG;
+	}
+	snprintf(out, len, "%s/%.*s.sock", dir, (int)n, base);
+	return 0;
+}
+
+int
+config_find_control(const char *path, char *out, size_t len,
+    int *is_default, char *err, size_t errlen)
+{
+	const ytree_node *root, *k, *v = NULL;
+	const char *slash;
+	ytree *t = NULL;
+	size_t i, dlen = 0;
+	int rc;
+
+	*is_default = 0;
+	out[0] = '\0';
+	rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, errlen);
+	if (rc == STP_EIO || rc == STP_ETOOBIG || rc == STP_ENOMEM)
+		return rc;
+	if (rc == 0 && (root = ytree_root(t))->kind == YTREE_MAP) {
+		for (i = 0; i < ytree_count(root); i++) {
+			k = ytree_key(root, i);
+			if (k->len == 7 && memcmp(k->str, "control", 7) == 0)
+				v = ytree_value(root, i);
+		}
+	}
+	if (v != NULL && v->kind == YTREE_SCALAR && !ytree_is_null(v) &&
+	    memchr(v->str, '\0', v->len) == NULL) {
+		if (!(v->len == 0 || (v->len == 3 && memcmp(v->str, "off", 3) == 0))) {
+			slash = strrchr(path, '/');
+			if (v->str[0] != '/' && slash != NULL)
+				dlen = (size_t)(slash - path) + 1;
+			snprintf(out, len, "%.*s%s", (int)dlen, path, v->str);
+		}
+	} else {
+		*is_default = 1;
+		if (config_default_control(path, out, len) != 0)
+			out[0] = '\0';
+	}
+	ytree_free(t);
+	return 0;
+}
+
+int
 config_load(const char *path, config **out, char *err, size_t err_len)
 {
 	const ytree_node *root;
@@ -878,6 +1026,15 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 	    (rc = ld_relations(&l)) != 0 ||
 	    (rc = ld_load_identity(&l)) != 0)
 		goto out;
+	if (!c->has_control) {
+		rc = config_default_control(path, c->control, sizeof(c->control));
+		if (rc == STP_ETOOBIG) {
+			ld_fail_key(&l, 0, 0, "control", "%s", c->control);
+			goto out;
+		}
+		c->control_default = rc == 0;
+		rc = 0;
+	}
 	*out = c;
 	c = NULL;
 	rc = 0;
@@ -994,8 +1151,9 @@ config_summary(const config *c, char *out, size_t len)
 		snprintf(wk, sizeof(wk), "%u worker%s", c->workers,
 		    c->workers == 1 ? "" : "s");
 	snprintf(out, len, "%s: ok: identity %s, %zu peer%s (%zu dialed%s), "
-	    "%zu forward%s, %zu service%s, %s, %s", c->path, pub,
+	    "%zu forward%s, %zu service%s, %s, %s, control %s", c->path, pub,
 	    c->n_peers, c->n_peers == 1 ? "" : "s", dialed, sec, c->n_forwards,
 	    c->n_forwards == 1 ? "" : "s", c->n_services,
-	    c->n_services == 1 ? "" : "s", lsn, wk);
+	    c->n_services == 1 ? "" : "s", lsn, wk,
+	    c->control[0] != '\0' ? c->control : "off");
 }

@@ -96,6 +96,9 @@ typedef struct config {
 	int has_metrics;
 	cfg_addr metrics;                   /* loopback only */
 	char control[CFG_PATH_MAX];         /* control socket path; "" = none */
+	int has_control;                    /* `control:` was given (a path or off) */
+	int control_default;                /* control is config_default_control's:
+					     * the gateway creates its directory */
 
 	cfg_peer *peers;
 	size_t n_peers;
@@ -141,6 +144,29 @@ typedef struct config {
 int config_load(const char *path, config **out, char *err, size_t err_len);
 
 /*
+ * The control socket a config without `control:` gets, named after the
+ * config file (its name less .yaml or .yml, then ".sock"): in
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=) when set, else in
+ * /run/stpgate when run as root, else in $XDG_RUNTIME_DIR/stpgate.
+ * Returns 0 with out set; 1 with out "" when none of those applies;
+ * STP_ETOOBIG when the path does not fit a Unix socket (out says it).
+ */
+int config_default_control(const char *config_path, char *out, size_t len);
+
+/*
+ * The control socket of the gateway run with the config at path, for
+ * `stpgate status` and `reload`, reading as little as it can: only the
+ * top-level `control:` (resolved against the config's directory; off or ""
+ * gives ""), else config_default_control's path (*is_default set).  A file
+ * that does not load as a config still names its socket, so that `reload`
+ * can report why the gateway refused it.  *is_default is set when the
+ * file has no `control:` (out is then "" if no default applies).  0, or STP_EIO / STP_ETOOBIG /
+ * STP_ENOMEM with err saying why (the file cannot be read).
+ */
+int config_find_control(const char *path, char *out, size_t len,
+    int *is_default, char *err, size_t errlen);
+
+/*
  * Frees everything, including the identity key, and wipes the access
  * secrets; config_free(NULL) is a no-op.
  */
@@ -153,6 +179,14 @@ long config_peer_by_name(const config *c, const char *name);
 long config_service_by_name(const config *c, const char *name);
 /* 1 if service s allows peer p. */
 int config_service_allows(const config *c, size_t s, size_t p);
+
+/*
+ * Call fn once for every key the loader accepts outside plugins:, as a
+ * dotted path ("log.level", "peers.NAME.dial", "forwards.listen", where NAME
+ * stands for the user's name and a forwards entry is one item of the list),
+ * in table order.  For the documentation's completeness test.
+ */
+void config_each_key(void (*fn)(const char *key, void *arg), void *arg);
 
 /* A one-line summary for `stpgate check`: counts of peers, forwards, services. */
 void config_summary(const config *c, char *out, size_t len);

@@ -220,38 +220,43 @@ out:
 }
 
 int
-identity_save(const char *path, const sign_key *key, int force, char *err,
-    size_t errlen)
+identity_encode(const sign_key *key, char *buf, size_t len)
 {
 	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN];
 	char pubtext[IDENTITY_PUBTEXT_LEN + 1];
 	char seedtext[IDENTITY_SEED_B64_LEN + 1];
+	int n, rc;
+
+	sign_key_public(key, pub);
+	if ((rc = identity_pub_encode(pub, pubtext)) != 0)
+		return rc;
+	sign_key_seed(key, seed);
+	rc = base64url_encode(seedtext, sizeof(seedtext), seed, sizeof(seed));
+	if (rc == 0) {
+		n = snprintf(buf, len, FILE_HEADER "# public: %s\n%s %s\n",
+		    pubtext, IDENTITY_FILE_TAG, seedtext);
+		rc = n < 0 || (size_t)n >= len ? STP_EINVAL : n;
+	}
+	crypto_wipe(seed, sizeof(seed));
+	crypto_wipe(seedtext, sizeof(seedtext));
+	if (rc < 0)
+		crypto_wipe(buf, len);
+	return rc;
+}
+
+int
+identity_save(const char *path, const sign_key *key, int force, char *err,
+    size_t errlen)
+{
 	char buf[256];
 	int n, rc, saved;
 
-	sign_key_public(key, pub);
-	if ((rc = identity_pub_encode(pub, pubtext)) != 0) {
-		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		return rc;
-	}
-	sign_key_seed(key, seed);
-	if ((rc = base64url_encode(seedtext, sizeof(seedtext), seed,
-	    sizeof(seed))) != 0) {
-		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		goto out;
-	}
-	n = snprintf(buf, sizeof(buf), FILE_HEADER "# public: %s\n%s %s\n",
-	    pubtext, IDENTITY_FILE_TAG, seedtext);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		rc = STP_EINVAL;
-		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(rc));
-		goto out;
+	if ((n = identity_encode(key, buf, sizeof(buf))) < 0) {
+		stp_seterr(err, errlen, "%s: %s", path, stp_strerror(n));
+		return n;
 	}
 	rc = identity_file_write(path, buf, (size_t)n, force, err, errlen);
-out:
 	saved = errno;
-	crypto_wipe(seed, sizeof(seed));
-	crypto_wipe(seedtext, sizeof(seedtext));
 	crypto_wipe(buf, sizeof(buf));
 	errno = saved;
 	return rc;
@@ -291,8 +296,8 @@ is_version_tag(const char *line, size_t len)
  * Parse the file contents buf[0..len) (buf has room for one more byte, which
  * is used to terminate the "# public:" value in place).
  */
-static int
-parse_file(const char *path, char *buf, size_t len, sign_key **out,
+int
+identity_parse(const char *path, char *buf, size_t len, sign_key **out,
     char *err, size_t errlen)
 {
 	uint8_t seed[SIGN_SEED_LEN], pub[SIGN_PUB_LEN], want[SIGN_PUB_LEN];
@@ -492,7 +497,7 @@ identity_load(const char *path, sign_key **out, char *err, size_t errlen)
 		    "%d bytes)", path, IDENTITY_FILE_MAX);
 		goto out;
 	}
-	rc = parse_file(path, buf, len, out, err, errlen);
+	rc = identity_parse(path, buf, len, out, err, errlen);
 out:
 	if (fd != -1)
 		close(fd);

@@ -90,6 +90,22 @@ int identity_save(const char *path, const sign_key *key, int force, char *err,
  */
 int identity_load(const char *path, sign_key **out, char *err, size_t errlen);
 
+/*
+ * The text of key's identity file (what identity_save writes) into buf and
+ * a NUL; returns its length, or a negative STP_E* (buf wiped).  For
+ * `stpgate keygen -o -`.
+ */
+int identity_encode(const sign_key *key, char *buf, size_t len);
+
+/*
+ * Parse an identity file's text, buf[0..len), as identity_load does after
+ * reading the file (name stands for the file in messages).  buf must have
+ * room for one byte more than len and is changed.  For `stpgate pubkey`
+ * reading standard input.
+ */
+int identity_parse(const char *name, char *buf, size_t len, sign_key **out,
+    char *err, size_t errlen);
+
 /* Write pub's key text and a NUL to out.  Returns 0 or STP_ECRYPTO. */
 int identity_pub_encode(const uint8_t pub[SIGN_PUB_LEN],
     char out[IDENTITY_PUBTEXT_LEN + 1]);

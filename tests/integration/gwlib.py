@@ -404,9 +404,16 @@ class Gateway:
 	def start(self):
 		self.starts += 1
 		self.log_paths.append(self.h.path("%s.%d.log" % (self.name, self.starts)))
+		# A config without `control:` gets a default socket named after
+		# the config in $RUNTIME_DIRECTORY (else /run/stpgate as root):
+		# keep it in the test's own directory, so that tests running side
+		# by side with configs of the same name never meet.
+		env = dict(self.env if self.env is not None else os.environ)
+		env.setdefault("RUNTIME_DIRECTORY", os.path.dirname(
+		    os.path.abspath(self.cfg_path)))
 		self.proc = spawn(list(self.wrapper or []) +
 		    [self.h.stpgate, "run", "-c", self.cfg_path],
-		    self.log_path, self.env)
+		    self.log_path, env)
 		say("%s: started pid %d (log %s)" % (self.name, self.proc.pid,
 		    os.path.basename(self.log_path)))
 		return self

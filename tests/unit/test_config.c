@@ -177,6 +177,8 @@ setup(void)
 		exit(1);
 	}
 	snprintf(cfgpath, sizeof(cfgpath), "%s/c.yaml", tmpdir);
+	/* The default control socket follows the environment: fix it. */
+	setenv("RUNTIME_DIRECTORY", "/run/stp-test", 1);
 	snprintf(idpath, sizeof(idpath), "%s/id.key", tmpdir);
 	if (identity_generate(&k) != 0 ||
 	    identity_save(idpath, k, 0, err, sizeof(err)) != 0) {
@@ -262,7 +264,10 @@ test_minimal_defaults(void)
 	T_INT(c->log_level, LOG_INFO);
 	T_INT(c->log_format, LOG_TEXT);
 	T_INT(c->has_metrics, 0);
-	T_OK(c->control[0] == '\0');
+	/* setup() set RUNTIME_DIRECTORY: the default socket is named after c.yaml. */
+	T_OK(strcmp(c->control, "/run/stp-test/c.sock") == 0);
+	T_INT(c->has_control, 0);
+	T_INT(c->control_default, 1);
 	T_INT((long long)c->n_peers, 0);
 	T_INT((long long)c->n_forwards, 0);
 	T_INT((long long)c->n_services, 0);
@@ -362,7 +367,7 @@ test_example(void)
 	T_INT(c->log_level, LOG_INFO);
 	T_INT(c->log_format, LOG_TEXT);
 	T_OK(c->has_metrics && c->metrics.port == 9474);
-	T_OK(strcmp(c->control, "/run/stpgate/control.sock") == 0);
+	T_OK(c->control_default && !c->has_control);
 	T_INT((long long)c->n_peers, 3);
 	T_INT((long long)c->n_forwards, 3);
 	T_INT((long long)c->n_services, 2);
@@ -401,8 +406,8 @@ test_example(void)
 	}
 	config_summary(c, sum, sizeof(sum));
 	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (2 dialed), "
-	    "3 forwards, 2 services, listen 0.0.0.0:7400, workers auto",
-	    tpath("ex.yaml"), own);
+	    "3 forwards, 2 services, listen 0.0.0.0:7400, workers auto, "
+	    "control /run/stp-test/ex.sock", tpath("ex.yaml"), own);
 	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
 	config_free(c);
@@ -537,7 +542,8 @@ test_full(void)
 	T_INT(config_service_by_name(c, "d"), -1);
 	config_summary(c, sum, sizeof(sum));
 	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (2 dialed), "
-	    "4 forwards, 3 services, listen [::]:7400, 0 workers", cfgpath, own);
+	    "4 forwards, 3 services, listen [::]:7400, 0 workers, control %s",
+	    cfgpath, own, tpath("ctl.sock"));
 	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
 out:
@@ -551,8 +557,8 @@ out:
 	if (c != NULL) {
 		config_summary(c, sum, sizeof(sum));
 		snprintf(want, sizeof(want), "%s: ok: identity %s, 1 peer "
-		    "(0 dialed), 1 forward, 1 service, not listening, 1 worker",
-		    cfgpath, own);
+		    "(0 dialed), 1 forward, 1 service, not listening, 1 worker, "
+		    "control /run/stp-test/c.sock", cfgpath, own);
 		t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 		    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
 		config_summary(c, sum, 10);     /* truncates, terminated */
@@ -562,6 +568,91 @@ out:
 }
 
 /* Relative paths follow the config file, not the working directory. */
+/*
+ * control: its default named after the config ($RUNTIME_DIRECTORY, /run/stpgate
+ * as root, $XDG_RUNTIME_DIR/stpgate), off, a missing directory, and loading
+ * without the identity (status, reload).
+ */
+static void
+test_control(void)
+{
+	char out[256], err[1024] = "";
+	config *c = NULL;
+	int root = geteuid() == 0;
+
+	t_set_ctx("control defaults");
+	setenv("RUNTIME_DIRECTORY", "/run/a:/run/b", 1);
+	T_INT(config_default_control("/etc/stpgate/stpgate.yaml", out,
+	    sizeof(out)), 0);
+	T_OK(strcmp(out, "/run/a/stpgate.sock") == 0);
+	T_INT(config_default_control("alice.yml", out, sizeof(out)), 0);
+	T_OK(strcmp(out, "/run/a/alice.sock") == 0);
+	T_INT(config_default_control("/x/peer.conf", out, sizeof(out)), 0);
+	T_OK(strcmp(out, "/run/a/peer.conf.sock") == 0);
+	T_INT(config_default_control("/x/.yaml", out, sizeof(out)), 0);
+	T_OK(strcmp(out, "/run/a/.yaml.sock") == 0);
+	unsetenv("RUNTIME_DIRECTORY");
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	T_INT(config_default_control("/etc/stpgate/bob.yaml", out,
+	    sizeof(out)), 0);
+	T_OK(strcmp(out, root ? "/run/stpgate/bob.sock" :
+	    "/run/user/1000/stpgate/bob.sock") == 0);
+	unsetenv("XDG_RUNTIME_DIR");
+	T_INT(config_default_control("/etc/stpgate/bob.yaml", out,
+	    sizeof(out)), root ? 0 : 1);
+	setenv("RUNTIME_DIRECTORY", "/run/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1);
+	T_INT(config_default_control("/etc/stpgate/bob.yaml", out, sizeof(out)),
+	    STP_ETOOBIG);
+	T_OK(strstr(out, "too long for a Unix socket") != NULL);
+	setenv("RUNTIME_DIRECTORY", "/run/stp-test", 1);
+
+	t_set_ctx("control: off");
+	c = good("identity: @ID@\ncontrol: off\n");
+	if (c != NULL) {
+		T_OK(c->control[0] == '\0' && c->has_control &&
+		    !c->control_default);
+		config_free(c);
+	}
+	c = good("identity: @ID@\ncontrol: \"\"\n");
+	if (c != NULL) {
+		T_OK(c->control[0] == '\0' && c->has_control);
+		config_free(c);
+	}
+	t_set_ctx("control: missing directory");
+	bad(STP_EPARSE, "identity: @ID@\ncontrol: /nonexistent-stp/x.sock\n",
+	    "2:10: control: directory /nonexistent-stp: No such file or "
+	    "directory");
+	bad(STP_EPARSE, "identity: @ID@\ncontrol: /etc/passwd/x.sock\n",
+	    "2:10: control: /etc/passwd is not a directory");
+
+	t_set_ctx("config_find_control");
+	{
+		int dflt = -1;
+
+		write_file(cfgpath, "identity: /nonexistent-stp.key\n", 31, 0600);
+		T_INT(config_find_control(cfgpath, out, sizeof(out), &dflt, err,
+		    sizeof(err)), 0);
+		T_OK(strcmp(out, "/run/stp-test/c.sock") == 0 && dflt == 1);
+		/* A file the loader refuses still names its socket. */
+		write_file(cfgpath, "control: run/x.sock\nbogus: [\n", 29, 0600);
+		T_INT(config_find_control(cfgpath, out, sizeof(out), &dflt, err,
+		    sizeof(err)), 0);
+		T_OK(strcmp(out, "/run/stp-test/c.sock") == 0 && dflt == 1);
+		write_file(cfgpath, "control: run/x.sock\nbogus: 1\n", 29, 0600);
+		T_INT(config_find_control(cfgpath, out, sizeof(out), &dflt, err,
+		    sizeof(err)), 0);
+		T_OK(strcmp(out, tpath("run/x.sock")) == 0 && dflt == 0);
+		write_file(cfgpath, "control: off\n", 13, 0600);
+		T_INT(config_find_control(cfgpath, out, sizeof(out), &dflt, err,
+		    sizeof(err)), 0);
+		T_OK(out[0] == '\0' && dflt == 0);
+		T_INT(config_find_control(tpath("absent.yaml"), out, sizeof(out),
+		    &dflt, err, sizeof(err)), STP_EIO);
+		T_OK(strstr(err, "absent.yaml") != NULL);
+	}
+}
+
 static void
 test_relative_paths(void)
 {
@@ -572,6 +663,7 @@ test_relative_paths(void)
 
 	t_set_ctx("relative paths");
 	mkdir(tpath("sub"), 0700);
+	mkdir(tpath("sub/run"), 0700);
 	if (identity_generate(&k) != 0 ||
 	    identity_save(tpath("sub/id.key"), k, 0, err, sizeof(err)) != 0) {
 		T_OK(!"identity_save");
@@ -1310,7 +1402,7 @@ test_secrets(void)
 		snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers "
 		    "(1 dialed, 1 with an access secret), 0 forwards, "
 		    "0 services, listen 127.0.0.1:7400 (access secret: set), "
-		    "workers auto", cfgpath, own);
+		    "workers auto, control /run/stp-test/c.sock", cfgpath, own);
 		t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
 		    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
 		T_OK(strstr(sum, sectext[0]) == NULL);
@@ -1542,6 +1634,7 @@ main(void)
 	test_example();
 	test_full();
 	test_relative_paths();
+	test_control();
 	t_section("loading");
 	test_units();
 	test_addresses();

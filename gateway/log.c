@@ -18,13 +18,21 @@
  * a later window carries the count.
  *
  * log_sid's ring of buffers is per thread; lines format the sid on the stack.
+ *
+ * Journal mode (log.h) is decided in log_setup, not per line: JOURNAL_STREAM
+ * is what systemd sets when it connects our stderr to journald, and
+ * comparing its DEV:INO with stderr's tells a real journal stream from a
+ * variable inherited by a process whose stderr was redirected since.
  */
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define LOG_MSG_MAX 1024        /* formatted message, before escaping */
@@ -38,6 +46,7 @@
 static atomic_int log_level = LOG_INFO;
 static atomic_int log_format = LOG_TEXT;
 static _Atomic(FILE *) log_out;
+static atomic_int log_jrnl;     /* <N> prefixes, no timestamp in text */
 
 struct limit {
 	const char *key;
@@ -55,6 +64,8 @@ struct line {
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+/* The syslog priority of each level, as journald reads it from "<N>". */
+static const char *const level_prio[] = { "<3>", "<4>", "<6>", "<7>" };
 
 /* The short session id: 8 hex digits and a NUL. */
 static void
@@ -70,6 +81,30 @@ sid_hex(char out[9], const uint8_t *sid)
 	out[8] = '\0';
 }
 
+/* 1 if JOURNAL_STREAM is "DEV:INO" of the file stderr is open on. */
+static int
+journal_stream(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(v, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	if (fstat(fileno(stderr), &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_setup(int level, int format, FILE *out)
 {
@@ -79,7 +114,20 @@ log_setup(int level, int format, FILE *out)
 		level = LOG_DEBUG;
 	atomic_store(&log_level, level);
 	atomic_store(&log_format, format == LOG_JSON ? LOG_JSON : LOG_TEXT);
+	atomic_store(&log_jrnl, (out == NULL || out == stderr) && journal_stream());
 	atomic_store(&log_out, out);
+}
+
+int
+log_journal(void)
+{
+	return atomic_load(&log_jrnl);
+}
+
+void
+log_set_journal(int on)
+{
+	atomic_store(&log_jrnl, on != 0);
 }
 
 int
@@ -239,9 +287,10 @@ vlog(int level, const char *peer, const uint8_t *sid, uint64_t dropped,
 	char note[64];
 	char sidbuf[9];
 	FILE *out;
-	int json, n;
+	int json, jrnl, n;
 
 	json = atomic_load_explicit(&log_format, memory_order_relaxed) == LOG_JSON;
+	jrnl = atomic_load_explicit(&log_jrnl, memory_order_relaxed);
 	if ((out = atomic_load(&log_out)) == NULL)
 		out = stderr;
 	if (level < LOG_ERROR)
@@ -264,6 +313,8 @@ vlog(int level, const char *peer, const uint8_t *sid, uint64_t dropped,
 	}
 
 	l.n = 0;
+	if (jrnl)
+		puts_(&l, level_prio[level]);
 	if (json) {
 		puts_(&l, "{\"ts\":\"");
 		put_ts(&l);
@@ -288,8 +339,10 @@ vlog(int level, const char *peer, const uint8_t *sid, uint64_t dropped,
 		memcpy(l.b + l.n, "\"}\n", 3);
 		l.n += 3;
 	} else {
-		put_ts(&l);
-		puts_(&l, " ");
+		if (!jrnl) {
+			put_ts(&l);
+			puts_(&l, " ");
+		}
 		puts_(&l, level_names[level]);
 		if (peer != NULL) {
 			puts_(&l, " peer=");

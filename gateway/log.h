@@ -8,6 +8,13 @@
  * Text:  2026-11-22T10:00:00.123Z info peer=bob sid=1a2b3c4d session up ...
  * JSON:  {"ts":"2026-11-22T10:00:00.123Z","level":"info","peer":"bob",
  *         "sid":"1a2b3c4d","msg":"session up ..."}
+ *
+ * Under journald (JOURNAL_STREAM names our stderr, and we log to stderr)
+ * each line starts with its syslog priority, <3> error, <4> warn, <6> info,
+ * <7> debug, which journald takes as the entry's priority and strips; the
+ * text format then leaves out our timestamp (journald stamps every entry):
+ *        <6>info peer=bob sid=1a2b3c4d session up ...
+ *        <6>{"ts":"2026-11-22T10:00:00.123Z","level":"info",...}
  */
 #ifndef STP_LOG_H
 #define STP_LOG_H
@@ -17,9 +24,17 @@
 
 #include "config.h" /* LOG_ERROR .. LOG_DEBUG, LOG_TEXT / LOG_JSON */
 
-/* Set level, format and stream (NULL: stderr).  Callable again on reload. */
+/*
+ * Set level, format and stream (NULL: stderr).  Callable again on reload.
+ * Decides journal mode (above) too: on when the stream is stderr and
+ * JOURNAL_STREAM is "DEV:INO" of the file stderr is open on.
+ */
 void log_setup(int level, int format, FILE *out);
 int log_enabled(int level);
+/* 1 if lines carry the journal's <N> prefix (and text no timestamp). */
+int log_journal(void);
+/* For tests: force journal mode on or off, until the next log_setup. */
+void log_set_journal(int on);
 
 /* One line.  peer and sid may be NULL. */
 void log_msg(int level, const char *peer, const uint8_t *sid, const char *fmt, ...)

@@ -1,65 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main.c: the stpgate command line.
+ * main.c: the stpgate command line: the table of commands, their shared
+ * option handling, and the identity and secret commands (keygen, pubkey,
+ * fingerprint, secret); cli_gateway.c has run, check, status and reload.
  *
  * Subcommands live in one table; "stpgate --help" lists it and each entry
- * answers its own --help.  Exit status: 0 success, 1 runtime failure (RNG,
- * disk, memory), 2 usage or input error (bad option, unreadable or unsafe
- * file, malformed key).  Every error is one line on stderr, "stpgate: WHAT:
+ * answers its own --help.  Options are parsed with getopt_long (so -cFILE,
+ * -c FILE, --config FILE and --config=FILE all work) and every command
+ * reports a bad one in the same words (opt_next).  Exit status: 0 success,
+ * 1 runtime failure (RNG, disk, memory, a gateway not running, a failed
+ * reload), 2 usage or input error (bad option, unreadable or unsafe file,
+ * malformed key).  Every error is one line on stderr, "stpgate: WHAT:
  * reason", where WHAT is the file or argument at fault.
  */
 #include <errno.h>
-#include <malloc.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <uv.h>
+
+#include "cli.h"
 #include "config.h"
 #include "crypto/crypto.h"
+#include "crypto/mlkem768.h"
 #include "crypto/sign.h"
 #include "err.h"
-#include "gateway.h"
 #include "identity.h"
 #include "secret.h"
 
 #ifndef STP_VERSION
 #define STP_VERSION "unknown"
 #endif
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
-#define DEFAULT_CONFIG "/etc/stpgate/stpgate.yaml"
-#define STATUS_TIMEOUT_S 5
-#define STATUS_ANSWER_MAX (64u << 20)
-
-/* Room for messages that quote a path (twice, for the chmod hint). */
-#define ERRBUF_LEN 8448
-
-struct cmd {
-	const char *name;
-	const char *summary;   /* one line for "stpgate --help" */
-	const char *usage;     /* synopsis, after "usage: stpgate " */
-	const char *help;      /* the rest of "stpgate NAME --help" */
-	/* argv[0] is the command name; returns the exit status. */
-	int (*fn)(const struct cmd *c, int argc, char **argv);
-};
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const struct cmd *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#ifndef STP_GIT_COMMIT
+#define STP_GIT_COMMIT "unknown"
+#endif
 
 /*
  * Print "stpgate: <message>" on stderr as exactly one line: control
  * characters (a newline in a file name, say) are shown as '?'.
  */
-static void
+void
 fail(const char *fmt, ...)
 {
 	char msg[ERRBUF_LEN + 256];
@@ -76,7 +62,7 @@ fail(const char *fmt, ...)
 }
 
 /* Report a usage error for command c (NULL: the top level); returns 2. */
-static int
+int
 usage_error(const struct cmd *c, const char *fmt, ...)
 {
 	char msg[512];
@@ -109,30 +95,64 @@ input_status(int rc)
 }
 
 /*
- * Pick out the single FILE operand of a command that takes no options
- * (besides --help, handled before).  "--" ends the options.
+ * getopt_long with our messages: the next option, -1 when they are done
+ * (optind is then the first operand), or -2 after reporting a usage error
+ * (unknown option, missing value).  Call with optind = 0 first.
+ */
+int
+opt_next(const struct cmd *c, int argc, char **argv, const char *shortopts,
+    const struct option *longopts)
+{
+	char sopts[32];
+	const char *a;
+	int o;
+
+	snprintf(sopts, sizeof(sopts), ":%s", shortopts);
+	opterr = 0;
+	o = getopt_long(argc, argv, sopts, longopts, NULL);
+	if (o != '?' && o != ':')
+		return o;
+	a = argv[optind - 1];
+	if (optopt != 0 && !(a[0] == '-' && a[1] == '-'))
+		usage_error(c, o == ':' ? "option '-%c' needs a value" :
+		    "unknown option '-%c'", optopt);
+	else
+		usage_error(c, o == ':' ? "option '%.*s' needs a value" :
+		    "unknown option '%.*s'", (int)strcspn(a, "="), a);
+	return -2;
+}
+
+/* No operands allowed after the options: 0, or the usage exit status. */
+int
+no_operands(const struct cmd *c, int argc, char **argv)
+{
+	if (optind < argc)
+		return usage_error(c, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/*
+ * The one operand of a command that takes at most one (pubkey,
+ * fingerprint): *out is NULL when there is none.
  */
 static int
 one_operand(const struct cmd *c, int argc, char **argv, const char **out)
 {
-	const char *arg = NULL;
-	int i, opts = 1;
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o, status;
 
-	for (i = 1; i < argc; i++) {
-		if (opts && strcmp(argv[i], "--") == 0) {
-			opts = 0;
-			continue;
-		}
-		if (opts && argv[i][0] == '-' && argv[i][1] != '\0')
-			return usage_error(c, "unknown option '%s'", argv[i]);
-		if (arg != NULL)
-			return usage_error(c, "unexpected argument '%s'",
-			    argv[i]);
-		arg = argv[i];
-	}
-	if (arg == NULL || arg[0] == '\0')
-		return usage_error(c, "missing argument");
-	*out = arg;
+	optind = 0;
+	while ((o = opt_next(c, argc, argv, "h", lo)) != -1)
+		if (o == -2)
+			return EXIT_USAGE;
+	*out = optind < argc ? argv[optind++] : NULL;
+	if ((status = no_operands(c, argc, argv)) != 0)
+		return status;
+	if (*out != NULL && (*out)[0] == '\0')
+		return usage_error(c, "empty argument");
 	return 0;
 }
 
@@ -173,26 +193,51 @@ static int
 output_opts(const struct cmd *c, int argc, char **argv, const char **path,
     int *force)
 {
-	const char *a;
-	int i;
+	static const struct option lo[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o;
 
-	for (i = 1; i < argc; i++) {
-		a = argv[i];
-		if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-			if (i + 1 >= argc)
-				return usage_error(c, "%s needs a FILE", a);
-			*path = argv[++i];
-		} else if (strncmp(a, "--output=", 9) == 0) {
-			*path = a + 9;
-		} else if (force != NULL &&
-		    (strcmp(a, "-f") == 0 || strcmp(a, "--force") == 0)) {
+	optind = 0;
+	while ((o = opt_next(c, argc, argv, force != NULL ? "o:fh" : "o:h",
+	    lo)) != -1) {
+		if (o == -2)
+			return EXIT_USAGE;
+		if (o == 'o')
+			*path = optarg;
+		else if (o == 'f' && force != NULL)
 			*force = 1;
-		} else if (a[0] == '-') {
-			return usage_error(c, "unknown option '%s'", a);
-		} else {
-			return usage_error(c, "unexpected argument '%s'", a);
-		}
+		else if (o == 'f')
+			return usage_error(c, "unknown option '--force'");
 	}
+	return no_operands(c, argc, argv);
+}
+
+/*
+ * keygen -o -: the identity file's text on standard output (for a secret
+ * store or a pipe), and the public key lines on standard error, where a
+ * user still sees them.
+ */
+static int
+keygen_stdout(const sign_key *k)
+{
+	char buf[256], text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
+	uint8_t pub[SIGN_PUB_LEN];
+	int n;
+
+	if ((n = identity_encode(k, buf, sizeof(buf))) < 0) {
+		fail("cannot encode the identity: %s", stp_strerror(n));
+		return EXIT_RUNTIME;
+	}
+	fwrite(buf, 1, (size_t)n, stdout);
+	crypto_wipe(buf, sizeof(buf));
+	sign_key_public(k, pub);
+	if (identity_pub_encode(pub, text) == 0 &&
+	    identity_fingerprint(pub, fp, sizeof(fp)) == 0)
+		fprintf(stderr, "public key:  %s\nfingerprint: %s\n", text, fp);
 	return 0;
 }
 
@@ -209,10 +254,16 @@ keygen_main(const struct cmd *c, int argc, char **argv)
 		return status;
 	if (path == NULL || path[0] == '\0')
 		return usage_error(c, "missing -o FILE");
+	if (strcmp(path, "-") == 0 && force)
+		return usage_error(c, "--force has no meaning with -o -");
 
 	if ((rc = identity_generate(&k)) != 0) {
 		fail("cannot generate a key: %s", stp_strerror(rc));
 		status = EXIT_RUNTIME;
+		goto out;
+	}
+	if (strcmp(path, "-") == 0) {
+		status = keygen_stdout(k);
 		goto out;
 	}
 	if ((rc = identity_save(path, k, force, err, sizeof(err))) != 0) {
@@ -236,6 +287,36 @@ out:
 	return status;
 }
 
+/* An identity file's text from standard input (pubkey with - or no FILE). */
+static int
+identity_read_stdin(sign_key **k, char *err, size_t errlen)
+{
+	char buf[IDENTITY_FILE_MAX + 2];
+	size_t len = 0, n;
+	int rc;
+
+	if (isatty(STDIN_FILENO)) {
+		stp_seterr(err, errlen, "standard input is a terminal: give an "
+		    "identity FILE, or pipe one in");
+		return STP_EINVAL;
+	}
+	while (len < IDENTITY_FILE_MAX + 1 &&
+	    (n = fread(buf + len, 1, IDENTITY_FILE_MAX + 1 - len, stdin)) > 0)
+		len += n;
+	if (ferror(stdin)) {
+		stp_seterr(err, errlen, "standard input: %s", strerror(errno));
+		rc = STP_EIO;
+	} else if (len > IDENTITY_FILE_MAX) {
+		stp_seterr(err, errlen, "standard input: over %d bytes: not an "
+		    "identity file", IDENTITY_FILE_MAX);
+		rc = STP_ETOOBIG;
+	} else {
+		rc = identity_parse("standard input", buf, len, k, err, errlen);
+	}
+	crypto_wipe(buf, sizeof(buf));
+	return rc;
+}
+
 static int
 pubkey_main(const struct cmd *c, int argc, char **argv)
 {
@@ -247,7 +328,11 @@ pubkey_main(const struct cmd *c, int argc, char **argv)
 
 	if ((status = one_operand(c, argc, argv, &path)) != 0)
 		return status;
-	if ((rc = identity_load(path, &k, err, sizeof(err))) != 0) {
+	if (path == NULL || strcmp(path, "-") == 0)
+		rc = identity_read_stdin(&k, err, sizeof(err));
+	else
+		rc = identity_load(path, &k, err, sizeof(err));
+	if (rc != 0) {
 		fail("%s", err);
 		return input_status(rc);
 	}
@@ -273,6 +358,8 @@ fingerprint_main(const struct cmd *c, int argc, char **argv)
 
 	if ((status = one_operand(c, argc, argv, &arg)) != 0)
 		return status;
+	if (arg == NULL)
+		return usage_error(c, "missing KEY or FILE");
 	if (strncmp(arg, IDENTITY_PUBTEXT_PREFIX,
 	    IDENTITY_PUBTEXT_PREFIX_LEN) == 0) {
 		rc = identity_pub_decode(arg, pub, err, sizeof(err));
@@ -352,7 +439,9 @@ static const char keygen_help[] =
     "can check they got the right key.\n"
     "\n"
     "options:\n"
-    "  -o, --output FILE  where to write the identity (required)\n"
+    "  -o, --output FILE  where to write the identity (required); '-' writes\n"
+    "                     it to standard output and the public key lines to\n"
+    "                     standard error\n"
     "  -f, --force        replace FILE if it exists (default: refuse)\n"
     "  -h, --help         show this help\n";
 
@@ -374,7 +463,8 @@ static const char secret_help[] =
 
 static const char pubkey_help[] =
     "Print the public key text (\"stp1:...\") of the identity in FILE,\n"
-    "alone on one line, for scripts and config files.\n"
+    "alone on one line, for scripts and config files.  Without FILE, or\n"
+    "with '-', the identity is read from standard input.\n"
     "\n"
     "options:\n"
     "  -h, --help  show this help\n";
@@ -390,265 +480,19 @@ static const char fingerprint_help[] =
     "  -h, --help  show this help\n";
 
 
-/*
- * The -c FILE option of run and check (the only option either takes).
- * Returns 0 with *path set, or the usage exit status.
- */
-static int
-config_option(const struct cmd *c, int argc, char **argv, const char **path)
-{
-	int i;
-
-	*path = NULL;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc)
-				return usage_error(c, "%s needs a FILE", argv[i]);
-			*path = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			*path = argv[i] + 9;
-		} else {
-			return usage_error(c, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (*path == NULL || (*path)[0] == '\0')
-		return usage_error(c, "missing -c FILE");
-	return 0;
-}
-
-static int
-check_main(const struct cmd *c, int argc, char **argv)
-{
-	char err[2048], summary[1024];
-	const char *path;
-	config *cfg = NULL;
-	int rc;
-
-	if ((rc = config_option(c, argc, argv, &path)) != 0)
-		return rc;
-	if ((rc = config_load(path, &cfg, err, sizeof(err))) != 0) {
-		fail("%s", err);
-		return rc == STP_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
-	}
-	config_summary(cfg, summary, sizeof(summary));
-	printf("%s\n", summary);
-	config_free(cfg);
-	return 0;
-}
-
-static int
-run_main(const struct cmd *c, int argc, char **argv)
-{
-	const char *path;
-	int rc;
-
-	if ((rc = config_option(c, argc, argv, &path)) != 0)
-		return rc;
-	/*
-	 * Records are sealed and opened in buffers of up to 64 KiB that come
-	 * and go at line rate.  glibc's defaults hand freed memory at the top
-	 * of the heap back to the kernel above 128 KiB, so the next buffers
-	 * fault their pages in again (8% of a gateway's CPU in perf).  Keep up
-	 * to 8 MiB, and serve blocks up to 1 MiB from the heap.
-	 */
-	mallopt(M_TRIM_THRESHOLD, 8 << 20);
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	return gateway_run(path);
-}
-
-static const char check_help[] =
-    "Load and validate the config FILE exactly as 'stpgate run' would\n"
-    "(YAML, every key and address, cross-references, the identity file and\n"
-    "its mode), start nothing, and print a one-line summary.  Errors are\n"
-    "printed as FILE:LINE:COL: KEY: REASON.\n"
-    "\n"
-    "options:\n"
-    "  -c, --config FILE  the config file (see conf/example.yaml)\n"
-    "  -h, --help         show this help\n"
-    "\n"
-    "exit status: 0 valid, 2 invalid.\n";
-
-static const char run_help[] =
-    "Run the gateway described by the config FILE in the foreground, logging\n"
-    "to stderr.  Signals: SIGHUP reloads FILE (a bad file is reported and\n"
-    "the running config kept; unchanged peers keep their sessions and\n"
-    "streams); SIGTERM or SIGINT drain (no new streams, open ones get up to\n"
-    "timeouts.drain to finish), then stop; a second one stops at once.\n"
-    "With 'control:' set it answers 'stpgate status' on that Unix socket;\n"
-    "with 'metrics:' set it serves Prometheus text at http://ADDR/metrics.\n"
-    "\n"
-    "options:\n"
-    "  -c, --config FILE  the config file (see conf/example.yaml)\n"
-    "  -h, --help         show this help\n"
-    "\n"
-    "exit status: 0 stopped cleanly, 1 runtime failure (e.g. an address in\n"
-    "use), 2 config error.\n";
-
-/* ---- status ---- */
-
-/*
- * Send req to the control socket at path and copy the answer to stdout.
- * Returns the exit status.
- */
-static int
-control_ask(const char *path, const char *req)
-{
-	struct sockaddr_un sa;
-	struct timeval tv = { STATUS_TIMEOUT_S, 0 };
-	char *buf = NULL;
-	size_t len = 0, cap = 0, rl = strlen(req);
-	ssize_t n;
-	int fd, e, status = EXIT_RUNTIME;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fail("%s: path too long for a Unix socket", path);
-		return EXIT_USAGE;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fail("socket: %s", strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		e = errno;
-		if (e == ENOENT || e == ECONNREFUSED)
-			fail("%s: gateway not running (connect: %s)", path, strerror(e));
-		else
-			fail("%s: connect: %s", path, strerror(e));
-		goto out;
-	}
-	if (write(fd, req, rl) != (ssize_t)rl) {
-		fail("%s: cannot send the request: %s", path, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb;
-
-			if (cap >= STATUS_ANSWER_MAX) {
-				fail("%s: answer over %u MiB", path, STATUS_ANSWER_MAX >> 20);
-				goto out;
-			}
-			if ((nb = realloc(buf, cap ? cap * 2 : 16384)) == NULL) {
-				fail("out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 16384;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fail("%s: %s", path, errno == EAGAIN || errno == EWOULDBLOCK ?
-			    "no answer from the gateway within 5 s" : strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	if (len == 0) {
-		fail("%s: the gateway closed the connection without an answer", path);
-		goto out;
-	}
-	if (len >= 6 && memcmp(buf, "error:", 6) == 0) {
-		buf[len - 1] = '\0';
-		fail("%s: gateway says %s", path, buf);
-		goto out;
-	}
-	fwrite(buf, 1, len, stdout);
-	status = 0;
-out:
-	free(buf);
-	close(fd);
-	return status;
-}
-
-static int
-status_main(const struct cmd *c, int argc, char **argv)
-{
-	char err[2048], sock[CFG_PATH_MAX];
-	const char *path = NULL;
-	config *cfg = NULL;
-	int i, rc, json = 0;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc)
-				return usage_error(c, "%s needs a FILE", argv[i]);
-			path = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			path = argv[i] + 9;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-		} else if (argv[i][0] == '-') {
-			return usage_error(c, "unknown option '%s'", argv[i]);
-		} else {
-			return usage_error(c, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (path == NULL) {
-		path = getenv("STPGATE_CONFIG");
-		if (path == NULL || path[0] == '\0')
-			path = DEFAULT_CONFIG;
-	}
-	if (path[0] == '\0')
-		return usage_error(c, "missing -c FILE");
-	if ((rc = config_load(path, &cfg, err, sizeof(err))) != 0) {
-		fail("%s", err);
-		return rc == STP_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
-	}
-	snprintf(sock, sizeof(sock), "%s", cfg->control);
-	config_free(cfg);
-	if (sock[0] == '\0') {
-		fail("%s: no control socket configured; set 'control:' to a path "
-		    "(see conf/example.yaml) and restart the gateway", path);
-		return EXIT_USAGE;
-	}
-	return control_ask(sock, json ? "status json\n" : "status\n");
-}
-
-static const char status_help[] =
-    "Ask the running gateway how its peers are, through its control socket\n"
-    "(the config's 'control:' path, mode 0600: run as the gateway's user or\n"
-    "root), and print one row per peer:\n"
-    "\n"
-    "  PEER STATE ADDRESS UPTIME RTT IN OUT STREAMS LAST-ERROR\n"
-    "\n"
-    "STATE is idle (waiting to be dialed), backoff, connecting, handshake,\n"
-    "up or closing; IN and OUT are the apps' bytes from and to the peer.\n"
-    "With --json, one JSON document instead:\n"
-    "  {\"version\":1,\"pid\":N,\"draining\":false,\"peers\":[{\"peer\":\"bob\",\n"
-    "   \"state\":\"up\",\"address\":\"HOST:PORT\",\"session\":\"1a2b3c4d\",\n"
-    "   \"uptime_ms\":N,\"rtt_ms\":N,\"bytes_in\":N,\"bytes_out\":N,\n"
-    "   \"streams\":N,\"last_error\":\"...\"}]}\n"
-    "(\"session\" is null while the session is not up.)\n"
-    "\n"
-    "options:\n"
-    "  -c, --config FILE  the gateway's config file (default: $STPGATE_CONFIG,\n"
-    "                     else " DEFAULT_CONFIG ")\n"
-    "      --json         print JSON, for scripts\n"
-    "  -h, --help         show this help\n"
-    "\n"
-    "exit status: 0 printed, 1 gateway not running or not answering,\n"
-    "2 usage or config error (also: the config has no 'control:').\n";
-
 static const struct cmd commands[] = {
 	{ "run", "run the gateway described by a config file",
-	    "run -c FILE", run_help, run_main },
+	    "run [-c FILE] [--log-level LEVEL] [-v]", run_help, run_main },
 	{ "check", "validate a config file and print a summary",
-	    "check -c FILE", check_help, check_main },
+	    "check [-c FILE]", check_help, check_main },
 	{ "status", "show the running gateway's peers and sessions",
-	    "status [-c FILE] [--json]", status_help, status_main },
+	    "status [-c FILE] [-s PATH] [--json] [PEER]", status_help, status_main },
+	{ "reload", "make the running gateway read its config again",
+	    "reload [-c FILE] [-s PATH]", reload_help, reload_main },
 	{ "keygen", "create a new identity (a secret key file)",
-	    "keygen -o FILE [--force]", keygen_help, keygen_main },
+	    "keygen -o FILE|- [--force]", keygen_help, keygen_main },
 	{ "pubkey", "print the public key text of an identity file",
-	    "pubkey FILE", pubkey_help, pubkey_main },
+	    "pubkey [FILE|-]", pubkey_help, pubkey_main },
 	{ "fingerprint", "print a public key and its fingerprint words",
 	    "fingerprint KEY|FILE", fingerprint_help, fingerprint_main },
 	{ "secret", "create a new access secret for a listener",
@@ -675,6 +519,17 @@ main_help(void)
 	    "\n"
 	    "exit status: 0 success, 1 runtime failure (e.g. an address in use, a\n"
 	    "gateway not running), 2 usage, input or config error.\n");
+}
+
+/* What a bug report needs: our version and what we run on. */
+static int
+print_version(void)
+{
+	printf("stpgate %s (commit %s)\n", STP_VERSION, STP_GIT_COMMIT);
+	printf("  %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("  libuv %s\n", uv_version_string());
+	printf("  ML-KEM-768: %s\n", mlkem768_default()->name);
+	return 0;
 }
 
 /* True if argv[1..] asks for help before any "--". */
@@ -706,10 +561,8 @@ dispatch(int argc, char **argv)
 		main_help();
 		return 0;
 	}
-	if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-		printf("stpgate %s\n", STP_VERSION);
-		return 0;
-	}
+	if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
+		return print_version();
 	if (a[0] == '-')
 		return usage_error(NULL, "unknown option '%s'", a);
 	for (i = 0; i < NCOMMANDS; i++) {

@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.c: the control socket (control.h): a uv_pipe_t listener on the
- * config's `control` path, and the status answer, rendered here as a table
- * or as JSON from gateway_foreach_session.
+ * config's `control` path, the status answer, rendered here as a table or
+ * as JSON from gateway_foreach_session, and the reload request.
  *
  * The socket is bound under umask 0177 and then chmod'ed 0600, so there is
- * no moment when others may connect.  Each client gets a fixed line buffer
+ * no moment when others may connect.  We make and bind it ourselves and hand
+ * the descriptor to libuv (uv_pipe_open): uv_pipe_bind reports a missing
+ * directory (ENOENT) as EACCES, "permission denied", which sends an operator
+ * looking at the wrong thing.  Each client gets a fixed line buffer
  * and a timer; a client that sends too much, too slowly, or nothing is
  * closed.  Everything that goes out is ASCII: peer-supplied text (a close
  * reason in last_error) has control characters and other bytes replaced.
+ *
+ * A "reload" can close this very control object (the config moved the
+ * socket): the client that asked is marked busy while the gateway reloads,
+ * control_close leaves a busy client open, and the control object lives
+ * until its last client is gone, so the answer still goes out on the
+ * connection it was asked on.
  */
 #include "control.h"
 
@@ -42,6 +51,8 @@ struct client {
 	char *out;
 	int handles;            /* of pipe and timer, not yet closed */
 	int answered, closing;
+	int busy;               /* its request is being answered (a reload):
+				 * control_close leaves it to finish */
 	struct client *next;
 };
 
@@ -298,18 +309,56 @@ answer(gateway *gw, const char *req, size_t *len)
 {
 	struct infos is = { NULL, 0, 0, 0 };
 	struct obuf b = { NULL, 0, 0, 0 };
-	int json = strcmp(req, "status json") == 0;
+	const char *peer = NULL;
+	int json = 0, status = 0;
+	size_t i, k;
+
+	/* "status", "status json", either with one peer's name after it. */
+	if (strncmp(req, "status", 6) == 0 && (req[6] == '\0' || req[6] == ' ')) {
+		status = 1;
+		req += 6;
+		while (*req == ' ')
+			req++;
+		if (strncmp(req, "json", 4) == 0 && (req[4] == '\0' || req[4] == ' ')) {
+			json = 1;
+			req += 4;
+			while (*req == ' ')
+				req++;
+		}
+		if (*req != '\0')
+			peer = req;
+	}
 
 	if ((b.p = malloc(1024)) == NULL)
 		return NULL;
 	b.cap = 1024;
-	if (!json && strcmp(req, "status") != 0) {
-		ob_printf(&b, "error: unknown request (try \"status\" or \"status json\")\n");
+	if (strcmp(req, "reload") == 0) {
+		char msg[1536], clean[1536];
+		int rc = gateway_reload(gw, msg, sizeof(msg));
+
+		/* One line, ASCII, like everything else we send. */
+		fmt_text(msg, clean, sizeof(clean));
+		ob_printf(&b, "%s: %s\n", rc == 0 ? "ok" : "error", clean);
+	} else if (!status) {
+		ob_printf(&b, "error: unknown request (try \"status [json] [PEER]\" "
+		    "or \"reload\")\n");
 	} else {
 		gateway_foreach_session(gw, collect, &is);
+		/* One peer: keep its row only. */
+		for (i = k = 0; peer != NULL && i < is.n; i++)
+			if (strcmp(is.v[i].name, peer) == 0)
+				is.v[k++] = is.v[i];
+		if (peer != NULL)
+			is.n = k;
 		if (is.err)
 			b.err = is.err;
-		else if (json)
+		else if (peer != NULL && is.n == 0) {
+			char clean[CONTROL_LINE_MAX];
+
+			fmt_text(peer, clean, sizeof(clean));
+			ob_printf(&b, "error: no peer named %s in the running config\n",
+			    clean);
+		} else if (json)
 			render_json(&b, gw, &is);
 		else
 			render_table(&b, gw, &is);
@@ -425,8 +474,13 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	*nl = '\0';
 	if (nl > c->line && nl[-1] == '\r')
 		nl[-1] = '\0';
-	if ((text = answer(c->ctl->gw, c->line, &len)) == NULL) {
-		log_warn(NULL, NULL, "control: out of memory for a status answer");
+	/* A reload may control_close(c->ctl) meanwhile: c stays open (busy), and
+	 * c->ctl with it, until c is closed below or after the answer. */
+	c->busy = 1;
+	text = answer(c->ctl->gw, c->line, &len);
+	c->busy = 0;
+	if (text == NULL) {
+		log_warn(NULL, NULL, "control: out of memory for an answer");
 		client_close(c);
 		return;
 	}
@@ -511,8 +565,11 @@ control_close(control *ctl)
 	if (ctl == NULL || ctl->closing)
 		return;
 	ctl->closing = 1;
+	/* A busy client is answering a reload that closes us: it closes after
+	 * its answer (or its timeout), and maybe_free waits for it. */
 	for (c = ctl->clients; c != NULL; c = c->next)
-		client_close(c);
+		if (!c->busy)
+			client_close(c);
 	/* Remove the file only if nobody replaced it since we bound it. */
 	if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
 	    st.st_ino == ctl->ino)
@@ -520,13 +577,82 @@ control_close(control *ctl)
 	uv_close((uv_handle_t *)&ctl->pipe, listener_closed);
 }
 
+/*
+ * The default socket's directory ($RUNTIME_DIRECTORY, /run/stpgate,
+ * $XDG_RUNTIME_DIR/stpgate), made if missing: its last component only, mode 0750 exactly.  One that
+ * exists is left as it is, whatever its mode: the operator chose it.
+ */
+static int
+make_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[CFG_PATH_MAX];
+	char *slash;
+	mode_t mask;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	mask = umask(0);
+	rc = mkdir(dir, 0750);
+	umask(mask);
+	if (rc == 0) {
+		log_info(NULL, NULL, "control socket %s: made its directory %s (mode 0750)",
+		    path, dir);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	snprintf(err, errlen, "control socket %s: cannot make its directory %s: %s",
+	    path, dir, strerror(errno));
+	return STP_EIO;
+}
+
+/*
+ * A listening-to-be Unix socket bound at path, born 0600 (bound under umask
+ * 0177): its descriptor, or -1 with one line in err saying what failed, with
+ * the errno as it is.
+ */
+static int
+bind_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	mode_t mask;
+	int fd, rc, e;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket %s: the path is too long for a socket "
+		    "(at most %zu bytes)", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "control socket %s: cannot make a socket: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	umask(mask);
+	if (rc != 0) {
+		snprintf(err, errlen, "control socket %s: cannot bind: %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
-control_open(gateway *gw, const char *path, control **out, char *err, size_t errlen)
+control_open(gateway *gw, const char *path, int dir_default, control **out,
+    char *err, size_t errlen)
 {
 	control *ctl;
 	struct stat st;
-	mode_t mask;
-	int rc = STP_EIO, uvrc, live;
+	int rc = STP_EIO, uvrc, live, fd;
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
 		snprintf(err, errlen, "control socket %s: out of memory", path);
@@ -537,6 +663,8 @@ control_open(gateway *gw, const char *path, control **out, char *err, size_t err
 	uv_pipe_init(gateway_loop(gw), &ctl->pipe, 0);
 	ctl->pipe.data = ctl;
 	ctl->listening = 1;
+	if (dir_default && make_dir(path, err, errlen) != 0)
+		goto out;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "control socket %s: exists and is not a socket; "
@@ -565,21 +693,22 @@ control_open(gateway *gw, const char *path, control **out, char *err, size_t err
 		goto out;
 	}
 	/* Born 0600: nobody else can connect between bind and chmod. */
-	mask = umask(0177);
-	uvrc = uv_pipe_bind(&ctl->pipe, path);
-	umask(mask);
-	if (uvrc != 0) {
-		snprintf(err, errlen, "cannot listen on control socket %s: %s", path,
-		    uv_strerror(uvrc));
+	if ((fd = bind_socket(path, err, errlen)) < 0)
 		goto out;
-	}
 	if (lstat(path, &st) != 0) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		close(fd);
 		goto out;
 	}
 	ctl->bound = 1;
 	ctl->dev = st.st_dev;
 	ctl->ino = st.st_ino;
+	/* Once opened, the pipe owns fd: closing the pipe closes it. */
+	if ((uvrc = uv_pipe_open(&ctl->pipe, fd)) != 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, uv_strerror(uvrc));
+		close(fd);
+		goto out;
+	}
 	if (chmod(path, 0600) != 0) {
 		snprintf(err, errlen, "control socket %s: chmod 0600: %s", path,
 		    strerror(errno));

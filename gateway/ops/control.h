@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * control.h: the control socket, a Unix stream socket through which
- * `stpgate status` asks the running gateway how its peers are.
+ * `stpgate status` asks the running gateway how its peers are, and
+ * `stpgate reload` has it reload its config.
  *
  * Protocol: the client connects and sends one line, "status" (a table for
- * people) or "status json" (one JSON document for scripts); the gateway
+ * people), "status json" (one JSON document for scripts), either followed
+ * by a peer's name (that peer's row only; "error: no peer named ..." when
+ * the running config has none), or "reload"
+ * (answered "ok: reloaded FILE: N peers, M forwards, K services" or "error:
+ * reload failed: REASON", one line, see gateway_reload); the gateway
  * answers and closes.  Any other line gets "error: ..." and a close.  A
  * request line is at most CONTROL_LINE_MAX bytes and must arrive within
  * CONTROL_TIMEOUT_MS; at most CONTROL_CLIENTS_MAX clients at once.
@@ -25,7 +30,7 @@
 
 #include <stddef.h>
 
-#define CONTROL_LINE_MAX 64
+#define CONTROL_LINE_MAX 128      /* "status json " and a 63-byte name fit */
 #define CONTROL_TIMEOUT_MS 2000
 #define CONTROL_CLIENTS_MAX 16
 
@@ -36,11 +41,14 @@ typedef struct control control;
  * Listen on path for gw.  A socket file left by a gateway that is gone
  * (connecting to it is refused) is removed first; a path that exists and is
  * not a socket, or a socket another process still listens on, is an error.
- * Returns 0 with *out set, or STP_EEXIST, STP_EIO, STP_ENOMEM with one line
- * in err.
+ * dir_default: path is the default socket (config.control_default), whose
+ * directory is made (last component only, mode 0750) when missing; a path
+ * the user named needs its directory to exist.  Returns 0 with *out set, or
+ * STP_EEXIST, STP_EIO, STP_ENOMEM with one line in err, the errno's text as
+ * it is ("control socket /x/y.sock: cannot bind: No such file or directory").
  */
-int control_open(struct gateway *gw, const char *path, control **out, char *err,
-    size_t errlen);
+int control_open(struct gateway *gw, const char *path, int dir_default,
+    control **out, char *err, size_t errlen);
 
 /* Stop listening, drop the clients, remove the socket file if it is still ours. */
 void control_close(control *ctl);

@@ -8,6 +8,10 @@
  * may start, the source passes a per-address token bucket and the global cap
  * on handshakes in progress: a flood of connections costs one accept and a
  * close each, and never touches established sessions' work.
+ *
+ * Under systemd (notify.h) the service manager hears READY=1 once every
+ * listener and the control socket are up, RELOADING=1 and READY=1 around
+ * every reload with STATUS= saying how it went, and STOPPING=1 at drain.
  */
 #include "gateway.h"
 
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "crypto/aead.h"
@@ -25,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "notify.h"
 #include "session.h"
 #include "workers.h"
 
@@ -77,6 +83,10 @@ struct gateway {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	int draining, stopping, exit_code;
+	int log_level;              /* -1: the config's log.level; else the
+				     * command line's, across reloads too */
+	int ready;                  /* READY=1 went out: the manager waits
+				     * for STOPPING=1 */
 	uint64_t drain_deadline;
 };
 
@@ -579,7 +589,8 @@ control_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 	}
 	if (gw->cfg->control[0] == '\0')
 		return 0;
-	return control_open(gw, gw->cfg->control, &gw->ctl, err, errlen);
+	return control_open(gw, gw->cfg->control, gw->cfg->control_default,
+	    &gw->ctl, err, errlen);
 }
 
 /* (Re)open the metrics endpoint unless it is open on old's address, the same. */
@@ -603,6 +614,60 @@ metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 
 /* ---- reload ---- */
 
+/* The log settings: the config's, but the command line's level if given. */
+static void
+apply_log(gateway *gw)
+{
+	log_setup(gw->log_level >= 0 ? gw->log_level : gw->cfg->log_level,
+	    gw->cfg->log_format, NULL);
+}
+
+/*
+ * What failed while applying a new config (a listener, the control socket,
+ * the metrics endpoint that would not open): logged at once, and gathered
+ * "; "-separated, as much as fits, for the reload's answer.
+ */
+struct part {
+	char text[1024];
+	unsigned n;
+};
+
+/* Append s to p->text, cut short if need be. */
+static void
+part_put(struct part *p, const char *s)
+{
+	size_t used = strlen(p->text), n = strlen(s);
+
+	if (n > sizeof(p->text) - 1 - used)
+		n = sizeof(p->text) - 1 - used;
+	memcpy(p->text + used, s, n);
+	p->text[used + n] = '\0';
+}
+
+static void
+part_fail(struct part *p, const char *peer, const char *why)
+{
+	log_error(peer, NULL, "reload: %s", why);
+	if (p->n > 0)
+		part_put(p, "; ");
+	part_put(p, why);
+	p->n++;
+}
+
+/* A reload that changed nothing: say so everywhere, count it. */
+static int
+reload_refused(const char *why, char *msg, size_t len)
+{
+	char clean[1100];
+
+	stp_metrics.config_reload_failures++;
+	log_error(NULL, NULL, "reload failed: %s; keeping the old config", why);
+	snprintf(msg, len, "reload failed: %s; running the old config", why);
+	notify_clean(why, clean, sizeof(clean));
+	notify_send("READY=1\nSTATUS=reload failed: %s; running the old config", clean);
+	return 1;
+}
+
 static void
 session_closed(void *arg)
 {
@@ -613,36 +678,51 @@ session_closed(void *arg)
 		stop_now(gw);
 }
 
-static void
-reload(gateway *gw)
+/*
+ * Load the config file again and apply it: see gateway.h.  A file that does
+ * not load, or plugins that do not start, change nothing; otherwise the new
+ * config is applied as far as it goes, and what did not open is a partial
+ * failure.  Either failure counts in config_reload_failures.
+ */
+static int
+reload(gateway *gw, char *msg, size_t len)
 {
 	config *nc = NULL, *oc = gw->cfg;
-	char err[1024];
+	char err[1024], clean[1100];
 	uint8_t okey[32], nkey[32];
+	struct part part;
 	session **ns;
 	struct fwd **fp, *f;
 	size_t i, j;
-	int rc;
 
+	if (gw->draining) {
+		/* The manager heard STOPPING=1 already: no RELOADING=1 now. */
+		log_warn(NULL, NULL, "reload refused: the gateway is shutting down");
+		snprintf(msg, len, "reload failed: the gateway is shutting down");
+		return 1;
+	}
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", notify_monotonic_usec());
 	stp_metrics.config_reloads++;
-	if ((rc = config_load(oc->path, &nc, err, sizeof(err))) != 0) {
-		stp_metrics.config_reload_failures++;
-		log_error(NULL, NULL, "reload failed: %s; keeping the old config", err);
-		return;
+	if (config_load(oc->path, &nc, err, sizeof(err)) != 0)
+		return reload_refused(err, msg, len);
+	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
+		config_free(nc);
+		return reload_refused("out of memory", msg, len);
 	}
 	{
 		plugins *np;
 
 		if (plugins_open(nc, &np, err, sizeof(err)) != 0) {
-			stp_metrics.config_reload_failures++;
-			log_error(NULL, NULL, "reload failed: %s; keeping the old config", err);
+			free(ns);
 			config_free(nc);
-			return;
+			return reload_refused(err, msg, len);
 		}
-		/* Handshakes under way keep the old set until they end. */
+		/* Handshakes under way keep the old set until they end; from
+		 * here nothing goes back to the old config. */
 		plugins_unref(gw->plug);
 		gw->plug = np;
 	}
+	memset(&part, 0, sizeof(part));
 	sign_key_public(oc->identity, okey);
 	sign_key_public(nc->identity, nkey);
 	if (memcmp(okey, nkey, 32) != 0)
@@ -660,11 +740,6 @@ reload(gateway *gw)
 	if (nc->limits.replay_slots != oc->limits.replay_slots)
 		log_warn(NULL, NULL, "reload: a new limits.replay_slots needs a restart");
 	nc->limits.replay_slots = oc->limits.replay_slots;
-	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
-		log_error(NULL, NULL, "reload failed: out of memory; keeping the old config");
-		config_free(nc);
-		return;
-	}
 	/* Sessions: same name and key stay, with their streams; others go or come. */
 	for (i = 0; i < oc->n_peers; i++) {
 		long k = config_peer_by_name(nc, oc->peers[i].name);
@@ -687,7 +762,8 @@ reload(gateway *gw)
 		if (ns[i] != NULL)
 			continue;
 		if ((ns[i] = session_new(gw, &nc->peers[i])) == NULL) {
-			log_error(nc->peers[i].name, NULL, "reload: out of memory");
+			snprintf(err, sizeof(err), "peer %s: out of memory", nc->peers[i].name);
+			part_fail(&part, nc->peers[i].name, err);
 			continue;
 		}
 		log_info(nc->peers[i].name, NULL, "reload: peer added");
@@ -713,24 +789,47 @@ reload(gateway *gw)
 			if (f->idx == j && same_forward(f, nc, &nc->forwards[j]))
 				break;
 		if (f == NULL && fwd_open(gw, j, err, sizeof(err)) != 0)
-			log_error(NULL, NULL, "reload: %s", err);
+			part_fail(&part, NULL, err);
 	}
-	/* The peer listener, if its address changed. */
+	/* The peer listener, if its address changed (or it failed to open before). */
 	if (oc->has_listen != nc->has_listen || (nc->has_listen &&
-	    (strcmp(oc->listen.host, nc->listen.host) != 0 ||
+	    (gw->plisten == NULL || strcmp(oc->listen.host, nc->listen.host) != 0 ||
 	    oc->listen.port != nc->listen.port))) {
 		plisten_close(gw);
 		if (plisten_open(gw, err, sizeof(err)) != 0)
-			log_error(NULL, NULL, "reload: %s", err);
+			part_fail(&part, NULL, err);
 	}
+	/* This may close the control socket whose client asked for the reload:
+	 * control.c keeps that client (and its control object) to answer. */
 	if (control_reopen(gw, oc, err, sizeof(err)) != 0)
-		log_error(NULL, NULL, "reload: %s", err);
+		part_fail(&part, NULL, err);
 	if (metrics_reopen(gw, oc, err, sizeof(err)) != 0)
-		log_error(NULL, NULL, "reload: %s", err);
-	log_setup(nc->log_level, nc->log_format, NULL);
+		part_fail(&part, NULL, err);
+	apply_log(gw);
 	config_free(oc);
 	log_info(NULL, NULL, "reloaded %s: %zu peers, %zu forwards, %zu services",
 	    nc->path, nc->n_peers, nc->n_forwards, nc->n_services);
+	if (part.n > 0) {
+		stp_metrics.config_reload_failures++;
+		log_error(NULL, NULL, "reload partly failed: %s; the rest of %s is applied",
+		    part.text, nc->path);
+		snprintf(msg, len, "reload partly failed: %s; the rest of %s is applied",
+		    part.text, nc->path);
+		notify_clean(msg, clean, sizeof(clean));
+		notify_send("READY=1\nSTATUS=%s", clean);
+		return 1;
+	}
+	snprintf(msg, len, "reloaded %s: %zu peers, %zu forwards, %zu services",
+	    nc->path, nc->n_peers, nc->n_forwards, nc->n_services);
+	notify_clean(msg, clean, sizeof(clean));
+	notify_send("READY=1\nSTATUS=%s", clean);
+	return 0;
+}
+
+int
+gateway_reload(gateway *gw, char *msg, size_t len)
+{
+	return reload(gw, msg, len);
 }
 
 /* ---- stop and drain ---- */
@@ -773,6 +872,10 @@ shutdown_all(gateway *gw)
 
 	if (gw->stopping)
 		return;
+	/* Straight here (a start that failed half-way) the manager was never
+	 * told we are ready; at drain it heard STOPPING=1 already. */
+	if (gw->ready && !gw->draining)
+		notify_send("STOPPING=1\nSTATUS=stopping");
 	gw->stopping = 1;
 	gw->draining = 1;
 	uv_timer_stop(&gw->drain_timer);
@@ -831,8 +934,9 @@ on_signal(uv_signal_t *h, int signum)
 	gateway *gw = h->data;
 
 	if (signum == SIGHUP) {
-		if (!gw->draining)
-			reload(gw);
+		char msg[1536];
+
+		(void)reload(gw, msg, sizeof(msg));
 		return;
 	}
 	if (gw->draining) {
@@ -841,6 +945,7 @@ on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	gw->draining = 1;
+	notify_send("STOPPING=1\nSTATUS=draining");
 	log_info(NULL, NULL, "%s: draining (no new streams; up to %llu ms for open ones)",
 	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
 	    (unsigned long long)gw->cfg->timeouts.drain_ms);
@@ -853,7 +958,7 @@ on_signal(uv_signal_t *h, int signum)
 /* ---- run ---- */
 
 int
-gateway_run(const char *path)
+gateway_run(const char *path, int log_level)
 {
 	gateway *gw;
 	char err[1024];
@@ -870,7 +975,8 @@ gateway_run(const char *path)
 		free(gw);
 		return rc == STP_ENOMEM ? 1 : 2;
 	}
-	log_setup(gw->cfg->log_level, gw->cfg->log_format, NULL);
+	gw->log_level = log_level < 0 ? -1 : log_level;
+	apply_log(gw);
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&gw->loop) != 0 ||
 	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL ||
@@ -939,6 +1045,17 @@ gateway_run(const char *path)
 	}
 	for (i = 0; i < gw->n_sessions; i++)
 		session_start(gw->sessions[i]);
+	/* Every listener and the control socket are up: the manager may start
+	 * what depends on us, and `stpgate reload` finds the socket. */
+	{
+		char cpath[CFG_PATH_MAX];
+
+		notify_clean(gw->cfg->path, cpath, sizeof(cpath));
+		notify_send("READY=1\nMAINPID=%ld\nSTATUS=running %s: %zu peers, "
+		    "%zu forwards, %zu services", (long)getpid(), cpath,
+		    gw->cfg->n_peers, gw->cfg->n_forwards, gw->cfg->n_services);
+	}
+	gw->ready = 1;
 	uv_run(&gw->loop, UV_RUN_DEFAULT);
 	log_info(NULL, NULL, "stopped");
 	code = 0;

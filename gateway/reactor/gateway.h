@@ -8,6 +8,7 @@
 #ifndef STP_GATEWAY_H
 #define STP_GATEWAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -23,10 +24,24 @@ typedef struct gateway gateway;
 
 /*
  * Load the config at path, start everything and run the loop until SIGTERM
- * or SIGINT has drained it.  Returns the process exit status: 0 after a
- * clean stop, 1 on a runtime failure (e.g. cannot bind), 2 on a config error.
+ * or SIGINT has drained it.  log_level (LOG_ERROR .. LOG_DEBUG) overrides
+ * the config's log.level, at start and after every reload; -1: use the
+ * config's.  Returns the process exit status: 0 after a clean stop, 1 on a
+ * runtime failure (e.g. cannot bind), 2 on a config error.
  */
-int gateway_run(const char *path);
+int gateway_run(const char *path, int log_level);
+
+/*
+ * Load the config file again and apply it (SIGHUP, the control socket's
+ * "reload").  Returns 0 with "reloaded FILE: N peers, M forwards, K
+ * services" in msg, or 1 with why not: "reload failed: REASON; running the
+ * old config" when the file does not load, its plugins do not start, or the
+ * gateway is draining (nothing changed), or "reload partly failed: REASON;
+ * ..." when the new config is applied but a listener, the control socket or
+ * the metrics endpoint would not open.  The control socket may be closed and
+ * reopened elsewhere meanwhile (when `control:` changed).
+ */
+int gateway_reload(gateway *gw, char *msg, size_t len);
 
 /* ---- for the other gateway objects ---- */
 uv_loop_t *gateway_loop(gateway *gw);

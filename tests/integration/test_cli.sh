@@ -98,6 +98,31 @@ run pubkey "$key"
 check "pubkey reads the replaced key" test "$out" != "$pub" -a "$rc" -eq 0
 pub=$out
 
+# keygen -o -: the identity on stdout (nothing else), its public key lines
+# on stderr; pubkey reads an identity from stdin with '-' or no FILE.
+"$STPGATE" keygen -o - >"$T/piped.key" 2>"$T/piped.err"
+check "keygen -o - exits 0" test $? -eq 0
+check "keygen -o - writes no file named -" test ! -e -
+check "keygen -o - prints the identity file's text on stdout" \
+	grep -q '^stp-identity-v1 ' "$T/piped.key"
+check "keygen -o - prints nothing else on stdout" \
+	test "$(grep -c 'public key:\|fingerprint:' "$T/piped.key")" -eq 0
+spub=$(sed -n 's/^public key: *//p' "$T/piped.err")
+check "keygen -o - prints the public key on stderr ($spub)" test "${#spub}" -eq 53
+chmod 600 "$T/piped.key"
+run pubkey "$T/piped.key"
+check "the piped identity loads as a file and has stderr's key" test "$rc" -eq 0 -a "$out" = "$spub"
+check "pubkey - reads stdin" test "$("$STPGATE" pubkey - <"$T/piped.key")" = "$spub"
+check "pubkey with no FILE reads stdin" test "$("$STPGATE" pubkey <"$T/piped.key")" = "$spub"
+"$STPGATE" keygen -o - | "$STPGATE" pubkey >"$T/pipe.out" 2>/dev/null
+check "keygen -o - | pubkey works in one pipe" grep -q '^stp1:' "$T/pipe.out"
+printf 'not an identity\n' | "$STPGATE" pubkey >"$T/.out" 2>"$T/.err"
+rc=$?
+check "pubkey of junk on stdin exits 2 naming standard input ($(cat "$T/.err"))" \
+	test "$rc" -eq 2 -a -n "$(grep '^stpgate: standard input:1: ' "$T/.err")"
+run keygen -o - --force
+check "keygen -o - --force is a usage error" test "$rc" -eq 2
+
 # ---- secret: a new access secret, printed or written 0600 ----
 
 run secret
@@ -213,7 +238,7 @@ expect_error 2 "missing command"
 expect_error 2 "keygen" keygen
 expect_error 2 "-x" keygen -o "$T/x.key" -x
 expect_error 2 "-o" keygen -o
-expect_error 2 "pubkey" pubkey
+expect_error 2 "standard input" pubkey
 expect_error 2 "extra" pubkey "$key" extra
 expect_error 2 "--bogus" fingerprint --bogus "$key"
 check "failed usage wrote no key" test ! -e "$T/x.key"

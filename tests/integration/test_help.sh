@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # test_help.sh: every command answers --help (and -h) with its usage and
-# exit 0; --version works; the exit codes are documented; an unknown command
-# or option exits 2; `status` with no gateway behind the socket exits 1 with
-# one line, and with no `control:` in the config exits 2.
+# exit 0; --version names the commit, OpenSSL, libuv and the ML-KEM backend;
+# the exit codes are documented; an unknown command or option exits 2, with
+# one message form for every command; `status` and `reload` with no gateway
+# behind the socket exit 1 with one line, find the default socket named
+# after the config, take --socket, and with `control: off` exit 2.
 #
 # usage: test_help.sh PATH-TO-STPGATE
 set -u
@@ -41,6 +43,11 @@ run --version
 check "stpgate --version exits 0" test "$rc" -eq 0 -a -z "$err"
 check "stpgate --version prints 'stpgate VERSION' ($out)" \
 	test -n "$(printf '%s\n' "$out" | grep -E '^stpgate [0-9]+\.[0-9]+')"
+for want in "^stpgate [0-9.]+ \(commit ([0-9a-f]+|unknown)\)$" "^  OpenSSL 3\." \
+    "^  libuv 1\." "^  ML-KEM-768: [a-z]+"; do
+	check "stpgate --version has a line matching '$want' ($out)" \
+		test -n "$(printf '%s\n' "$out" | grep -E "$want")"
+done
 run -V
 check "stpgate -V exits 0" test "$rc" -eq 0
 
@@ -48,7 +55,7 @@ check "stpgate -V exits 0" test "$rc" -eq 0
 cmds=$(printf '%s\n' "$top" | sed -n '/^commands:/,/^$/{/^  [a-z]/{s/^  \([a-z][a-z0-9-]*\).*/\1/;p}}')
 n=$(printf '%s\n' "$cmds" | grep -c .)
 check "stpgate --help lists at least 7 commands (got $n: $(echo $cmds))" test "$n" -ge 7
-for want in run check status keygen pubkey fingerprint secret; do
+for want in run check status reload keygen pubkey fingerprint secret; do
 	case " $(echo $cmds) " in
 	*" $want "*) pass ;;
 	*) fail "stpgate --help does not list '$want'" ;;
@@ -69,7 +76,26 @@ for c in $cmds; do
 	run "$c" --bogus-first --help
 	check "stpgate $c --bogus-first --help still shows help (rc $rc)" test "$rc" -eq 0
 	one_error 2 "$c" --no-such-option
+	check "stpgate $c: the unknown-option message ($err)" \
+		test "$err" = "stpgate: $c: unknown option '--no-such-option' (see 'stpgate $c --help')"
+	one_error 2 "$c" -Z
+	check "stpgate $c: the unknown short option message ($err)" \
+		test "$err" = "stpgate: $c: unknown option '-Z' (see 'stpgate $c --help')"
 done
+for c in run check status reload; do
+	one_error 2 "$c" -c
+	check "stpgate $c -c: says it needs a value ($err)" \
+		test "$err" = "stpgate: $c: option '-c' needs a value (see 'stpgate $c --help')"
+	one_error 2 "$c" --config
+	check "stpgate $c --config: says it needs a value ($err)" \
+		test "$err" = "stpgate: $c: option '--config' needs a value (see 'stpgate $c --help')"
+done
+# An option another command takes is unknown here, in the same words.
+one_error 2 check --json
+check "check --json: unknown option ($err)" \
+	test "$err" = "stpgate: check: unknown option '--json' (see 'stpgate check --help')"
+one_error 2 run --log-level=loud
+one_error 2 check "$T" extra
 
 one_error 2
 one_error 2 no-such-command
@@ -89,19 +115,75 @@ cat >"$T/without.yaml" <<EOF
 identity: id.key
 peers: {}
 EOF
+cat >"$T/off.yaml" <<EOF
+identity: id.key
+control: off
+peers: {}
+EOF
+cat >"$T/nodir.yaml" <<EOF
+identity: id.key
+peers: {}
+control: no-such-dir/x.sock
+EOF
 one_error 1 status -c "$T/with.yaml"
 case $err in
 *"nothing-here.sock: gateway not running (connect: "*) pass ;;
 *) fail "status with nothing running names the socket and says not running: $err" ;;
 esac
 one_error 1 status -c "$T/with.yaml" --json
+one_error 1 status -c"$T/with.yaml"
+one_error 1 status --config="$T/with.yaml"
 STPGATE_CONFIG=$T/with.yaml one_error 1 status
-one_error 2 status -c "$T/without.yaml"
+one_error 1 reload -c "$T/with.yaml"
 case $err in
-*"control:"*) pass ;;
-*) fail "status with no control socket says to set control: $err" ;;
+*"nothing-here.sock: gateway not running (connect: "*) pass ;;
+*) fail "reload with nothing running names the socket and says not running: $err" ;;
+esac
+# Without control: the default, named after the config, in $RUNTIME_DIRECTORY.
+RUNTIME_DIRECTORY=$T one_error 1 status -c "$T/without.yaml"
+case $err in
+*"$T/without.sock: gateway not running"*) pass ;;
+*) fail "status finds the default socket $T/without.sock: $err" ;;
+esac
+RUNTIME_DIRECTORY=$T one_error 1 reload -c "$T/without.yaml"
+# --socket needs no config at all.
+one_error 1 status -s "$T/elsewhere.sock" -c "$T/missing.yaml"
+case $err in
+*"$T/elsewhere.sock: gateway not running"*) pass ;;
+*) fail "status --socket uses that socket: $err" ;;
+esac
+one_error 2 status -c "$T/off.yaml"
+case $err in
+*"control: off"*) pass ;;
+*) fail "status with control: off says so: $err" ;;
 esac
 one_error 2 status -c "$T/missing.yaml"
+one_error 2 reload -c "$T/missing.yaml"
+# status takes one peer name, and only a name.
+one_error 2 status -c "$T/with.yaml" 'bob;rm'
+one_error 2 status -c "$T/with.yaml" bob carol
+one_error 1 status -c "$T/with.yaml" bob
+# status and reload never read the identity: a config whose key is not
+# there still finds its socket.
+sed 's/^identity: .*/identity: no-such.key/' "$T/with.yaml" >"$T/nokey.yaml"
+one_error 1 status -c "$T/nokey.yaml"
+case $err in
+*"nothing-here.sock: gateway not running"*) pass ;;
+*) fail "status does not read the identity file: $err" ;;
+esac
+one_error 2 check -c "$T/nokey.yaml"
+# A control socket in a directory that does not exist: check says so.
+one_error 2 check -c "$T/nodir.yaml"
+case $err in
+*"nodir.yaml:3:"*"control: directory $T/no-such-dir: No such file or directory"*) pass ;;
+*) fail "check names the missing control directory: $err" ;;
+esac
+# The default config: $STPGATE_CONFIG, else /etc/stpgate/stpgate.yaml.
+STPGATE_CONFIG=$T/absent.yaml one_error 2 check
+case $err in
+*"$T/absent.yaml: "*"the default config; name one with -c FILE"*) pass ;;
+*) fail "check without -c names the default config it tried: $err" ;;
+esac
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

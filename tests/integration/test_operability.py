@@ -246,6 +246,8 @@ class Setup:
 		    rekey=REKEY)
 		if control:
 			t += "control: %s\n" % (ctl or self.ctl_b)
+		elif control is False:
+			t += "control: off\n"
 		return t + "metrics: \"%s:%d\"\n" % (HOST, mport or self.mport_b)
 
 
@@ -461,6 +463,7 @@ def run(h):
 	http_edges(h, st.mport_b)
 	control_edges(h, st.ctl_b)
 	refusals(h, st, b)
+	default_socket(h, st)
 	reload_moves(h, st, a)
 
 	for g in (a, b):
@@ -589,9 +592,15 @@ def control_edges(h, path):
 	out, _ = control_raw(path, b"shutdown\n")
 	r.ok(out.startswith(b"error: unknown request"), "control: an unknown request is refused",
 	    repr(out[:60]))
+	out, _ = control_raw(path, b"status json alice\n")
+	r.ok(out.startswith(b"{") and [p["peer"] for p in json.loads(out)["peers"]] == ["alice"],
+	    "control: 'status json alice' answers alice's row only", repr(out[:60]))
+	out, _ = control_raw(path, b"status carol\n")
+	r.ok(out == b"error: no peer named carol in the running config\n",
+	    "control: 'status carol' (no such peer) is an error", repr(out[:60]))
 	out, _ = control_raw(path, b"x" * 200)
 	r.ok(out.startswith(b"error: request line too long"),
-	    "control: a line over 64 bytes is refused", repr(out[:60]))
+	    "control: a line over 128 bytes is refused", repr(out[:60]))
 	out, dt = control_raw(path, b"")
 	r.ok(out == b"" and 1 <= dt <= 8, "control: a silent client is dropped after ~2 s",
 	    "%r after %.1f s" % (out, dt))
@@ -599,11 +608,11 @@ def control_edges(h, path):
 
 def refusals(h, st, b):
 	r = h.r
-	# A config without control: status is a usage/config error.
+	# control: off: status is a usage/config error.
 	g = h.gateway("nocontrol", st.bob_text(control=False))
 	rc, out, err = status(h, g.cfg_path)
-	r.ok(rc == 2 and one_line(err) and "control:" in err,
-	    "status with no control in the config: exit 2, says to set control:",
+	r.ok(rc == 2 and one_line(err) and "control: off" in err,
+	    "status with control: off: exit 2, says so",
 	    "exit %d: %r" % (rc, err))
 
 	def fails_to_start(name, text, what, pattern):
@@ -652,6 +661,59 @@ def refusals(h, st, b):
 	r.ok(rc == 0 and '"peer":"alice"' in out, "status works on the replaced socket",
 	    "exit %d: %s" % (rc, err))
 	g.stop()
+
+
+def default_socket(h, st):
+	"""Without control: the socket is named after the config, in
+	$RUNTIME_DIRECTORY (gwlib sets it to the test's directory); status and
+	reload find it from the config alone, and reload's exit status says
+	whether the reload worked."""
+	r = h.r
+	g = h.gateway("dflt", st.bob_text(listen=h.port(), mport=h.port(),
+	    control=None))
+	env = dict(os.environ, RUNTIME_DIRECTORY=os.path.dirname(
+	    os.path.abspath(g.cfg_path)))
+	sock = os.path.join(env["RUNTIME_DIRECTORY"], "dflt.sock")
+
+	def cli(*args):
+		p = subprocess.run([h.stpgate] + list(args) + ["-c", g.cfg_path],
+		    capture_output=True, text=True, env=env, timeout=30)
+		return p.returncode, p.stdout, p.stderr
+
+	g.start()
+	r.ok(g.wait_log(r"control socket on .*dflt\.sock", 15) is not None and
+	    stat.S_ISSOCK(os.stat(sock).st_mode),
+	    "without control: the socket is dflt.sock in $RUNTIME_DIRECTORY")
+	rc, out, err = cli("status", "--json")
+	r.ok(rc == 0 and '"peer":"alice"' in out,
+	    "status finds the default socket from the config", "exit %d: %s" % (rc, err))
+	rc, out, err = cli("status", "alice")
+	r.ok(rc == 0 and len(out.splitlines()) == 2 and out.splitlines()[1].startswith("alice "),
+	    "status PEER prints the header and that peer's row", "exit %d: %r" % (rc, out))
+	rc, out, err = cli("status", "--json", "carol")
+	r.ok(rc == 1 and one_line(err) and "no peer named carol" in err,
+	    "status of a peer the running config lacks: exit 1, says so",
+	    "exit %d: %r" % (rc, err))
+	rc, out, err = cli("reload")
+	r.ok(rc == 0 and out.startswith("ok: reloaded ") and not err,
+	    "stpgate reload: exit 0, prints ok: reloaded ...",
+	    "exit %d: %r %r" % (rc, out, err))
+	good = open(g.cfg_path).read()
+	g.write_config(good + "no_such_key: 1\n")
+	rc, out, err = cli("reload")
+	r.ok(rc == 1 and one_line(err) and "reload failed" in err and
+	    "dflt.yaml:" in err and "no_such_key" in err,
+	    "stpgate reload of a broken file: exit 1, names file:line and the key",
+	    "exit %d: %r" % (rc, err))
+	r.ok(g.running(), "the gateway runs on after the failed reload")
+	g.write_config(good)
+	rc, out, err = cli("reload")
+	r.ok(rc == 0, "reload of the repaired file: exit 0", "exit %d: %r" % (rc, err))
+	g.stop()
+	r.ok(not os.path.exists(sock), "the default socket is removed at exit")
+	rc, out, err = cli("reload")
+	r.ok(rc == 1 and one_line(err) and "gateway not running" in err,
+	    "reload with the gateway gone: exit 1, not running", "exit %d: %r" % (rc, err))
 
 
 def reload_moves(h, st, a):

@@ -3,14 +3,18 @@
  * test_log.c: log lines (gateway/log.c) written to a temporary file and read
  * back: the text and JSON layouts, the timestamp, escaping of hostile bytes
  * in messages and peer names, levels, truncation, log_sid, whole lines from
- * several threads at once, and log_limited's burst and its "N similar
- * messages suppressed" note (which needs one 10-second window to pass).
+ * several threads at once, log_limited's burst and its "N similar
+ * messages suppressed" note (which needs one 10-second window to pass), and
+ * journal mode: the <N> priority prefix, text without our timestamp, and
+ * when JOURNAL_STREAM turns it on (stderr pointed at a temporary file).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "testlib.h"
@@ -324,6 +328,132 @@ test_limited(void)
 	t_section("log_limited");
 }
 
+/* The exact bytes of one line logged by call, journal mode forced on. */
+#define JOURNAL_LINE(want, call) do { \
+	capture(LOG_DEBUG, LOG_TEXT); \
+	log_set_journal(1); \
+	call; \
+	captured(); \
+	t_check(strcmp(got, want) == 0, __FILE__, __LINE__, t_ctx, \
+	    "line\n  got  %s  want %s", got, want); \
+} while (0)
+
+/*
+ * Point stderr at a new temporary file, set JOURNAL_STREAM to env (NULL:
+ * unset; "MATCH": that file's DEV:INO), log_setup(LOG_INFO, format, out),
+ * log one info line, put stderr back.  Returns log_journal() as log_setup
+ * left it; the file's bytes are in got.
+ */
+static int
+journal_env(const char *env, int format, int out_stderr)
+{
+	FILE *f = tmpfile();
+	char v[64];
+	struct stat st;
+	int saved, on;
+
+	fflush(stderr);
+	if (f == NULL || (saved = dup(2)) < 0 || dup2(fileno(f), 2) < 0) {
+		perror("journal_env");
+		exit(2);
+	}
+	if (env == NULL)
+		unsetenv("JOURNAL_STREAM");
+	else if (strcmp(env, "MATCH") == 0) {
+		fstat(fileno(f), &st);
+		snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", v, 1);
+	} else
+		setenv("JOURNAL_STREAM", env, 1);
+	log_setup(LOG_INFO, format, out_stderr ? stderr : NULL);
+	on = log_journal();
+	log_info("bob", NULL, "hello %d", 7);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	rewind(f);
+	got[fread(got, 1, sizeof(got) - 1, f)] = '\0';
+	fclose(f);
+	return on;
+}
+
+static void
+test_journal(void)
+{
+	char lo[32], hi[32], v[64];
+	struct stat st;
+	FILE *f;
+
+	t_set_ctx("journal text");
+	JOURNAL_LINE("<6>info peer=bob sid=1a2b3c4d session up 3\n",
+	    log_info("bob", sid, "session up %d", 3));
+	JOURNAL_LINE("<3>error listening on 127.0.0.1:7000\n",
+	    log_error(NULL, NULL, "listening on %s:%d", "127.0.0.1", 7000));
+	JOURNAL_LINE("<4>warn sid=1a2b3c4d x\n", log_warn(NULL, sid, "x"));
+	JOURNAL_LINE("<7>debug peer=p d\n", log_debug("p", NULL, "d"));
+	/* A message cannot forge a priority of its own on a new line. */
+	JOURNAL_LINE("<6>info a\\n<3>forged\n", log_info(NULL, NULL, "a\n<3>forged"));
+	JOURNAL_LINE("<4>warn peer=bob again\n",
+	    log_limited(LOG_WARN, "journal_key", "bob", "again"));
+
+	t_set_ctx("journal json");
+	capture(LOG_INFO, LOG_JSON);
+	log_set_journal(1);
+	T_OK(log_journal());
+	utc_now(lo);
+	log_warn("bob", sid, "x %d", 1);
+	utc_now(hi);
+	captured();
+	T_INT((long long)count_lines(got), 1);
+	/* <4>{"ts":"<24>" then the rest: JSON keeps its timestamp. */
+	if (T_OK(strncmp(got, "<4>{\"ts\":\"", 10) == 0 && strlen(got) > 34 &&
+	    ts_ok(got + 10, lo, hi)))
+		T_OK(strcmp(got + 34, "\",\"level\":\"warn\",\"peer\":\"bob\","
+		    "\"sid\":\"1a2b3c4d\",\"msg\":\"x 1\"}\n") == 0);
+
+	t_set_ctx("journal off again");
+	/* log_setup decides again: a stream of our own is never the journal. */
+	capture(LOG_INFO, LOG_TEXT);
+	T_OK(!log_journal());
+	log_info(NULL, NULL, "plain");
+	captured();
+	T_OK(got[0] >= '0' && got[0] <= '9' && strlen(got) > 24 &&
+	    strcmp(got + 24, " info plain\n") == 0);
+
+	t_set_ctx("JOURNAL_STREAM");
+	T_OK(journal_env("MATCH", LOG_TEXT, 0));
+	T_OK(strcmp(got, "<6>info peer=bob hello 7\n") == 0);
+	T_OK(journal_env("MATCH", LOG_TEXT, 1));     /* stderr named, not NULL */
+	T_OK(strcmp(got, "<6>info peer=bob hello 7\n") == 0);
+	T_OK(journal_env("MATCH", LOG_JSON, 0));
+	T_OK(strncmp(got, "<6>{\"ts\":\"", 10) == 0 && strlen(got) > 34 &&
+	    strcmp(got + 34, "\",\"level\":\"info\",\"peer\":\"bob\",\"msg\":\"hello 7\"}\n") == 0);
+	/* Another file (stderr redirected since systemd set it), unset, malformed. */
+	if ((f = tmpfile()) == NULL || fstat(fileno(f), &st) != 0) {
+		perror("tmpfile");
+		exit(2);
+	}
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	T_OK(!journal_env(v, LOG_TEXT, 0));
+	T_OK(strlen(got) > 24 && got[0] != '<' &&
+	    strcmp(got + 24, " info peer=bob hello 7\n") == 0);
+	fclose(f);
+	T_OK(!journal_env(NULL, LOG_TEXT, 0));
+	T_OK(got[0] != '<');
+	T_OK(!journal_env("", LOG_TEXT, 0));
+	T_OK(!journal_env("garbage", LOG_TEXT, 0));
+	T_OK(!journal_env("12", LOG_TEXT, 0));
+	T_OK(!journal_env("12:", LOG_TEXT, 0));
+	T_OK(!journal_env(":12", LOG_TEXT, 0));
+	T_OK(!journal_env("-1:-1", LOG_TEXT, 0));
+	T_OK(!journal_env("99999999999999999999999:1", LOG_TEXT, 0));
+	T_OK(got[0] != '<');
+	t_section("journal mode");
+}
+
 int
 main(void)
 {
@@ -334,6 +464,7 @@ main(void)
 	test_sid();
 	test_threads();
 	test_limited();
+	test_journal();
 	log_setup(LOG_INFO, LOG_TEXT, NULL);
 	fclose(cap);
 	return t_done();

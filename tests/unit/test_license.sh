@@ -25,7 +25,8 @@ done < <(find "$top/gateway" "$top/plugins" "$top/proto" "$top/tests" \
 	-path "$top/bench/results" -prune -o \
 	-type f \( -name '*.c' -o -name '*.h' -o -name '*.py' -o -name '*.sh' \
 	-o -name '*.cmake' -o -name CMakeLists.txt -o -name '*.proto' \
-	-o -name '*.yaml' -o -name '*.service' -o -path "$top/.ci/run" \) -print0)
+	-o -name '*.yaml' -o -name '*.service' -o -name '*.scd' -o -name '*.bash' \
+	-o -name '*.sysusers' -o -name '*.tmpfiles' -o -path "$top/.ci/run" \) -print0)
 if [ "$n" -lt 100 ]; then
 	echo "FAIL: only $n source files found under $top: wrong directory?"
 	fail=1

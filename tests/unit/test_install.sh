@@ -20,9 +20,9 @@ for prefix in /usr; do
 	b="$tmp/build${prefix//\//_}" d="$tmp/dest${prefix//\//_}"
 	if ! cmake -S "$src" -B "$b" -DCMAKE_INSTALL_PREFIX="$prefix" \
 	    -DSTP_BENCH=OFF -DSTP_LONG_TESTS=OFF >"$tmp/cfg.log" 2>&1 ||
-	   ! cmake --build "$b" -j 2 --target stpgate >"$tmp/build.log" 2>&1; then
+	   ! cmake --build "$b" -j 2 >"$tmp/build.log" 2>&1; then
 		echo "FAIL: configure/build for prefix $prefix"
-		tail -20 "$tmp/cfg.log" "$tmp/build.log"
+		tail -n 20 "$tmp/cfg.log"; tail -n 20 "$tmp/build.log"
 		exit 1
 	fi
 	if ! DESTDIR="$d" cmake --install "$b" >"$tmp/inst.log" 2>&1; then

@@ -329,20 +329,13 @@ find_socket(const struct gw_opts *g, char *sock, size_t len)
 	 * root has its socket in /run/stpgate, where an operator who is not
 	 * root would not look first.
 	 */
-	if (dflt || sock[0] == '\0') {
-		const char *base = strrchr(g->config, '/');
+	if (dflt) {
 		char alt[CFG_PATH_MAX];
-		size_t n;
 
-		base = base != NULL ? base + 1 : g->config;
-		n = strlen(base);
-		if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
-			n -= 5;
-		else if (n > 4 && strcmp(base + n - 4, ".yml") == 0)
-			n -= 4;
-		snprintf(alt, sizeof(alt), "/run/stpgate/%.*s.sock", (int)n, base);
 		if ((sock[0] == '\0' || stat(sock, &st) != 0) &&
-		    stat(alt, &st) == 0 && S_ISSOCK(st.st_mode))
+		    config_control_in("/run/stpgate", g->config, alt,
+		    sizeof(alt)) == 0 && stat(alt, &st) == 0 &&
+		    S_ISSOCK(st.st_mode))
 			snprintf(sock, len, "%s", alt);
 	}
 	if (sock[0] == '\0') {

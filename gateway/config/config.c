@@ -906,29 +906,18 @@ set_defaults(config *c)
 }
 
 int
-config_default_control(const char *config_path, char *out, size_t len)
+config_control_in(const char *dir, const char *config_path, char *out,
+    size_t len)
 {
-	const char *base = strrchr(config_path, '/'), *env;
-	char dir[CFG_PATH_MAX];
+	const char *base = strrchr(config_path, '/');
 	size_t n;
 
-	out[0] = '\0';
 	base = base != NULL ? base + 1 : config_path;
 	n = strlen(base);
 	if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
 		n -= 5;
 	else if (n > 4 && strcmp(base + n - 4, ".yml") == 0)
 		n -= 4;
-	dir[0] = '\0';
-	/* systemd may list several directories, separated by ':'. */
-	if ((env = getenv("RUNTIME_DIRECTORY")) != NULL && env[0] == '/')
-		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(env, ":"), env);
-	else if (geteuid() == 0)
-		snprintf(dir, sizeof(dir), "/run/stpgate");
-	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/stpgate", env);
-	if (dir[0] == '\0')
-		return 1;
 	if (strlen(dir) + 1 + n + 5 >=
 	    sizeof(((struct sockaddr_un *)0)->sun_path) || strlen(dir) + 1 +
 	    n + 5 >= len) {
@@ -939,6 +928,26 @@ config_default_control(const char *config_path, char *out, size_t len)
 	}
 	snprintf(out, len, "%s/%.*s.sock", dir, (int)n, base);
 	return 0;
+}
+
+int
+config_default_control(const char *config_path, char *out, size_t len)
+{
+	const char *env;
+	char dir[CFG_PATH_MAX];
+
+	out[0] = '\0';
+	dir[0] = '\0';
+	/* systemd may list several directories, separated by ':'. */
+	if ((env = getenv("RUNTIME_DIRECTORY")) != NULL && env[0] == '/')
+		snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(env, ":"), env);
+	else if (geteuid() == 0)
+		snprintf(dir, sizeof(dir), "/run/stpgate");
+	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && env[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/stpgate", env);
+	if (dir[0] == '\0')
+		return 1;
+	return config_control_in(dir, config_path, out, len);
 }
 
 int

@@ -152,6 +152,9 @@ int config_load(const char *path, config **out, char *err, size_t err_len);
  * STP_ETOOBIG when the path does not fit a Unix socket (out says it).
  */
 int config_default_control(const char *config_path, char *out, size_t len);
+/* The same name in dir: "DIR/NAME.sock" (0, or STP_ETOOBIG as above). */
+int config_control_in(const char *dir, const char *config_path, char *out,
+    size_t len);
 
 /*
  * The control socket of the gateway run with the config at path, for

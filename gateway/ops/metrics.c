@@ -315,7 +315,7 @@ render_misc(struct mbuf *b, const struct peers *ps)
 	family(b, "limits_hit_total", "counter",
 	    "Times a configured limit (limits.*) refused something.");
 	mb_printf(b, "stpgate_limits_hit_total %llu\n", (unsigned long long)m->limits_hit);
-	family(b, "config_reloads_total", "counter", "Reloads (SIGHUP), by result.");
+	family(b, "config_reloads_total", "counter", "Reloads (SIGHUP or stpgate reload), by result.");
 	mb_printf(b, "stpgate_config_reloads_total{result=\"ok\"} %llu\n",
 	    (unsigned long long)(m->config_reloads - m->config_reload_failures));
 	mb_printf(b, "stpgate_config_reloads_total{result=\"fail\"} %llu\n",

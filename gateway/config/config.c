@@ -137,7 +137,9 @@ p_units(struct ld *l, const ytree_node *v, const struct field *f, void *dst,
 	k->fmt(lo, sizeof(lo), f->min);
 	k->fmt(hi, sizeof(hi), f->max);
 	snprintf(what, sizeof(what), "%s %s..%s (%s)", k->noun, lo, hi, k->units);
-	if (ld_is_plain(v))
+	/* Quoted too: a config written as JSON can only say "10s" that way. */
+	if (v->kind == YTREE_SCALAR && (v->quoted || !ytree_is_null(v)) &&
+	    memchr(v->str, '\0', v->len) == NULL)
 		rc = k->parse(v->str, v->len, &x);
 	if (rc == -1)
 		return ld_fail_type(l, v, what);
@@ -377,6 +379,8 @@ p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		return ld_fail(l, v, "%s", msg);
 	l->key_pos[l->cur_peer].line = v->line;
 	l->key_pos[l->cur_peer].col = v->col;
+	((cfg_peer *)((char *)dst - offsetof(cfg_peer, key)))->key_pos =
+	    l->key_pos[l->cur_peer];
 	return 0;
 }
 
@@ -905,6 +909,30 @@ set_defaults(config *c)
 	c->rekey.fresh_interval_ms = HOUR;
 }
 
+/*
+ * A config that others may write is refused, as an identity that others may
+ * read is: whoever can change it chooses which keys the gateway trusts and
+ * where it forwards.  (Being readable is checked only when it holds a
+ * secret, check_secret_mode.)  0, STP_EPERM; a file that cannot be stat'ed
+ * is left to the loader to report.
+ */
+static int
+check_file_mode(struct ld *l)
+{
+	struct stat st;
+
+	if (stat(l->file, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		ld_fail_key(l, 0, 0, NULL, "writable by %s (mode %04o): whoever "
+		    "can change it chooses the keys this gateway trusts; chmod "
+		    "go-w %s", (st.st_mode & S_IWOTH) ? "every user" :
+		    "its group", (unsigned)(st.st_mode & 07777), l->file);
+		return STP_EPERM;
+	}
+	return 0;
+}
+
 int
 config_control_in(const char *dir, const char *config_path, char *out,
     size_t len)
@@ -1010,7 +1038,8 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	if ((rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, err_len)) != 0)
+	if ((rc = check_file_mode(&l)) != 0 ||
+	    (rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, err_len)) != 0)
 		goto out;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		rc = ld_oom(&l);

@@ -56,6 +56,7 @@ typedef struct cfg_peer {
 	char proxy[CFG_HOST_MAX + 32];      /* socks5://[user:pass@]host:port (plugins) */
 	int sign_records;                   /* every record both ways is signed (STP.md) */
 	cfg_pos pos;
+	cfg_pos key_pos;                    /* where its key: is, for messages */
 } cfg_peer;
 
 typedef struct cfg_forward {

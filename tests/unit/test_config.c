@@ -653,6 +653,30 @@ test_control(void)
 	}
 }
 
+/* Sizes and durations may be quoted: a config generated as JSON must. */
+static void
+test_quoted_units(void)
+{
+	config *c;
+
+	t_set_ctx("quoted sizes and durations");
+	c = good("{\"identity\": \"@ID@\", \"timeouts\": {\"handshake\": \"10s\", "
+	    "\"drain\": \"250ms\", \"keepalive\": \"20\"}, \"flow\": "
+	    "{\"window\": \"1MiB\"}, \"rekey\": {\"bytes\": \"2 GiB\"}}\n");
+	if (c != NULL) {
+		T_INT((long long)c->timeouts.handshake_ms, 10000);
+		T_INT((long long)c->timeouts.drain_ms, 250);
+		T_INT((long long)c->timeouts.keepalive_ms, 20000);
+		T_INT((long long)c->flow.window, 1 << 20);
+		T_INT((long long)c->rekey.bytes, 2LL << 30);
+		config_free(c);
+	}
+	bad(STP_EPARSE, "identity: @ID@\ntimeouts: {drain: \"soon\"}\n",
+	    "2:19: timeouts.drain: expected a duration");
+	bad(STP_EPARSE, "identity: @ID@\ntimeouts: {drain: \"\"}\n",
+	    "2:19: timeouts.drain: expected a duration");
+}
+
 static void
 test_relative_paths(void)
 {
@@ -712,7 +736,7 @@ test_units(void)
 		{ "limits.session_buffer", "MiB", -1 },
 		{ "limits.session_buffer", "-1", -1 },
 		{ "limits.session_buffer", "0x10000", -1 },
-		{ "limits.session_buffer", "\"64KiB\"", -1 },
+		{ "limits.session_buffer", "\"64KiB\"", 64 << 10 },  /* JSON */
 		{ "flow.window", "16KiB", 16 << 10 },
 		{ "flow.window", "16383", -1 },
 		{ "flow.max_window", "1GiB", 1 << 30 },
@@ -740,7 +764,7 @@ test_units(void)
 		{ "timeouts.stream_idle", "10sec", -1 },
 		{ "timeouts.stream_idle", "10d", -1 },
 		{ "timeouts.stream_idle", "-5s", -1 },
-		{ "timeouts.stream_idle", "\"10s\"", -1 },
+		{ "timeouts.stream_idle", "\"10s\"", 10000 },
 		{ "timeouts.handshake", "100ms", 100 },
 		{ "timeouts.handshake", "99ms", -1 },
 		{ "timeouts.handshake", "10m", 600000 },
@@ -1544,6 +1568,22 @@ test_config_file(void)
 	snprintf(want, sizeof(want), "%s: ", tpath("nonexistent.yaml"));
 	T_OK(strncmp(err, want, strlen(want)) == 0);
 
+	/* Writable by others: refused, as an identity readable by others is. */
+	t_set_ctx("config file: writable by others");
+	write_file(tpath("gw.yaml"), "identity: x.key\n", 16, 0600);
+	chmod(tpath("gw.yaml"), 0664);
+	T_INT(config_load(tpath("gw.yaml"), &c, err, sizeof(err)), STP_EPERM);
+	T_OK(c == NULL);
+	snprintf(want, sizeof(want), "%s: writable by its group (mode 0664): "
+	    "whoever can change it chooses the keys this gateway trusts; chmod "
+	    "go-w %s", tpath("gw.yaml"), tpath("gw.yaml"));
+	t_check(strcmp(err, want) == 0, __FILE__, __LINE__, t_ctx,
+	    "got \"%s\"", err);
+	chmod(tpath("gw.yaml"), 0602);
+	T_INT(config_load(tpath("gw.yaml"), &c, err, sizeof(err)), STP_EPERM);
+	T_OK(strstr(err, "writable by every user (mode 0602)") != NULL);
+	t_set_ctx("config file");
+
 	buf = malloc(n);
 	memset(buf, '#', n);
 	buf[n - 1] = '\n';
@@ -1635,6 +1675,7 @@ main(void)
 	test_full();
 	test_relative_paths();
 	test_control();
+	test_quoted_units();
 	t_section("loading");
 	test_units();
 	test_addresses();

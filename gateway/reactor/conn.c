@@ -39,10 +39,28 @@
 
 /*
  * A responder says nothing to a HELLO it will not take (STP.md, "HELLO"),
- * so an initiator that heard nothing names the likely causes.
+ * so an initiator that heard nothing names the likely causes, first the
+ * two that only a config fixes: the peer's key as we wrote it (file:line),
+ * and the peer not listing ours.
  */
-#define NO_WORD " without a word from the peer (wrong peer key or " \
-	"access_secret, clocks more than 120 s apart, or not an STP v1.1 listener)"
+static const char *
+no_word(conn *c, char *buf, size_t len)
+{
+	const config *cfg = gateway_config(c->gw);
+	long i;
+
+	if (!c->initiator || c->heard)
+		return "";
+	if ((i = config_peer_by_key(cfg, c->peer_pub)) < 0) {
+		snprintf(buf, len, " without a word from the peer");
+		return buf;
+	}
+	snprintf(buf, len, " without a word from the peer: peers.%s.key (%s:%u) "
+	    "may not be its key, or it does not list ours; else the "
+	    "access_secret, clocks more than 120 s apart, or not an STP v1.1 "
+	    "listener", cfg->peers[i].name, cfg->path, cfg->peers[i].key_pos.line);
+	return buf;
+}
 
 static conn *starved_head; /* conns holding jobs the pool refused */
 static conn *dirty_head;   /* conns with jobs or output for the turn's end */
@@ -577,7 +595,7 @@ cn_process(conn *c)
 			    "the peer closed the connection after our AUTH: our key is probably not in its peer map");
 		else {
 			size_t part = endpoint_input_partial(c->ep);
-			char why[256];
+			char why[CFG_PATH_MAX + 512], hint[CFG_PATH_MAX + 320];
 
 			/* Cut in the middle of a frame: a truncation, say so. */
 			if (part > 0)
@@ -587,7 +605,7 @@ cn_process(conn *c)
 			else
 				snprintf(why, sizeof(why),
 				    "connection closed by the other side%s",
-				    c->initiator && !c->heard ? NO_WORD : "");
+				    no_word(c, hint, sizeof(hint)));
 			cn_fail(c, STP_EIO, why);
 		}
 		return;
@@ -629,7 +647,7 @@ static void
 handshake_expired(uv_timer_t *t)
 {
 	conn *c = t->data;
-	char why[256];
+	char why[CFG_PATH_MAX + 512], hint[CFG_PATH_MAX + 320];
 
 	/* A gate that refused what came: the silence ends now, as any other. */
 	if (c->gate != NULL && c->gate->state == GATE_DRAINING) {
@@ -638,7 +656,7 @@ handshake_expired(uv_timer_t *t)
 	}
 	snprintf(why, sizeof(why), "handshake timed out after %llu ms%s",
 	    (unsigned long long)gateway_config(c->gw)->timeouts.handshake_ms,
-	    c->initiator && !c->heard ? NO_WORD : "");
+	    no_word(c, hint, sizeof(hint)));
 	cn_fail(c, STP_EPROTO, why);
 }
 
@@ -688,6 +706,8 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	if (c->high < 256 * 1024)
 		c->high = 256 * 1024;
 	c->plug = plugins_ref(gateway_plugins(gw));
+	if (initiator)
+		memcpy(c->peer_pub, peer_pub, sizeof(c->peer_pub));
 	if ((initiator ? cn_make_endpoint(c, peer_pub) : cn_make_gate(c)) != 0)
 		goto fail;
 	tcp->data = c;

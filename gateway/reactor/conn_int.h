@@ -32,6 +32,7 @@ struct conn {
 	gate *gate;
 	endpoint *ep;
 	int heard;               /* a byte came from the peer */
+	uint8_t peer_pub[32];    /* the key we dialed (initiator), for messages */
 	const conn_owner_ops *ops;
 	void *owner;
 	int initiator;

@@ -296,9 +296,11 @@ def main():
 	    peers={"bob": {"key": bob_key, "dial": bport}},
 	    forwards=[(cport, "bob", "echo")], timeouts=t))
 	gc.start()
-	r.ok(gc.wait_log("without a word from the peer \\(wrong peer key or access_secret",
+	r.ok(gc.wait_log(r"without a word from the peer: peers\.bob\.key \(.*carol\.yaml:\d+\) "
+	    r"may not be its key, or it does not list ours; else the access_secret",
 	    HS_TIMEOUT_S + 15) is not None,
-	    "carol (no access secret) hears nothing and her log says what may be wrong")
+	    "carol (no access secret) hears nothing and her log says what may be wrong, "
+	    "naming the key's file:line")
 	r.ok(gb.wait_log("session up", 1) is not None and
 	    gb.wait_log(peer_line("carol", "session up"), 1) is None,
 	    "bob never saw carol")

@@ -537,6 +537,28 @@ static const struct field log_fields[] = {
 	{ .name = NULL }
 };
 
+/* metrics: as a mapping, for the explicit non-loopback form. */
+static const struct field metrics_fields[] = {
+	{ F("listen", p_addr, config, metrics), .required = 1, .flags = A_IP,
+	    HAS(config, has_metrics) },
+	{ F("allow_remote", ld_p_bool, config, metrics_allow_remote) },
+	{ .name = NULL }
+};
+
+/*
+ * metrics: ADDR (loopback only), or {listen: ADDR, allow_remote: true} to
+ * serve the unauthenticated plain-HTTP endpoint beyond this host on
+ * purpose.  Whether the address is loopback is checked with the relations
+ * (config_check.c), once both keys are known.
+ */
+static int
+p_metrics(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	if (v->kind == YTREE_MAP)
+		return walk(l, v, f->sub, (char *)dst - f->off);
+	return p_addr(l, v, f, dst);
+}
+
 static const struct field limits_fields[] = {
 	{ F("max_sessions", ld_p_int, config, limits.max_sessions),
 	    RANGE(1, 1000000) },
@@ -634,8 +656,8 @@ static const struct field top_fields[] = {
 	    HAS(config, has_access_secret) },
 	{ .name = "workers", .parse = p_workers, RANGE(0, WORKERS_MAX) },
 	{ .name = "log", .parse = p_map, .sub = log_fields },
-	{ F("metrics", p_addr, config, metrics), .flags = A_IP | A_LOOPBACK,
-	    HAS(config, has_metrics) },
+	{ F("metrics", p_metrics, config, metrics), .flags = A_IP,
+	    HAS(config, has_metrics), .sub = metrics_fields },
 	{ F("control", p_control, config, control),
 	    .flags = P_EMPTY_OK | P_SOCKET, HAS(config, has_control) },
 	{ .name = "peers", .parse = p_peers },

@@ -95,7 +95,8 @@ typedef struct config {
 					     * dispatch rule sends the jobs */
 	int log_level, log_format;
 	int has_metrics;
-	cfg_addr metrics;                   /* loopback only */
+	cfg_addr metrics;                   /* loopback unless metrics_allow_remote */
+	int metrics_allow_remote;           /* metrics: {listen:, allow_remote: true} */
 	char control[CFG_PATH_MAX];         /* control socket path; "" = none */
 	int has_control;                    /* `control:` was given (a path or off) */
 	int control_default;                /* control is config_default_control's:

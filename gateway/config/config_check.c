@@ -315,6 +315,25 @@ ld_relations(struct ld *l)
 		}
 	}
 
+	/* The metrics endpoint is unauthenticated plain HTTP: loopback unless
+	 * the config asks for more in so many words. */
+	if (c->has_metrics && !c->metrics_allow_remote &&
+	    !ld_addr_is_loopback(&c->metrics)) {
+		const ytree_node *mv = ytree_get(l->root, "metrics");
+
+		if (mv != NULL && mv->kind == YTREE_MAP)
+			ld_xfail(l, c->metrics.pos, "metrics.listen", "%s is not a "
+			    "loopback address; the endpoint is unauthenticated "
+			    "plain HTTP: set metrics.allow_remote: true to serve "
+			    "it there", c->metrics.host);
+		else
+			ld_xfail(l, c->metrics.pos, "metrics", "%s is not a "
+			    "loopback address (expected 127.0.0.0/8 or [::1]); the "
+			    "endpoint is unauthenticated plain HTTP: write metrics: "
+			    "{listen: ..., allow_remote: true} to serve it there",
+			    c->metrics.host);
+	}
+
 	for (i = 0; i < c->n_services; i++) {
 		cfg_service *s = &c->services[i];
 

@@ -464,6 +464,7 @@ def run(h):
 	control_edges(h, st.ctl_b)
 	refusals(h, st, b)
 	default_socket(h, st)
+	remote_metrics(h, st)
 	reload_moves(h, st, a)
 
 	for g in (a, b):
@@ -714,6 +715,25 @@ def default_socket(h, st):
 	rc, out, err = cli("reload")
 	r.ok(rc == 1 and one_line(err) and "gateway not running" in err,
 	    "reload with the gateway gone: exit 1, not running", "exit %d: %r" % (rc, err))
+
+
+def remote_metrics(h, st):
+	"""metrics: {listen: 0.0.0.0:P, allow_remote: true} binds every
+	interface (scraped here over loopback, the only address we may use)."""
+	r = h.r
+	p = h.port()
+	t = st.bob_text(listen=h.port(), mport=p, control=None)
+	scalar = 'metrics: "%s:%d"\n' % (HOST, p)
+	r.ok(scalar in t, "the test's config has the scalar metrics line to replace")
+	g = h.gateway("remote", t.replace(scalar,
+	    'metrics: {listen: "0.0.0.0:%d", allow_remote: true}\n' % p))
+	g.start()
+	r.ok(g.wait_log(r"metrics on http://0\.0\.0\.0:%d/metrics" % p, 15) is not None,
+	    "metrics.allow_remote: the endpoint listens on 0.0.0.0")
+	text, why = scrape(p)
+	r.ok(text is not None and "stpgate_sessions" in text,
+	    "metrics.allow_remote: it serves the metrics", why)
+	g.stop()
 
 
 def reload_moves(h, st, a):

@@ -1131,6 +1131,30 @@ test_errors(void)
 	    "127.0.0.0/8 or [::1])");
 	bad(STP_EPARSE, "identity: @ID@\nmetrics: \"[::]:9100\"\n",
 	    "2:10: metrics: :: is not a loopback address");
+	bad(STP_EPARSE, "identity: @ID@\nmetrics: {listen: 0.0.0.0:9100}\n",
+	    "2:19: metrics.listen: 0.0.0.0 is not a loopback address; the "
+	    "endpoint is unauthenticated plain HTTP: set metrics.allow_remote: "
+	    "true to serve it there");
+	bad(STP_EPARSE, "identity: @ID@\nmetrics: {allow_remote: true}\n",
+	    "2:10: metrics: missing key \"listen\"");
+	bad(STP_EPARSE, "identity: @ID@\nmetrics: {listen: 0.0.0.0:9100, "
+	    "allow_remote: maybe}\n", "2:47: metrics.allow_remote: expected "
+	    "true or false");
+	{
+		config *c = good("identity: @ID@\nmetrics:\n  listen: 0.0.0.0:9100\n"
+		    "  allow_remote: true\n");
+
+		if (c != NULL) {
+			T_OK(c->has_metrics && c->metrics_allow_remote &&
+			    c->metrics.port == 9100);
+			config_free(c);
+		}
+		c = good("identity: @ID@\nmetrics: {listen: 127.0.0.1:9100}\n");
+		if (c != NULL) {
+			T_OK(c->has_metrics && !c->metrics_allow_remote);
+			config_free(c);
+		}
+	}
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
 	    "    dial: bad_host:7400\n",
 	    "5:11: peers.bob.dial: expected HOST:PORT with an IP address or "

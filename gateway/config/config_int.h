@@ -137,7 +137,7 @@ const char *ld_fmt_addr(char *buf, size_t len, const cfg_addr *a);
 int ld_addr_parse(const char *s, size_t len, int flags, cfg_addr *out,
     char *why, size_t whylen);
 
-/* ---- value parsers the plugins' settings reuse (config.c) ---- */
+/* ---- value parsers (config_values.c; the plugins' settings reuse some) ---- */
 
 /* A plain scalar: not quoted, not null. */
 int ld_is_plain(const ytree_node *v);
@@ -148,6 +148,27 @@ int ld_p_size(struct ld *l, const ytree_node *v, const struct field *f,
 int ld_p_dur(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 int ld_p_bool(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+/* The schema's other value parsers (config_values.c). */
+int ld_p_workers(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_enum(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_name(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_path(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_control(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_proxy(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_key(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_secret(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_slots(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 
 /* ---- the other passes ---- */

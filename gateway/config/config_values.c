@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config_values.c: pass 1's value parsers (config.c walks the schema
+ * tables that name them): integers, workers, sizes and durations (quoted
+ * or not), booleans, words, names, paths and the control socket, addresses,
+ * proxies, public keys, access secrets, the replay table's size.  Each
+ * takes one ytree value, checks its type and range, stores it at its field's
+ * offset, and on error reports file:line:col: key: reason (config_text.c).
+ */
+#include "config_int.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "identity.h"
+#include "secret.h"
+
+/* Integers, sizes, durations and booleans are never quoted strings. */
+int
+ld_is_plain(const ytree_node *v)
+{
+	return v->kind == YTREE_SCALAR && !v->quoted && !ytree_is_null(v);
+}
+
+int
+ld_p_int(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char what[64];
+	uint64_t x;
+	int over;
+	size_t n;
+
+	snprintf(what, sizeof(what), "an integer %llu..%llu",
+	    (unsigned long long)f->min, (unsigned long long)f->max);
+	if (!ld_is_plain(v))
+		return ld_fail_type(l, v, what);
+	n = v->len > 0 && v->str[0] == '-' ? 1 : 0;
+	if (ld_scan_u64(v->str + n, v->len - n, &x, &over) != v->len - n ||
+	    v->len == n)
+		return ld_fail_type(l, v, what);
+	if (n == 1 || over || x < f->min || x > f->max)
+		return ld_fail(l, v, "%s is out of range %llu..%llu", v->str,
+		    (unsigned long long)f->min,
+		    (unsigned long long)f->max);
+	ld_store_u(dst, f->w, x);
+	return 0;
+}
+
+/* workers: auto, or a thread count (0: crypto on the loop). */
+int
+ld_p_workers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	config *c = dst;
+	char what[64];
+	uint64_t x;
+	int over;
+
+	(void)f;
+	if (v->kind == YTREE_SCALAR && !ytree_is_null(v) && v->len == 4 &&
+	    memcmp(v->str, "auto", 4) == 0) {
+		c->workers_auto = 1;
+		c->workers = 0;  /* the gateway counts the CPUs when it starts */
+		return 0;
+	}
+	snprintf(what, sizeof(what), "auto, or an integer 0..%u", WORKERS_MAX);
+	if (!ld_is_plain(v) || (v->len > 0 && v->str[0] == '-') ||
+	    ld_scan_u64(v->str, v->len, &x, &over) != v->len || v->len == 0)
+		return ld_fail_type(l, v, what);
+	if (over || x > WORKERS_MAX)
+		return ld_fail(l, v, "%s is out of range 0..%u (or auto)", v->str,
+		    WORKERS_MAX);
+	c->workers_auto = 0;
+	c->workers = (unsigned)x;
+	return 0;
+}
+
+/* A quantity with units (a size or a duration): the same checks, other words. */
+struct unitkind {
+	const char *noun;   /* "a size" */
+	const char *units;  /* how to write one */
+	const char *(*fmt)(char *, size_t, uint64_t);
+	int (*parse)(const char *, size_t, uint64_t *);
+};
+
+static const struct unitkind size_kind = {
+	"a size", "bytes, or a number with B, KiB, MiB or GiB", ld_fmt_size, ld_parse_size
+};
+static const struct unitkind dur_kind = {
+	"a duration", "a number with ms, s, m or h; a bare number is seconds",
+	ld_fmt_dur, ld_parse_dur
+};
+
+static int
+p_units(struct ld *l, const ytree_node *v, const struct field *f, void *dst,
+    const struct unitkind *k)
+{
+	char what[160], lo[32], hi[32];
+	uint64_t x = 0;
+	int rc = -1;
+
+	k->fmt(lo, sizeof(lo), f->min);
+	k->fmt(hi, sizeof(hi), f->max);
+	snprintf(what, sizeof(what), "%s %s..%s (%s)", k->noun, lo, hi, k->units);
+	/* Quoted too: a config written as JSON can only say "10s" that way. */
+	if (v->kind == YTREE_SCALAR && (v->quoted || !ytree_is_null(v)) &&
+	    memchr(v->str, '\0', v->len) == NULL)
+		rc = k->parse(v->str, v->len, &x);
+	if (rc == -1)
+		return ld_fail_type(l, v, what);
+	if (rc == -2 || x < f->min || x > f->max)
+		return ld_fail(l, v, "%s is out of range %s..%s", v->str, lo,
+		    hi);
+	ld_store_u(dst, f->w, x);
+	return 0;
+}
+
+int
+ld_p_size(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	return p_units(l, v, f, dst, &size_kind);
+}
+
+int
+ld_p_dur(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	return p_units(l, v, f, dst, &dur_kind);
+}
+
+int
+ld_p_bool(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	int b = -1;
+	size_t i;
+
+	(void)f;
+	if (ld_is_plain(v)) {
+		for (i = 0; i < 3; i++) {
+			if (ld_word_eq(v->str, v->len, yes[i]))
+				b = 1;
+			if (ld_word_eq(v->str, v->len, no[i]))
+				b = 0;
+		}
+	}
+	if (b == -1)
+		return ld_fail_type(l, v, "true or false");
+	memcpy(dst, &b, sizeof(b));
+	return 0;
+}
+
+int
+ld_p_enum(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char what[128];
+	size_t i, o = 0, n;
+	int k;
+
+	for (n = 0; f->words[n] != NULL; n++)
+		;
+	if (v->kind == YTREE_SCALAR && !ytree_is_null(v)) {
+		for (k = 0; f->words[k] != NULL; k++) {
+			if (strlen(f->words[k]) == v->len &&
+			    memcmp(f->words[k], v->str, v->len) == 0) {
+				memcpy(dst, &k, sizeof(k));
+				return 0;
+			}
+		}
+	}
+	for (i = 0; i < n && o < sizeof(what); i++)
+		o += (size_t)snprintf(what + o, sizeof(what) - o, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", f->words[i]);
+	return ld_fail_type(l, v, what);
+}
+
+/* A name, [A-Za-z0-9_.-]{1,63}; stored when f->w (the buffer size) != 0. */
+int
+ld_p_name(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v) ||
+	    !ld_name_ok(v->str, v->len))
+		return ld_fail_type(l, v, "a name of 1..63 characters from "
+		    "A-Z a-z 0-9 _ . -");
+	if (f->w != 0 && dst != NULL)
+		memcpy(dst, v->str, v->len + 1);
+	return 0;
+}
+
+/* A file system path; relative ones are taken from the config's directory. */
+int
+ld_p_path(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	const char *slash = strrchr(l->file, '/');
+	size_t dlen = 0, max = CFG_PATH_MAX - 1;
+	char *out = dst;
+
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v) ||
+	    (v->len == 0 && !(f->flags & P_EMPTY_OK)))
+		return ld_fail_type(l, v, "a path");
+	if (memchr(v->str, '\0', v->len) != NULL)
+		return ld_fail(l, v, "expected a path, got a string with a NUL "
+		    "byte");
+	if (f->flags & P_IDENTITY)
+		l->identity = v;
+	if (v->len == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (v->str[0] != '/' && slash != NULL)
+		dlen = (size_t)(slash - l->file) + 1;
+	if (f->flags & P_SOCKET)
+		max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	if (dlen + v->len > max)
+		return ld_fail(l, v, "path is %zu bytes%s; the limit is %zu%s",
+		    dlen + v->len, dlen ? " (after the config file's "
+		    "directory)" : "", max, (f->flags & P_SOCKET) ?
+		    " for a socket" : "");
+	memcpy(out, l->file, dlen);
+	memcpy(out + dlen, v->str, v->len + 1);
+	return 0;
+}
+
+/*
+ * control: a socket path (relative to the config's directory) whose
+ * directory must exist, or "off" (also "") for none.  A missing directory
+ * is caught here, so `stpgate check` says so rather than the gateway's bind.
+ */
+int
+ld_p_control(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char *out = dst, dir[CFG_PATH_MAX], *slash;
+	struct stat st;
+	int rc, one = 1;
+
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	if (v->kind == YTREE_SCALAR && v->len == 3 &&
+	    memcmp(v->str, "off", 3) == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if ((rc = ld_p_path(l, v, f, dst)) != 0 || out[0] == '\0')
+		return rc;
+	snprintf(dir, sizeof(dir), "%s", out);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;       /* the working directory */
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		return ld_fail(l, v, "directory %s: %s (create it, or leave "
+		    "control: out for the default)", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ld_fail(l, v, "%s is not a directory", dir);
+	return 0;
+}
+
+int
+ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	const char *what = (f->flags & A_NAME) ?
+	    "HOST:PORT with an IP address or DNS name" :
+	    "HOST:PORT with an IP address";
+	char why[2 * SHOW_BUF], d[SHOW_BUF + 16];
+	cfg_addr *a = dst;
+	int one = 1;
+
+	if (v->kind == YTREE_SEQ)
+		return ld_fail(l, v, "expected %s, got %s (quote IPv6 addresses: "
+		    "\"[::1]:7400\")", what, ld_describe(d, v));
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
+		return ld_fail_type(l, v, what);
+	if (ld_addr_parse(v->str, v->len, f->flags, a, why, sizeof(why)) != 0)
+		return ld_fail(l, v, "%s", why);
+	a->pos.line = v->line;
+	a->pos.col = v->col;
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	return 0;
+}
+
+/* socks5://[USER:PASS@]HOST:PORT; the plugin parses it fully. */
+int
+ld_p_proxy(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	static const char pfx[] = "socks5://";
+	const char *what = "socks5://[USER:PASS@]HOST:PORT";
+	const char *hp, *at;
+	char why[2 * SHOW_BUF];
+	cfg_addr a;
+	int one = 1;
+
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
+		return ld_fail_type(l, v, what);
+	/* Shown without what may be a password. */
+	if (v->len < sizeof(pfx) - 1 || memcmp(v->str, pfx, sizeof(pfx) - 1) != 0)
+		return ld_fail(l, v, "expected %s: the value must start with "
+		    "\"socks5://\"", what);
+	if (v->len >= f->w)
+		return ld_fail(l, v, "expected %s of at most %zu characters, got "
+		    "%zu", what, f->w - 1, v->len);
+	hp = v->str + sizeof(pfx) - 1;
+	at = NULL;
+	for (const char *p = hp; p < v->str + v->len; p++)
+		if (*p == '@')
+			at = p;
+	if (at != NULL) {
+		/* RFC 1929: USER and PASS of 1..255 bytes each (never shown). */
+		const char *u = v->str + sizeof(pfx) - 1;
+		const char *c = memchr(u, ':', (size_t)(at - u));
+
+		if (c == NULL || c == u || c + 1 == at || c - u > 255 ||
+		    at - c - 1 > 255)
+			return ld_fail(l, v, "expected %s: before the \"@\" "
+			    "write USER:PASS, each 1..255 bytes (RFC 1929)",
+			    what);
+		hp = at + 1;
+	}
+	if (ld_addr_parse(hp, (size_t)(v->str + v->len - hp), A_IP | A_NAME, &a,
+	    why, sizeof(why)) != 0)
+		return ld_fail(l, v, "expected %s; after the \"socks5://\"%s: %s",
+		    what, at != NULL ? " and the \"@\"" : "", why);
+	memcpy(dst, v->str, v->len + 1);
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	return 0;
+}
+
+/* A peer's public key text; its position is kept for pass 2. */
+int
+ld_p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char msg[256];
+
+	(void)f;
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
+		return ld_fail_type(l, v, "a public key (stp1:..., as `stpgate "
+		    "pubkey` prints it)");
+	if (memchr(v->str, '\0', v->len) != NULL)
+		return ld_fail(l, v, "a public key cannot contain a NUL byte");
+	if (identity_pub_decode(v->str, dst, msg, sizeof(msg)) != 0)
+		return ld_fail(l, v, "%s", msg);
+	l->key_pos[l->cur_peer].line = v->line;
+	l->key_pos[l->cur_peer].col = v->col;
+	((cfg_peer *)((char *)dst - offsetof(cfg_peer, key)))->key_pos =
+	    l->key_pos[l->cur_peer];
+	return 0;
+}
+
+/*
+ * A config that holds an access secret must not be readable by every user:
+ * then it would be no secret (identity_load refuses a readable key file for
+ * the same reason).  Group read is left alone: a config owned root:stpgate
+ * mode 0640 is the usual set-up.  Checked once, at the first secret given;
+ * k is its key.  0, STP_EPERM or STP_EIO.
+ */
+static int
+check_secret_mode(struct ld *l, const ytree_node *k)
+{
+	struct stat st;
+	int e;
+
+	if (l->secret_seen)
+		return 0;
+	l->secret_seen = 1;
+	if (stat(l->file, &st) == -1) {
+		e = errno;
+		ld_fail(l, k, "cannot check the mode of %s: %s", l->file,
+		    strerror(e));
+		return STP_EIO;
+	}
+	if ((st.st_mode & S_IROTH) != 0) {
+		ld_fail(l, k, "%s is readable by every user (mode %04o); chmod "
+		    "o-r it, since it holds a secret", l->file,
+		    (unsigned)(st.st_mode & 07777));
+		return STP_EPERM;
+	}
+	return 0;
+}
+
+/*
+ * An access secret's text (stps1:..., secret.h).  Messages never quote the
+ * value: even a mistyped secret is most of a secret.
+ */
+int
+ld_p_secret(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	char msg[256];
+	int one = 1, rc;
+
+	/* ld_describe quotes scalars only, and none reaches it here. */
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
+		return ld_fail_type(l, v, "an access secret (stps1:..., as "
+		    "`stpgate secret` prints it)");
+	if (memchr(v->str, '\0', v->len) != NULL)
+		return ld_fail(l, v, "an access secret cannot contain a NUL "
+		    "byte");
+	if (secret_text_decode(v->str, dst, msg, sizeof(msg)) != 0)
+		return ld_fail(l, v, "%s", msg);
+	if ((rc = check_secret_mode(l, l->cur_key)) != 0)
+		return rc;
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * limits.replay_slots: the listener's table of HELLOs seen is made of
+ * buckets of 8 slots, so the count is a whole number of buckets.  Rather
+ * than round silently, name the two counts nearest to the one written.
+ */
+int
+ld_p_slots(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	unsigned x;
+	int rc;
+
+	if ((rc = ld_p_int(l, v, f, &x)) != 0)
+		return rc;
+	if (x % 8 != 0)
+		return ld_fail(l, v, "%u is not a multiple of 8 (nearest: %u or "
+		    "%u)", x, x - x % 8, x - x % 8 + 8);
+	memcpy(dst, &x, sizeof(x));
+	return 0;
+}

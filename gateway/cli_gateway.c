@@ -141,6 +141,9 @@ check_main(const struct cmd *c, int argc, char **argv)
 		return status;
 	config_summary(cfg, summary, sizeof(summary));
 	printf("%s\n", summary);
+	if (cfg->n_peers == 0)
+		fprintf(stderr, "stpgate: warning: %s lists no peers: no session "
+		    "can be made with this config\n", g.config);
 	config_free(cfg);
 	return 0;
 }

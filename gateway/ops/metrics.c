@@ -54,6 +54,17 @@ static const char *const rec_reason_names[M_REC_REASONS] = {
 	[M_REC_TOO_BIG] = "too_big",
 };
 
+static const char *const acc_listener_names[M_ACC_LISTENERS] = {
+	[M_ACC_PEER] = "peer",
+	[M_ACC_FORWARD] = "forward",
+};
+
+static const char *const acc_reason_names[M_ACC_REASONS] = {
+	[M_ACC_EMFILE] = "emfile",
+	[M_ACC_ENFILE] = "enfile",
+	[M_ACC_OTHER] = "other",
+};
+
 /* Out-of-range reasons get a name too, so a label is never NULL. */
 static const char *
 name_of(const char *const *names, int n, int r)
@@ -204,6 +215,11 @@ render_sessions(struct mbuf *b, const struct peers *ps)
 	    "Established sessions that went down since start.");
 	mb_printf(b, "stpgate_sessions_closed_total %llu\n",
 	    (unsigned long long)m->sessions_down);
+	family(b, "sessions_rival_total", "counter",
+	    "Connections refused because the peer's key already had a live "
+	    "session (two gateways with one identity).");
+	mb_printf(b, "stpgate_sessions_rival_total %llu\n",
+	    (unsigned long long)m->sessions_rival);
 }
 
 static void
@@ -299,7 +315,7 @@ render_misc(struct mbuf *b, const struct peers *ps)
 	const metrics *m = &stp_metrics;
 	uint64_t rekeys = m->rekeys;
 	size_t i;
-	int r;
+	int r, l;
 
 	for (i = 0; i < ps->n; i++)
 		rekeys += ps->v[i].rekeys;
@@ -315,6 +331,13 @@ render_misc(struct mbuf *b, const struct peers *ps)
 	family(b, "limits_hit_total", "counter",
 	    "Times a configured limit (limits.*) refused something.");
 	mb_printf(b, "stpgate_limits_hit_total %llu\n", (unsigned long long)m->limits_hit);
+	family(b, "accept_errors_total", "counter",
+	    "Connections the peer or a forward listener could not take (accept failed), by reason; emfile, enfile: the open-files limit (each waiting connection is closed at once).");
+	for (l = 0; l < M_ACC_LISTENERS; l++)
+		for (r = 0; r < M_ACC_REASONS; r++)
+			mb_printf(b, "stpgate_accept_errors_total{listener=\"%s\",reason=\"%s\"} %llu\n",
+			    acc_listener_names[l], acc_reason_names[r],
+			    (unsigned long long)m->accept_errors[l][r]);
 	family(b, "config_reloads_total", "counter", "Reloads (SIGHUP or stpgate reload), by result.");
 	mb_printf(b, "stpgate_config_reloads_total{result=\"ok\"} %llu\n",
 	    (unsigned long long)(m->config_reloads - m->config_reload_failures));

@@ -19,6 +19,8 @@
  *   stpgate_peer_bytes_total{peer,direction="in"|"out"} (app bytes)
  *   stpgate_rekeys_total, stpgate_records_rejected_total{reason},
  *   stpgate_limits_hit_total, stpgate_config_reloads_total{result}
+ *   stpgate_accept_errors_total{listener="peer"|"forward",
+ *   reason="emfile"|"enfile"|"other"} (connections a listener could not take)
  *   stpgate_worker_threads, stpgate_worker_queue_depth,
  *   stpgate_worker_jobs_running (gauges), stpgate_worker_jobs_total,
  *   stpgate_worker_job_latency_seconds (histogram, queue to done)
@@ -63,6 +65,15 @@ enum m_rec_reason {
 	M_REC_REASONS
 };
 
+/* Which listener could not accept, and why (stpgate_accept_errors_total). */
+enum m_acc_listener { M_ACC_PEER, M_ACC_FORWARD, M_ACC_LISTENERS };
+enum m_acc_reason {
+	M_ACC_EMFILE,     /* the process's open-files limit (RLIMIT_NOFILE) */
+	M_ACC_ENFILE,     /* the system's (fs.file-max) */
+	M_ACC_OTHER,      /* ENOBUFS, ENOMEM, ... */
+	M_ACC_REASONS
+};
+
 typedef struct metrics {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed[M_HS_REASONS];
@@ -72,8 +83,11 @@ typedef struct metrics {
 	uint64_t streams_refused[M_ST_REASONS];
 	uint64_t records_rejected[M_REC_REASONS];
 	uint64_t sessions_up, sessions_down;
+	uint64_t sessions_rival;    /* refused: the peer's key already had a live session */
 	uint64_t rekeys;
 	uint64_t limits_hit;          /* any configured cap reached */
+	/* Per failed accept, or per waiting connection closed because of one. */
+	uint64_t accept_errors[M_ACC_LISTENERS][M_ACC_REASONS];
 	uint64_t config_reloads, config_reload_failures;
 	uint64_t crypto_jobs_loop;    /* jobs run on the loop (pool ones: workers_stats) */
 } metrics;

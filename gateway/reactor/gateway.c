@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gateway.c: the process: config, listeners, sessions, handshakes in
- * progress, the worker pool, signals, reload and drain.  See gateway.h.
+ * progress, the worker pool, signals and drain.  See gateway.h.  Applying
+ * a reload is gateway_reload.c; the listening sockets and their accept
+ * loop are listener.c; the open-files limit and budget are fdbudget.c.
  *
  * Inbound STP connections are owned here until their handshake completes;
  * then the session of the authenticated peer takes them.  Before a handshake
@@ -15,6 +17,8 @@
  */
 #include "gateway.h"
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +30,10 @@
 #include "control.h"
 #include "guard.h"
 #include "err.h"
+#include "fdbudget.h"
+#include "gateway_int.h"
 #include "identity.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -34,20 +41,8 @@
 #include "session.h"
 #include "workers.h"
 
-#define BACKLOG 511
 #define RATE_SLOTS 4096   /* source addresses remembered by the rate limiter */
 #define RATE_PROBE 8
-
-struct fwd {
-	uv_tcp_t tcp;
-	gateway *gw;
-	size_t idx;                 /* in the current config's forwards */
-	char peer[CFG_NAME_MAX];
-	char service[CFG_NAME_MAX];
-	cfg_addr listen;
-	int allow_remote;
-	struct fwd *next;
-};
 
 struct pending {
 	conn *c;
@@ -59,35 +54,6 @@ struct rate_slot {
 	uint8_t used;
 	double tokens;
 	uint64_t last_ms;
-};
-
-struct gateway {
-	uv_loop_t loop;
-	config *cfg;
-	workers *pool;
-	aead_ctx *actx;             /* crypto run on the loop */
-	guard *guard;               /* HELLOs seen by our listener (guard.h) */
-	uv_check_t turn_check;      /* the end of a turn: after I/O callbacks */
-	uv_prepare_t turn_prepare;  /* ... and before waiting for I/O */
-	uv_tcp_t *plisten;          /* peers dial us here */
-	struct fwd *fwds;
-	session **sessions;         /* parallel to cfg->peers */
-	size_t n_sessions;
-	struct pending *pending;    /* inbound conns in their handshake */
-	unsigned n_pending;
-	unsigned n_app, n_conns, n_sessions_closing;
-	struct rate_slot *rate;
-	control *ctl;               /* `stpgate status` talks to us here */
-	metrics_http *mh;           /* the Prometheus endpoint */
-	plugins *plug;              /* the running plugins (a reload replaces them) */
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t drain_timer;
-	int draining, stopping, exit_code;
-	int log_level;              /* -1: the config's log.level; else the
-				     * command line's, across reloads too */
-	int ready;                  /* READY=1 went out: the manager waits
-				     * for STOPPING=1 */
-	uint64_t drain_deadline;
 };
 
 static const conn_owner_ops inbound_ops;
@@ -169,11 +135,17 @@ gateway_now(gateway *gw)
 int
 gateway_app_conn_add(gateway *gw)
 {
-	if (gw->n_app >= gw->cfg->limits.max_connections) {
+	if (gw->n_app >= gw->max_conns) {
 		stp_metrics.limits_hit++;
-		log_limited(LOG_WARN, "connection limit", NULL,
-		    "connection refused: %u connections open, the limit (limits.max_connections)",
-		    gw->n_app);
+		if (gw->max_conns < gw->cfg->limits.max_connections)
+			log_limited(LOG_WARN, "connection limit", NULL,
+			    "connection refused: %u connections open, the limit (limits.max_connections, "
+			    "lowered from %u to fit the open-files limit %llu)", gw->n_app,
+			    gw->cfg->limits.max_connections, (unsigned long long)gw->nofile);
+		else
+			log_limited(LOG_WARN, "connection limit", NULL,
+			    "connection refused: %u connections open, the limit (limits.max_connections)",
+			    gw->n_app);
 		return STP_ETOOBIG;
 	}
 	gw->n_app++;
@@ -216,13 +188,6 @@ gateway_foreach_session(gateway *gw, void (*cb)(void *arg, const session_info *i
 		session_get_info(gw->sessions[i], &info);
 		cb(arg, &info);
 	}
-}
-
-static void
-addr_text(const cfg_addr *a, char *out, size_t len)
-{
-	snprintf(out, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host,
-	    a->port);
 }
 
 /* ---- inbound handshakes ---- */
@@ -333,22 +298,6 @@ static const conn_owner_ops inbound_ops = {
 	.closed = inbound_closed,
 };
 
-/* A new connection from a listener, in a malloc'd handle; NULL if none. */
-static uv_tcp_t *
-accept_tcp(gateway *gw, uv_stream_t *server)
-{
-	uv_tcp_t *tcp = malloc(sizeof(*tcp));
-
-	if (tcp == NULL)
-		return NULL;
-	uv_tcp_init(&gw->loop, tcp);
-	if (uv_accept(server, (uv_stream_t *)tcp) != 0) {
-		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
-		return NULL;
-	}
-	return tcp;
-}
-
 /* Token bucket per source address: handshakes_per_source a second, that burst. */
 static int
 rate_ok(gateway *gw, const struct sockaddr_storage *ss)
@@ -390,33 +339,31 @@ rate_ok(gateway *gw, const struct sockaddr_storage *ss)
 	return 1;
 }
 
+/* A connection the peer listener accepted. */
 static void
-on_peer_connection(uv_stream_t *server, int status)
+on_peer_connection(void *arg, uv_tcp_t *tcp)
 {
-	gateway *gw = server->data;
+	gateway *gw = arg;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	struct pending *p;
-	uv_tcp_t *tcp;
 	conn *c;
 
-	if (status < 0) {
-		log_limited(LOG_WARN, "accept", NULL, "accepting a peer connection failed: %s",
-		    uv_strerror(status));
-		return;
-	}
-	if ((tcp = accept_tcp(gw, server)) == NULL)
-		return;
 	memset(&ss, 0, sizeof(ss));
 	uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len);
-	if (gw->draining || gw->n_pending >= gw->cfg->limits.max_handshakes ||
-	    !rate_ok(gw, &ss)) {
+	if (gw->draining || gw->n_pending >= gw->max_hs || !rate_ok(gw, &ss)) {
 		stp_metrics.handshakes_failed[M_HS_RATE]++;
 		/* One rate-limit key per reason, so one flood cannot hide the other. */
 		if (gw->draining)
 			log_limited(LOG_WARN, "handshake drain", NULL,
 			    "peer connection dropped: shutting down");
-		else if (gw->n_pending >= gw->cfg->limits.max_handshakes)
+		else if (gw->n_pending >= gw->max_hs && gw->max_hs < gw->cfg->limits.max_handshakes)
+			log_limited(LOG_WARN, "handshake global", NULL,
+			    "peer connection dropped: too many handshakes in progress (limits.max_handshakes, "
+			    "lowered from %u to %u to fit the open-files limit %llu)",
+			    gw->cfg->limits.max_handshakes, gw->max_hs,
+			    (unsigned long long)gw->nofile);
+		else if (gw->n_pending >= gw->max_hs)
 			log_limited(LOG_WARN, "handshake global", NULL,
 			    "peer connection dropped: too many handshakes in progress (limits.max_handshakes)");
 		else
@@ -443,16 +390,14 @@ on_peer_connection(uv_stream_t *server, int status)
 
 /* ---- forwards ---- */
 
+/* A connection a forward listener accepted. */
 static void
-on_app_connection(uv_stream_t *server, int status)
+on_app_connection(void *arg, uv_tcp_t *tcp)
 {
-	struct fwd *f = server->data;
+	struct fwd *f = arg;
 	gateway *gw = f->gw;
-	uv_tcp_t *tcp;
 	long p;
 
-	if (status < 0 || (tcp = accept_tcp(gw, server)) == NULL)
-		return;
 	p = config_peer_by_name(gw->cfg, f->peer);
 	if (gw->draining || p < 0 || gateway_app_conn_add(gw) != 0) {
 		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
@@ -461,36 +406,12 @@ on_app_connection(uv_stream_t *server, int status)
 	session_accept_app(gw->sessions[p], tcp, f->service);
 }
 
-static int
-listen_on(gateway *gw, uv_tcp_t *tcp, const cfg_addr *a, uv_connection_cb cb,
-    void *data, char *err, size_t errlen)
-{
-	char at[CFG_HOST_MAX + 8];
-	int rc;
-
-	addr_text(a, at, sizeof(at));
-	uv_tcp_init(&gw->loop, tcp);
-	tcp->data = data;
-	if ((rc = uv_tcp_bind(tcp, (const struct sockaddr *)&a->ss, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)tcp, BACKLOG, cb)) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", at, uv_strerror(rc));
-		return STP_EIO;
-	}
-	return 0;
-}
-
-static void
-fwd_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static int
-fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
+int
+gw_fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
 {
 	const cfg_forward *fc = &gw->cfg->forwards[i];
 	struct fwd *f = calloc(1, sizeof(*f));
-	char at[CFG_HOST_MAX + 8];
+	int rc;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -502,23 +423,23 @@ fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
 	snprintf(f->service, sizeof(f->service), "%s", fc->service);
 	f->listen = fc->listen;
 	f->allow_remote = fc->allow_remote;
-	if (listen_on(gw, &f->tcp, &fc->listen, on_app_connection, f, err,
-	    errlen) != 0) {
-		uv_close((uv_handle_t *)&f->tcp, fwd_closed);
-		return STP_EIO;
+	if ((rc = listener_open(gw->ls, M_ACC_FORWARD, &fc->listen, on_app_connection, f,
+	    &f->l, err, errlen)) != 0) {
+		free(f);
+		return rc;
 	}
-	addr_text(&fc->listen, at, sizeof(at));
-	log_info(f->peer, NULL, "listening on %s for %s/%s%s", at, f->peer,
+	log_info(f->peer, NULL, "listening on %s for %s/%s%s", listener_addr(f->l), f->peer,
 	    f->service, fc->allow_remote ? " (non-loopback: allow_remote is set)" : "");
 	f->next = gw->fwds;
 	gw->fwds = f;
 	return 0;
 }
 
-static void
-fwd_close(struct fwd *f)
+void
+gw_fwd_close(struct fwd *f)
 {
-	uv_close((uv_handle_t *)&f->tcp, fwd_closed);
+	listener_close(f->l);
+	free(f);
 }
 
 /* Close every forward listener (drain and stop: no new app connections). */
@@ -529,47 +450,31 @@ close_forwards(gateway *gw)
 
 	while ((f = gw->fwds) != NULL) {
 		gw->fwds = f->next;
-		fwd_close(f);
+		gw_fwd_close(f);
 	}
 }
 
-static int
-same_forward(const struct fwd *f, const config *c, const cfg_forward *nf)
+int
+gw_plisten_open(gateway *gw, char *err, size_t errlen)
 {
-	return strcmp(f->listen.host, nf->listen.host) == 0 &&
-	    f->listen.port == nf->listen.port &&
-	    strcmp(f->peer, c->peers[nf->peer].name) == 0 &&
-	    strcmp(f->service, nf->service) == 0 &&
-	    f->allow_remote == nf->allow_remote;
-}
-
-static int
-plisten_open(gateway *gw, char *err, size_t errlen)
-{
-	char at[CFG_HOST_MAX + 8];
+	int rc;
 
 	if (!gw->cfg->has_listen)
 		return 0;
-	if ((gw->plisten = malloc(sizeof(*gw->plisten))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return STP_ENOMEM;
-	}
-	if (listen_on(gw, gw->plisten, &gw->cfg->listen, on_peer_connection, gw,
-	    err, errlen) != 0) {
-		uv_close((uv_handle_t *)gw->plisten, (uv_close_cb)free);
+	if ((rc = listener_open(gw->ls, M_ACC_PEER, &gw->cfg->listen,
+	    on_peer_connection, gw, &gw->plisten, err, errlen)) != 0) {
 		gw->plisten = NULL;
-		return STP_EIO;
+		return rc;
 	}
-	addr_text(&gw->cfg->listen, at, sizeof(at));
-	log_info(NULL, NULL, "listening for peers on %s", at);
+	log_info(NULL, NULL, "listening for peers on %s", listener_addr(gw->plisten));
 	return 0;
 }
 
-static void
-plisten_close(gateway *gw)
+void
+gw_plisten_close(gateway *gw)
 {
 	if (gw->plisten != NULL) {
-		uv_close((uv_handle_t *)gw->plisten, (uv_close_cb)free);
+		listener_close(gw->plisten);
 		gw->plisten = NULL;
 	}
 }
@@ -577,8 +482,8 @@ plisten_close(gateway *gw)
 /* ---- control socket and metrics endpoint ---- */
 
 /* (Re)open the control socket unless it is open on old's path, the same. */
-static int
-control_reopen(gateway *gw, const config *old, char *err, size_t errlen)
+int
+gw_control_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 {
 	if (old != NULL && strcmp(old->control, gw->cfg->control) == 0 &&
 	    (gw->ctl != NULL || gw->cfg->control[0] == '\0'))
@@ -594,8 +499,8 @@ control_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 }
 
 /* (Re)open the metrics endpoint unless it is open on old's address, the same. */
-static int
-metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen)
+int
+gw_metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 {
 	const config *nc = gw->cfg;
 
@@ -612,224 +517,24 @@ metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen)
 	return metrics_http_open(gw, &nc->metrics, &gw->mh, err, errlen);
 }
 
-/* ---- reload ---- */
+/* ---- log settings, sessions closed ---- */
 
 /* The log settings: the config's, but the command line's level if given. */
-static void
-apply_log(gateway *gw)
+void
+gw_apply_log(gateway *gw)
 {
 	log_setup(gw->log_level >= 0 ? gw->log_level : gw->cfg->log_level,
 	    gw->cfg->log_format, NULL);
 }
 
-/*
- * What failed while applying a new config (a listener, the control socket,
- * the metrics endpoint that would not open): logged at once, and gathered
- * "; "-separated, as much as fits, for the reload's answer.
- */
-struct part {
-	char text[1024];
-	unsigned n;
-};
-
-/* Append s to p->text, cut short if need be. */
-static void
-part_put(struct part *p, const char *s)
-{
-	size_t used = strlen(p->text), n = strlen(s);
-
-	if (n > sizeof(p->text) - 1 - used)
-		n = sizeof(p->text) - 1 - used;
-	memcpy(p->text + used, s, n);
-	p->text[used + n] = '\0';
-}
-
-static void
-part_fail(struct part *p, const char *peer, const char *why)
-{
-	log_error(peer, NULL, "reload: %s", why);
-	if (p->n > 0)
-		part_put(p, "; ");
-	part_put(p, why);
-	p->n++;
-}
-
-/* A reload that changed nothing: say so everywhere, count it. */
-static int
-reload_refused(const char *why, char *msg, size_t len)
-{
-	char clean[1100];
-
-	stp_metrics.config_reload_failures++;
-	log_error(NULL, NULL, "reload failed: %s; keeping the old config", why);
-	snprintf(msg, len, "reload failed: %s; running the old config", why);
-	notify_clean(why, clean, sizeof(clean));
-	notify_send("READY=1\nSTATUS=reload failed: %s; running the old config", clean);
-	return 1;
-}
-
-static void
-session_closed(void *arg)
+void
+gw_session_closed(void *arg)
 {
 	gateway *gw = arg;
 
 	gw->n_sessions_closing--;
 	if (gw->stopping && gw->n_conns == 0 && gw->n_sessions_closing == 0)
 		stop_now(gw);
-}
-
-/*
- * Load the config file again and apply it: see gateway.h.  A file that does
- * not load, or plugins that do not start, change nothing; otherwise the new
- * config is applied as far as it goes, and what did not open is a partial
- * failure.  Either failure counts in config_reload_failures.
- */
-static int
-reload(gateway *gw, char *msg, size_t len)
-{
-	config *nc = NULL, *oc = gw->cfg;
-	char err[1024], clean[1100];
-	uint8_t okey[32], nkey[32];
-	struct part part;
-	session **ns;
-	struct fwd **fp, *f;
-	size_t i, j;
-
-	if (gw->draining) {
-		/* The manager heard STOPPING=1 already: no RELOADING=1 now. */
-		log_warn(NULL, NULL, "reload refused: the gateway is shutting down");
-		snprintf(msg, len, "reload failed: the gateway is shutting down");
-		return 1;
-	}
-	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", notify_monotonic_usec());
-	stp_metrics.config_reloads++;
-	if (config_load(oc->path, &nc, err, sizeof(err)) != 0)
-		return reload_refused(err, msg, len);
-	if ((ns = calloc(nc->n_peers ? nc->n_peers : 1, sizeof(*ns))) == NULL) {
-		config_free(nc);
-		return reload_refused("out of memory", msg, len);
-	}
-	{
-		plugins *np;
-
-		if (plugins_open(nc, &np, err, sizeof(err)) != 0) {
-			free(ns);
-			config_free(nc);
-			return reload_refused(err, msg, len);
-		}
-		/* Handshakes under way keep the old set until they end; from
-		 * here nothing goes back to the old config. */
-		plugins_unref(gw->plug);
-		gw->plug = np;
-	}
-	memset(&part, 0, sizeof(part));
-	sign_key_public(oc->identity, okey);
-	sign_key_public(nc->identity, nkey);
-	if (memcmp(okey, nkey, 32) != 0)
-		log_warn(NULL, NULL,
-		    "reload: the identity changed; a new identity needs a restart, keeping the old one");
-	/* Keep the running key object: every conn's handshake points at it. */
-	sign_key_free(nc->identity);
-	nc->identity = oc->identity;
-	oc->identity = NULL;
-	if (nc->workers != oc->workers || nc->workers_auto != oc->workers_auto)
-		log_warn(NULL, NULL, "reload: a new workers setting needs a restart");
-	nc->workers = oc->workers;
-	nc->workers_auto = oc->workers_auto;
-	/* Handshakes in progress point at the guard: it keeps its size. */
-	if (nc->limits.replay_slots != oc->limits.replay_slots)
-		log_warn(NULL, NULL, "reload: a new limits.replay_slots needs a restart");
-	nc->limits.replay_slots = oc->limits.replay_slots;
-	/* Sessions: same name and key stay, with their streams; others go or come. */
-	for (i = 0; i < oc->n_peers; i++) {
-		long k = config_peer_by_name(nc, oc->peers[i].name);
-
-		if (k >= 0 && memcmp(nc->peers[k].key, oc->peers[i].key, 32) == 0) {
-			ns[k] = gw->sessions[i];
-			session_set_peer(ns[k], &nc->peers[k]);
-		} else {
-			log_info(oc->peers[i].name, NULL, "reload: peer removed");
-			gw->n_sessions_closing++;
-			session_shutdown(gw->sessions[i], STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
-			    "peer removed from the config", session_closed, gw);
-		}
-	}
-	gw->cfg = nc;
-	free(gw->sessions);
-	gw->sessions = ns;
-	gw->n_sessions = nc->n_peers;
-	for (i = 0; i < nc->n_peers; i++) {
-		if (ns[i] != NULL)
-			continue;
-		if ((ns[i] = session_new(gw, &nc->peers[i])) == NULL) {
-			snprintf(err, sizeof(err), "peer %s: out of memory", nc->peers[i].name);
-			part_fail(&part, nc->peers[i].name, err);
-			continue;
-		}
-		log_info(nc->peers[i].name, NULL, "reload: peer added");
-		session_start(ns[i]);
-	}
-	/* Forwards: unchanged listeners stay open; others close or open. */
-	for (fp = &gw->fwds; (f = *fp) != NULL;) {
-		for (j = 0; j < nc->n_forwards; j++)
-			if (same_forward(f, nc, &nc->forwards[j]))
-				break;
-		if (j < nc->n_forwards) {
-			f->idx = j;
-			fp = &f->next;
-			continue;
-		}
-		*fp = f->next;
-		log_info(f->peer, NULL, "reload: forward %s:%u closed", f->listen.host,
-		    f->listen.port);
-		fwd_close(f);
-	}
-	for (j = 0; j < nc->n_forwards; j++) {
-		for (f = gw->fwds; f != NULL; f = f->next)
-			if (f->idx == j && same_forward(f, nc, &nc->forwards[j]))
-				break;
-		if (f == NULL && fwd_open(gw, j, err, sizeof(err)) != 0)
-			part_fail(&part, NULL, err);
-	}
-	/* The peer listener, if its address changed (or it failed to open before). */
-	if (oc->has_listen != nc->has_listen || (nc->has_listen &&
-	    (gw->plisten == NULL || strcmp(oc->listen.host, nc->listen.host) != 0 ||
-	    oc->listen.port != nc->listen.port))) {
-		plisten_close(gw);
-		if (plisten_open(gw, err, sizeof(err)) != 0)
-			part_fail(&part, NULL, err);
-	}
-	/* This may close the control socket whose client asked for the reload:
-	 * control.c keeps that client (and its control object) to answer. */
-	if (control_reopen(gw, oc, err, sizeof(err)) != 0)
-		part_fail(&part, NULL, err);
-	if (metrics_reopen(gw, oc, err, sizeof(err)) != 0)
-		part_fail(&part, NULL, err);
-	apply_log(gw);
-	config_free(oc);
-	log_info(NULL, NULL, "reloaded %s: %zu peers, %zu forwards, %zu services",
-	    nc->path, nc->n_peers, nc->n_forwards, nc->n_services);
-	if (part.n > 0) {
-		stp_metrics.config_reload_failures++;
-		log_error(NULL, NULL, "reload partly failed: %s; the rest of %s is applied",
-		    part.text, nc->path);
-		snprintf(msg, len, "reload partly failed: %s; the rest of %s is applied",
-		    part.text, nc->path);
-		notify_clean(msg, clean, sizeof(clean));
-		notify_send("READY=1\nSTATUS=%s", clean);
-		return 1;
-	}
-	snprintf(msg, len, "reloaded %s: %zu peers, %zu forwards, %zu services",
-	    nc->path, nc->n_peers, nc->n_forwards, nc->n_services);
-	notify_clean(msg, clean, sizeof(clean));
-	notify_send("READY=1\nSTATUS=%s", clean);
-	return 0;
-}
-
-int
-gateway_reload(gateway *gw, char *msg, size_t len)
-{
-	return reload(gw, msg, len);
 }
 
 /* ---- stop and drain ---- */
@@ -861,6 +566,8 @@ stop_now(gateway *gw)
 		uv_close((uv_handle_t *)&gw->sig_hup, NULL);
 		uv_close((uv_handle_t *)&gw->drain_timer, NULL);
 	}
+	if (gw->ls != NULL)
+		listeners_stop(gw->ls);
 }
 
 /* Close every session and handshake; stop_now runs once all are gone. */
@@ -879,7 +586,7 @@ shutdown_all(gateway *gw)
 	gw->stopping = 1;
 	gw->draining = 1;
 	uv_timer_stop(&gw->drain_timer);
-	plisten_close(gw);
+	gw_plisten_close(gw);
 	if (gw->ctl != NULL)
 		control_close(gw->ctl);
 	if (gw->mh != NULL)
@@ -902,7 +609,7 @@ shutdown_all(gateway *gw)
 			continue;
 		gw->n_sessions_closing++;
 		session_shutdown(gw->sessions[i], STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
-		    "gateway shutting down", session_closed, gw);
+		    "gateway shutting down", gw_session_closed, gw);
 		gw->sessions[i] = NULL;
 	}
 	if (gw->n_conns == 0 && gw->n_sessions_closing == 0)
@@ -936,7 +643,7 @@ on_signal(uv_signal_t *h, int signum)
 	if (signum == SIGHUP) {
 		char msg[1536];
 
-		(void)reload(gw, msg, sizeof(msg));
+		(void)gateway_reload(gw, msg, sizeof(msg));
 		return;
 	}
 	if (gw->draining) {
@@ -949,7 +656,7 @@ on_signal(uv_signal_t *h, int signum)
 	log_info(NULL, NULL, "%s: draining (no new streams; up to %llu ms for open ones)",
 	    signum == SIGTERM ? "SIGTERM" : "SIGINT",
 	    (unsigned long long)gw->cfg->timeouts.drain_ms);
-	plisten_close(gw);
+	gw_plisten_close(gw);
 	close_forwards(gw);
 	gw->drain_deadline = gateway_now(gw) + gw->cfg->timeouts.drain_ms;
 	uv_timer_start(&gw->drain_timer, drain_check, 0, 100);
@@ -976,7 +683,8 @@ gateway_run(const char *path, int log_level)
 		return rc == STP_ENOMEM ? 1 : 2;
 	}
 	gw->log_level = log_level < 0 ? -1 : log_level;
-	apply_log(gw);
+	gw_apply_log(gw);
+	gw->nofile = fdbudget_raise();
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&gw->loop) != 0 ||
 	    (gw->rate = calloc(RATE_SLOTS, sizeof(*gw->rate))) == NULL ||
@@ -990,6 +698,10 @@ gateway_run(const char *path, int log_level)
 	gw->turn_check.data = gw->turn_prepare.data = gw;
 	uv_check_start(&gw->turn_check, turn_check);
 	uv_prepare_start(&gw->turn_prepare, turn_prepare);
+	if ((gw->ls = listeners_new(&gw->loop, gw->nofile)) == NULL) {
+		log_error(NULL, NULL, "cannot start: out of memory");
+		goto out_stop;
+	}
 	nworkers = gw->cfg->workers_auto ? workers_auto_threads() :
 	    gw->cfg->workers;
 	if (nworkers > 0) {
@@ -1013,18 +725,24 @@ gateway_run(const char *path, int log_level)
 	for (i = 0; i < gw->n_sessions; i++)
 		if ((gw->sessions[i] = session_new(gw, &gw->cfg->peers[i])) == NULL)
 			goto out_stop;
-	if (plisten_open(gw, err, sizeof(err)) != 0) {
+	/* What is open before the first listener (fdbudget_fit); then the spare. */
+	gw->fd_base = fdbudget_count(gw->nofile);
+	if (listeners_spare(gw->ls) != 0)
+		log_warn(NULL, NULL, "open files: cannot keep a spare descriptor: %s",
+		    strerror(errno));
+	fdbudget_fit(gw->cfg, gw->fd_base, gw->nofile, &gw->max_conns, &gw->max_hs);
+	if (gw_plisten_open(gw, err, sizeof(err)) != 0) {
 		log_error(NULL, NULL, "%s", err);
 		goto out_stop;
 	}
 	for (i = 0; i < gw->cfg->n_forwards; i++) {
-		if (fwd_open(gw, i, err, sizeof(err)) != 0) {
+		if (gw_fwd_open(gw, i, err, sizeof(err)) != 0) {
 			log_error(NULL, NULL, "%s", err);
 			goto out_stop;
 		}
 	}
-	if (control_reopen(gw, NULL, err, sizeof(err)) != 0 ||
-	    metrics_reopen(gw, NULL, err, sizeof(err)) != 0) {
+	if (gw_control_reopen(gw, NULL, err, sizeof(err)) != 0 ||
+	    gw_metrics_reopen(gw, NULL, err, sizeof(err)) != 0) {
 		log_error(NULL, NULL, "%s", err);
 		goto out_stop;
 	}
@@ -1042,6 +760,10 @@ gateway_run(const char *path, int log_level)
 
 		config_summary(gw->cfg, summary, sizeof(summary));
 		log_info(NULL, NULL, "started: %s", summary);
+		if (gw->cfg->n_peers == 0)
+			log_warn(NULL, NULL, "%s lists no peers: no session can be "
+			    "made with this config (see peers: in conf/example.yaml)",
+			    gw->cfg->path);
 	}
 	for (i = 0; i < gw->n_sessions; i++)
 		session_start(gw->sessions[i]);
@@ -1078,6 +800,7 @@ out_loop:
 	free(gw->sessions);
 	uv_loop_close(&gw->loop);
 out_cfg:
+	listeners_free(gw->ls);
 	aead_ctx_free(gw->actx);
 	guard_free(gw->guard);
 	free(gw->rate);

@@ -178,6 +178,24 @@ case $err in
 *"nodir.yaml:3:"*"control: directory $T/no-such-dir: No such file or directory"*) pass ;;
 *) fail "check names the missing control directory: $err" ;;
 esac
+# A config with no peers is valid, but says that nothing can connect.
+run check -c "$T/without.yaml"
+check "check of a config with no peers exits 0 ($rc)" test "$rc" -eq 0
+case $err in
+"stpgate: warning: $T/without.yaml lists no peers: no session can be made with this config") pass ;;
+*) fail "check warns that the config lists no peers: $err" ;;
+esac
+RUNTIME_DIRECTORY=$T "$STPGATE" run -c "$T/without.yaml" 2>"$T/run.log" &
+runpid=$!
+for _ in $(seq 50); do
+	grep -q "lists no peers" "$T/run.log" && break
+	sleep 0.1
+done
+kill "$runpid" 2>/dev/null
+wait "$runpid"
+check "run of a config with no peers logs a warning ($(cat "$T/run.log"))" \
+	grep -q " warn .*without.yaml lists no peers: no session can be made" "$T/run.log"
+
 # The default config: $STPGATE_CONFIG, else /etc/stpgate/stpgate.yaml.
 STPGATE_CONFIG=$T/absent.yaml one_error 2 check
 case $err in

@@ -444,7 +444,11 @@ adopt(session *s, conn *c)
 	s->c = c;
 	conn_set_owner(c, &sess_ops, s);
 	s->state = SESS_UP;
+	/* Reset only once the session has lived (on_closed): one the peer ends
+	 * at once, again and again, must not be redialed at reconnect_min. */
+	s->attempts_before_up = s->attempts;
 	s->attempts = 0;
+	s->probe_ms = 0;
 	s->up_since_ms = gateway_now(s->gw);
 	s->next_id = conn_initiator(c) ? 1 : 2;
 	s->last_peer_id = 0;
@@ -469,6 +473,66 @@ adopt(session *s, conn *c)
 		next = w->next;
 		stream_session_up(w->st); /* may unlink w */
 	}
+}
+
+/*
+ * A second connection accepted for a peer whose first one still answers.
+ * The peer may have lost the first and come back (then the first is dead
+ * here too; we only do not know it yet), or a second gateway holds the same
+ * identity.  The first is live if it was heard within twice the RTT and a
+ * second; if it was not, it gets a ping and the newcomer is refused this
+ * time.  A live first one stays (a stable winner; the other, refused at
+ * once each time, backs off); a first one that has not answered the ping
+ * after that window is dead, and the next newcomer replaces it.  So a
+ * reconnect pays one retry, and two gateways with one key no longer take
+ * turns.
+ */
+#define LIVE_MS_MIN 1000
+#define YOUNG_SESSION_MS 10000  /* a session ended sooner counts as a failed dial */
+
+static int
+refuse_rival(session *s, conn *nc)
+{
+	uint64_t now = gateway_now(s->gw), at, heard, win;
+	char why[256];
+
+	if (conn_initiator(s->c) || conn_initiator(nc))
+		return 0;
+	at = conn_last_recv_ms(s->c);
+	heard = now - at;
+	win = 2 * s->rtt_ms + LIVE_MS_MIN;
+	if (heard >= win && s->probe_ms > at && now - s->probe_ms >= win) {
+		/* Asked, and no answer within the window: the newcomer wins. */
+		s->probe_ms = 0;
+		return 0;
+	}
+	if (heard >= win) {
+		/* Not heard lately: ask (once); the next attempt finds out. */
+		if (s->probe_ms <= at) {
+			s->probe_ms = now;
+			if (endpoint_ping(conn_endpoint(s->c), now) == 0)
+				conn_flush(s->c);
+		}
+		snprintf(why, sizeof(why), "this peer's session from %s is being "
+		    "checked; retry", conn_peer_addr(s->c));
+		log_info(s->name, s->sid, "a second connection (%s) while the "
+		    "session from %s was quiet for %llu ms: checking that one, "
+		    "refusing this one for now", conn_peer_addr(nc),
+		    conn_peer_addr(s->c), (unsigned long long)heard);
+	} else {
+		stp_metrics.sessions_rival++;
+		snprintf(why, sizeof(why), "this peer already has a live session "
+		    "with this key, from %s: is another gateway running with the "
+		    "same identity?", conn_peer_addr(s->c));
+		log_limited(LOG_ERROR, "same identity twice", s->name,
+		    "two gateways with one identity? %s connected while the "
+		    "session from %s is live (heard %llu ms ago): keeping the "
+		    "first, refusing the second", conn_peer_addr(nc),
+		    conn_peer_addr(s->c), (unsigned long long)heard);
+	}
+	conn_set_owner(nc, NULL, NULL);
+	conn_close(nc, 1, STP__V1__CLOSE_CODE__CLOSE_REPLACED, why);
+	return 1;
 }
 
 /* Which of two connections to the same peer survives (both ends agree). */
@@ -502,12 +566,16 @@ session_attach(session *s, conn *c)
 		adopt(s, c);
 		return;
 	}
+	if (refuse_rival(s, c))
+		return;
 	if (keep_new(s, s->c, c)) {
 		conn *old = s->c;
 
 		log_info(s->name, s->sid, "session replaced by a %s connection (%s)",
 		    conn_initiator(c) ? "dialed" : "accepted", conn_peer_addr(c));
 		s->c = NULL;
+		/* The replaced session ends here: count it, as on_closed would. */
+		stp_metrics.sessions_down++;
 		stp_metrics.rekeys += conn_rekeys(old);
 		conn_set_owner(old, NULL, NULL);
 		abort_all(s, "session replaced");
@@ -726,6 +794,9 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 	case STP_EPROTO: stp_metrics.records_rejected[M_REC_PROTOCOL]++; break;
 	default: break;
 	}
+	/* A session the peer ended at once keeps the dial's backoff growing. */
+	if (gateway_now(s->gw) - s->up_since_ms < YOUNG_SESSION_MS)
+		s->attempts = s->attempts_before_up;
 	log_info(s->name, s->sid, "session down: %s", reason && reason[0] ? reason :
 	    "closed");
 	sess_set_error(s, reason && reason[0] ? reason : "closed");

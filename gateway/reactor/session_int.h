@@ -57,6 +57,9 @@ struct session {
 	uv_timer_t cover;        /* the next cover record (a shaping plugin) */
 	int handles;
 	unsigned attempts;
+	unsigned attempts_before_up; /* restored when a session dies young */
+	uint64_t probe_ms;       /* when we pinged a quiet session because a
+				  * second connection came (refuse_rival); 0 none */
 	uint64_t next_retry_ms;
 
 	stream **buckets;

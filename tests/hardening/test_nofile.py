@@ -38,18 +38,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (HOST, Harness, config_text, echo_handler, echo_roundtrip,  # noqa: E402
+from gwlib import (HOST, Harness, config_text, fast_timeouts, echo_handler, echo_roundtrip,  # noqa: E402
     peer_line, say, wait_for, workers_arg)
 
-TIMEOUTS = {
-	"handshake": "5s",
-	"connect": "5s",
-	"keepalive": "2s",
-	"dead_after": "30s",
-	"drain": "2s",
-	"reconnect_min": "200ms",
-	"reconnect_max": "1s",
-}
+TIMEOUTS = fast_timeouts(connect="5s", keepalive="2s", dead_after="30s")
 UP_WAIT = 20
 NOFILE = 40
 BURST = 60

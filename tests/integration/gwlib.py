@@ -11,6 +11,7 @@ ends (atexit, a watchdog, and PR_SET_PDEATHSIG should this process die).
 All addresses are 127.0.0.1.  Python 3 standard library only.
 """
 
+import argparse
 import atexit
 import ctypes
 import hashlib
@@ -172,6 +173,28 @@ def workers_arg(text):
 	if n < 0:
 		raise ValueError("workers must be auto or >= 0")
 	return n
+
+
+def test_main(run, description, timeout=280):
+	"""The command line of a test that is one run(h): --stpgate PATH
+	[--workers N] [--keep] [--timeout S].  Runs it under a Harness; an
+	exception is one more failure.  Returns the exit status."""
+	ap = argparse.ArgumentParser(description=description)
+	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
+	ap.add_argument("--workers", type=workers_arg, default=2,
+	    help="crypto workers (0 = inline)")
+	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+	ap.add_argument("--timeout", type=int, default=timeout,
+	    help="whole-test bound, seconds")
+	args = ap.parse_args()
+	h = Harness(args.stpgate, args.workers, args.keep, args.timeout)
+	try:
+		run(h)
+	except Exception as e:  # a bug or an unexpected error is one more failure
+		import traceback
+		traceback.print_exc()
+		h.r.fail("the test raised %r" % e)
+	return h.finish()
 
 
 class Harness:

@@ -24,15 +24,14 @@ usage: test_dupid.py --stpgate PATH [--workers N] [--keep]
 Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
 """
 
-import argparse
 import os
 import re
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, UP_WAIT,  # noqa: E402
-    Harness, config_text, echo_handler, echo_roundtrip, metric_exact,
+from gwlib import (test_main, FAST_TIMEOUTS, HOST, UP_WAIT,  # noqa: E402
+    config_text, echo_handler, echo_roundtrip, metric_exact,
     metrics_text, peer_line, say, wait_for)
 
 WATCH_S = 8     # how long the two share the key before alice1 stops
@@ -118,21 +117,7 @@ def run(h):
 
 
 def main():
-	ap = argparse.ArgumentParser(description="two gateways with one identity")
-	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
-	ap.add_argument("--workers", type=workers_arg, default=2,
-	    help="crypto workers (0 = inline)")
-	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-	ap.add_argument("--timeout", type=int, default=200, help="whole-test bound, s")
-	args = ap.parse_args()
-	h = Harness(args.stpgate, args.workers, args.keep, args.timeout)
-	try:
-		run(h)
-	except Exception as e:  # a bug or an unexpected error is one more failure
-		import traceback
-		traceback.print_exc()
-		h.r.fail("the test raised %r" % e)
-	return h.finish()
+	return test_main(run, "two gateways with one identity", timeout=200)
 
 
 if __name__ == "__main__":

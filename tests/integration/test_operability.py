@@ -25,7 +25,6 @@ usage: test_operability.py --stpgate PATH [--workers N] [--keep]
 Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
 """
 
-import argparse
 import json
 import os
 import re
@@ -38,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, Harness,  # noqa: E402
+from gwlib import (test_main, FAST_TIMEOUTS, HOST,  # noqa: E402
     config_text, echo_handler, peer_line, read_to_eof, say, wait_for,
     wait_sessions_up)
 
@@ -764,20 +763,7 @@ def reload_moves(h, st, a):
 
 
 def main():
-	ap = argparse.ArgumentParser(description="stpgate status and metrics test")
-	ap.add_argument("--stpgate", required=True, help="path to the stpgate binary")
-	ap.add_argument("--workers", type=workers_arg, default=2, help="crypto workers (0 = inline)")
-	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-	ap.add_argument("--timeout", type=int, default=280, help="whole-test bound, seconds")
-	args = ap.parse_args()
-	h = Harness(args.stpgate, args.workers, args.keep, args.timeout)
-	try:
-		run(h)
-	except Exception as e:  # a bug or an unexpected error is one more failure
-		import traceback
-		traceback.print_exc()
-		h.r.fail("the test raised %r" % e)
-	return h.finish()
+	return test_main(run, "stpgate status and metrics test")
 
 
 if __name__ == "__main__":

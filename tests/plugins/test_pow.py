@@ -16,14 +16,13 @@ test_pow.py: the pow plugin between real gateways on 127.0.0.1.
 Python 3 standard library only (tests/integration/gwlib.py).
 """
 
-import argparse
 import os
 import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from gwlib import (workers_arg, HOST, Harness, config_text, echo_handler,  # noqa: E402
+from gwlib import (test_main, HOST, config_text, echo_handler,  # noqa: E402
     echo_roundtrip, fast_timeouts, listening_rx, metrics_text, peer_line,
     plugin_events, wait_for, wait_sessions_up)
 
@@ -112,20 +111,7 @@ def run(h):
 
 
 def main():
-	ap = argparse.ArgumentParser(description="stpgate pow plugin test")
-	ap.add_argument("--stpgate", required=True)
-	ap.add_argument("--workers", type=workers_arg, default=2)
-	ap.add_argument("--keep", action="store_true")
-	ap.add_argument("--timeout", type=int, default=280)
-	args = ap.parse_args()
-	h = Harness(args.stpgate, args.workers, args.keep, args.timeout)
-	try:
-		run(h)
-	except Exception as e:
-		import traceback
-		traceback.print_exc()
-		h.r.fail("the test raised %r" % e)
-	return h.finish()
+	return test_main(run, "stpgate pow plugin test")
 
 
 if __name__ == "__main__":

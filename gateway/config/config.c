@@ -353,7 +353,7 @@ walk(struct ld *l, const ytree_node *m, const struct field *tab, void *base)
 static int
 check_key_name(struct ld *l, const ytree_node *k, const char *what)
 {
-	if (ld_name_ok(k->str, k->len))
+	if (config_name_ok(k->str, k->len))
 		return 0;
 	return ld_fail(l, k, "invalid %s name (expected 1..63 characters from "
 	    "A-Z a-z 0-9 _ . -)", what);
@@ -595,10 +595,8 @@ int
 config_find_control(const char *path, char *out, size_t len,
     int *is_default, char *err, size_t errlen)
 {
-	const ytree_node *root, *k, *v = NULL;
-	const char *slash;
+	const ytree_node *v = NULL;
 	ytree *t = NULL;
-	size_t i, dlen = 0;
 	int rc;
 
 	*is_default = 0;
@@ -606,21 +604,13 @@ config_find_control(const char *path, char *out, size_t len,
 	rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, errlen);
 	if (rc == STP_EIO || rc == STP_ETOOBIG || rc == STP_ENOMEM)
 		return rc;
-	if (rc == 0 && (root = ytree_root(t))->kind == YTREE_MAP) {
-		for (i = 0; i < ytree_count(root); i++) {
-			k = ytree_key(root, i);
-			if (k->len == 7 && memcmp(k->str, "control", 7) == 0)
-				v = ytree_value(root, i);
-		}
-	}
+	if (rc == 0)
+		v = ytree_get(ytree_root(t), "control");
 	if (v != NULL && v->kind == YTREE_SCALAR && !ytree_is_null(v) &&
 	    memchr(v->str, '\0', v->len) == NULL) {
-		if (!(v->len == 0 || (v->len == 3 && memcmp(v->str, "off", 3) == 0))) {
-			slash = strrchr(path, '/');
-			if (v->str[0] != '/' && slash != NULL)
-				dlen = (size_t)(slash - path) + 1;
-			snprintf(out, len, "%.*s%s", (int)dlen, path, v->str);
-		}
+		if (!ld_control_off(v))
+			snprintf(out, len, "%.*s%s", (int)ld_dir_len(path, v->str),
+			    path, v->str);
 	} else {
 		*is_default = 1;
 		if (config_default_control(path, out, len) != 0)

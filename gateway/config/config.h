@@ -177,6 +177,9 @@ int config_find_control(const char *path, char *out, size_t len,
  */
 void config_free(config *c);
 
+/* A peer or service name: 1..63 of A-Z a-z 0-9 _ . - (config_text.c). */
+int config_name_ok(const char *s, size_t len);
+
 /* Index of the peer with this public key, or -1. */
 long config_peer_by_key(const config *c, const uint8_t key[32]);
 /* Index of the peer / service with this name, or -1. */

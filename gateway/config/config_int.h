@@ -129,8 +129,6 @@ int ld_parse_size(const char *s, size_t len, uint64_t *out);
 int ld_parse_dur(const char *s, size_t len, uint64_t *out);
 /* Store v in an unsigned integer of w bytes at dst. */
 void ld_store_u(void *dst, size_t w, uint64_t v);
-/* [A-Za-z0-9_.-]{1,63} */
-int ld_name_ok(const char *s, size_t len);
 int ld_addr_is_loopback(const cfg_addr *a);
 const char *ld_fmt_addr(char *buf, size_t len, const cfg_addr *a);
 /* HOST:PORT as flags (A_*) allow; 0, or -1 with why. */
@@ -149,6 +147,13 @@ int ld_p_dur(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 int ld_p_bool(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
+/*
+ * How many bytes of the config file's name (its directory and '/') go
+ * before path: 0 when path is absolute or the file has no directory.
+ */
+size_t ld_dir_len(const char *file, const char *path);
+/* control: off (or ""): no control socket. */
+int ld_control_off(const ytree_node *v);
 /* The schema's other value parsers (config_values.c). */
 int ld_p_workers(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);

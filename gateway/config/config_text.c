@@ -380,7 +380,7 @@ is_alnum(int ch)
 
 /* [A-Za-z0-9_.-]{1,63} */
 int
-ld_name_ok(const char *s, size_t len)
+config_name_ok(const char *s, size_t len)
 {
 	size_t i;
 

@@ -22,7 +22,7 @@
 #include "identity.h"
 #include "secret.h"
 
-/* Integers, sizes, durations and booleans are never quoted strings. */
+/* Integers and booleans are never quoted strings (sizes and durations may be). */
 int
 ld_is_plain(const ytree_node *v)
 {
@@ -185,7 +185,7 @@ int
 ld_p_name(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
 	if (v->kind != YTREE_SCALAR || ytree_is_null(v) ||
-	    !ld_name_ok(v->str, v->len))
+	    !config_name_ok(v->str, v->len))
 		return ld_fail_type(l, v, "a name of 1..63 characters from "
 		    "A-Z a-z 0-9 _ . -");
 	if (f->w != 0 && dst != NULL)
@@ -193,12 +193,26 @@ ld_p_name(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+size_t
+ld_dir_len(const char *file, const char *path)
+{
+	const char *slash = strrchr(file, '/');
+
+	return path[0] != '/' && slash != NULL ? (size_t)(slash - file) + 1 : 0;
+}
+
+int
+ld_control_off(const ytree_node *v)
+{
+	return v->kind == YTREE_SCALAR && (v->len == 0 ||
+	    (v->len == 3 && memcmp(v->str, "off", 3) == 0));
+}
+
 /* A file system path; relative ones are taken from the config's directory. */
 int
 ld_p_path(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
-	const char *slash = strrchr(l->file, '/');
-	size_t dlen = 0, max = CFG_PATH_MAX - 1;
+	size_t dlen, max = CFG_PATH_MAX - 1;
 	char *out = dst;
 
 	if (v->kind != YTREE_SCALAR || ytree_is_null(v) ||
@@ -213,8 +227,7 @@ ld_p_path(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		out[0] = '\0';
 		return 0;
 	}
-	if (v->str[0] != '/' && slash != NULL)
-		dlen = (size_t)(slash - l->file) + 1;
+	dlen = ld_dir_len(l->file, v->str);
 	if (f->flags & P_SOCKET)
 		max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 	if (dlen + v->len > max)
@@ -241,8 +254,7 @@ ld_p_control(struct ld *l, const ytree_node *v, const struct field *f, void *dst
 
 	if (f->has)
 		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
-	if (v->kind == YTREE_SCALAR && v->len == 3 &&
-	    memcmp(v->str, "off", 3) == 0) {
+	if (ld_control_off(v)) {
 		out[0] = '\0';
 		return 0;
 	}

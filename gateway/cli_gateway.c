@@ -34,6 +34,20 @@ default_config(void)
 	return p != NULL && p[0] != '\0' ? p : DEFAULT_CONFIG;
 }
 
+/*
+ * Without -c, a missing default config is said as such (1, reported), so
+ * that the user learns which file was tried and how to name another.
+ */
+static int
+default_missing(const char *path, int given)
+{
+	if (given || access(path, F_OK) == 0)
+		return 0;
+	fail("%s: %s (the default config; name one with -c FILE or "
+	    "$STPGATE_CONFIG)", path, strerror(errno));
+	return 1;
+}
+
 /* Load path for check, saying so when it is the default and missing. */
 static int
 load_config(const char *path, int given, config **cfg)
@@ -43,10 +57,7 @@ load_config(const char *path, int given, config **cfg)
 
 	if ((rc = config_load(path, cfg, err, sizeof(err))) == 0)
 		return 0;
-	if (!given && access(path, F_OK) != 0)
-		fail("%s: %s (the default config; name one with -c FILE or "
-		    "$STPGATE_CONFIG)", path, strerror(errno));
-	else
+	if (!default_missing(path, given))
 		fail("%s", err);
 	return rc == STP_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 }
@@ -157,11 +168,8 @@ run_main(const struct cmd *c, int argc, char **argv)
 	if ((status = gw_options(c, argc, argv, "c:l:vh", 0, &g)) != 0 ||
 	    (status = no_operands(c, argc, argv)) != 0)
 		return status;
-	if (!g.config_given && access(g.config, F_OK) != 0) {
-		fail("%s: %s (the default config; name one with -c FILE or "
-		    "$STPGATE_CONFIG)", g.config, strerror(errno));
+	if (default_missing(g.config, g.config_given))
 		return EXIT_USAGE;
-	}
 	/*
 	 * Records are sealed and opened in buffers of up to 64 KiB that come
 	 * and go at line rate.  glibc's defaults hand freed memory at the top
@@ -320,10 +328,7 @@ find_socket(const struct gw_opts *g, char *sock, size_t len)
 	}
 	if ((rc = config_find_control(g->config, sock, len, &dflt, err,
 	    sizeof(err))) != 0) {
-		if (!g->config_given && access(g->config, F_OK) != 0)
-			fail("%s: %s (the default config; name one with -c FILE "
-			    "or $STPGATE_CONFIG)", g->config, strerror(errno));
-		else
+		if (!default_missing(g->config, g->config_given))
 			fail("%s", err);
 		return rc == STP_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
@@ -360,12 +365,10 @@ int
 status_main(const struct cmd *c, int argc, char **argv)
 {
 	char sock[CFG_PATH_MAX];
-	struct gw_opts g;
-	int status;
-
 	char req[CFG_NAME_MAX + 16];
 	const char *peer = NULL;
-	size_t i;
+	struct gw_opts g;
+	int status;
 
 	/* One operand at most: a peer's name, for its row only. */
 	if ((status = gw_options(c, argc, argv, "c:s:h", 1, &g)) != 0)
@@ -374,18 +377,9 @@ status_main(const struct cmd *c, int argc, char **argv)
 		peer = argv[optind++];
 	if ((status = no_operands(c, argc, argv)) != 0)
 		return status;
-	if (peer != NULL) {
-		for (i = 0; peer[i] != '\0'; i++)
-			if (!((peer[i] >= 'a' && peer[i] <= 'z') ||
-			    (peer[i] >= 'A' && peer[i] <= 'Z') ||
-			    (peer[i] >= '0' && peer[i] <= '9') ||
-			    strchr("_.-", peer[i]) != NULL))
-				break;
-		if (i == 0 || peer[i] != '\0' || i >= CFG_NAME_MAX)
-			return usage_error(c, "'%s' is not a peer name (letters, "
-			    "digits, '_', '.', '-'; 1 to %d)", peer,
-			    CFG_NAME_MAX - 1);
-	}
+	if (peer != NULL && !config_name_ok(peer, strlen(peer)))
+		return usage_error(c, "'%s' is not a peer name (letters, digits, "
+		    "'_', '.', '-'; 1 to %d)", peer, CFG_NAME_MAX - 1);
 	if ((status = find_socket(&g, sock, sizeof(sock))) != 0)
 		return status;
 	snprintf(req, sizeof(req), "status%s%s%s\n", g.json ? " json" : "",

@@ -156,9 +156,9 @@ one_operand(const struct cmd *c, int argc, char **argv, const char **out)
 	return 0;
 }
 
-/* Print the "public key:" and "fingerprint:" lines for pub. */
+/* Print the "public key:" and "fingerprint:" lines for pub on out. */
 static int
-print_key(const uint8_t pub[SIGN_PUB_LEN])
+print_key(FILE *out, const uint8_t pub[SIGN_PUB_LEN])
 {
 	char text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
 	int rc;
@@ -168,7 +168,7 @@ print_key(const uint8_t pub[SIGN_PUB_LEN])
 		fail("cannot encode the public key: %s", stp_strerror(rc));
 		return EXIT_RUNTIME;
 	}
-	printf("public key:  %s\nfingerprint: %s\n", text, fp);
+	fprintf(out, "public key:  %s\nfingerprint: %s\n", text, fp);
 	return 0;
 }
 
@@ -224,7 +224,7 @@ output_opts(const struct cmd *c, int argc, char **argv, const char **path,
 static int
 keygen_stdout(const sign_key *k)
 {
-	char buf[256], text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
+	char buf[256];
 	uint8_t pub[SIGN_PUB_LEN];
 	int n;
 
@@ -235,10 +235,7 @@ keygen_stdout(const sign_key *k)
 	fwrite(buf, 1, (size_t)n, stdout);
 	crypto_wipe(buf, sizeof(buf));
 	sign_key_public(k, pub);
-	if (identity_pub_encode(pub, text) == 0 &&
-	    identity_fingerprint(pub, fp, sizeof(fp)) == 0)
-		fprintf(stderr, "public key:  %s\nfingerprint: %s\n", text, fp);
-	return 0;
+	return print_key(stderr, pub);
 }
 
 static int
@@ -281,7 +278,7 @@ keygen_main(const struct cmd *c, int argc, char **argv)
 	}
 	sign_key_public(k, pub);
 	printf("identity:    %s\n", path);
-	status = print_key(pub);
+	status = print_key(stdout, pub);
 out:
 	sign_key_free(k);
 	return status;
@@ -367,7 +364,7 @@ fingerprint_main(const struct cmd *c, int argc, char **argv)
 			fail("%s: %s", arg, err);
 			return input_status(rc);
 		}
-		return print_key(pub);
+		return print_key(stdout, pub);
 	}
 	if (stat(arg, &st) == -1 && errno == ENOENT) {
 		fail("%s: no such file, and not a key text (those start with "
@@ -380,7 +377,7 @@ fingerprint_main(const struct cmd *c, int argc, char **argv)
 	}
 	sign_key_public(k, pub);
 	sign_key_free(k);
-	return print_key(pub);
+	return print_key(stdout, pub);
 }
 
 static int

@@ -500,12 +500,7 @@ def http_edges(h, port):
 	s = socket.create_connection((HOST, port), timeout=10)
 	s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
 	s.shutdown(socket.SHUT_WR)
-	raw = b""
-	while True:
-		d = s.recv(65536)
-		if not d:
-			break
-		raw += d
+	raw = read_to_eof(s, stop_on=())
 	s.close()
 	head, _, body = raw.partition(b"\r\n\r\n")
 	m = re.search(rb"Content-Length: (\d+)", head)
@@ -567,16 +562,8 @@ def control_raw(path, data, timeout=10):
 	try:
 		if data:
 			s.sendall(data)
-		out = b""
 		t0 = time.monotonic()
-		while True:
-			try:
-				d = s.recv(65536)
-			except ConnectionResetError:
-				break
-			if not d:
-				break
-			out += d
+		out = read_to_eof(s, stop_on=(ConnectionResetError,))
 		return out, time.monotonic() - t0
 	finally:
 		s.close()

@@ -41,7 +41,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwlib import (test_main, FAST_TIMEOUTS, HOST,  # noqa: E402
-    config_text, echo_handler, listening_rx, metric_exact, metrics_text, say)
+    config_text, echo_handler, listening_rx, metric_exact, metrics_text,
+    read_to_eof, say)
 
 READY_WAIT = 20     # seconds for READY=1 after start (sanitizer builds are slow)
 MSG_WAIT = 10       # seconds for any other notification
@@ -102,13 +103,7 @@ def control(path, line, timeout=10):
 	try:
 		s.connect(path)
 		s.sendall(line.encode() + b"\n")
-		out = b""
-		while True:
-			d = s.recv(65536)
-			if not d:
-				break
-			out += d
-		return out.decode("utf-8", "replace")
+		return read_to_eof(s, stop_on=()).decode("utf-8", "replace")
 	except OSError as e:
 		return "(%r)" % e
 	finally:

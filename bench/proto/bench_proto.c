@@ -1068,7 +1068,7 @@ hello_gate(const uint8_t *f, size_t len, gate *gt)
 	uint8_t *b;
 	int st = GATE_READING;
 
-	gate_init(gt, hl.mac1_key);
+	gate_init(gt, (const uint8_t (*)[32])hl.mac1_key, 1);
 	while (off < len && (b = gate_buf(gt, &room)) != NULL && room > 0) {
 		if (room > len - off)
 			room = len - off;

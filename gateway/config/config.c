@@ -3,14 +3,22 @@
  * config.c: the YAML peer map -> struct config.  See config.h; every key,
  * its default and its range is documented in conf/example.yaml.
  *
- * The ytree is checked in three passes; each reports the error that comes
- * first in the file, so the same file always gives the same one line:
+ * The ytree is checked in passes; each reports the error that comes first
+ * in the file (with includes, in load order: the main file, then the
+ * included files as they were read), so the same files always give the
+ * same one line:
  *
+ *  0. Includes (config_include.c).  The files `include:` names are read
+ *     and checked (mode, size, YAML, only peers, services and forwards, no
+ *     name defined in two files), and their entries appended to the main
+ *     file's, so that the passes below see one tree whose nodes each say
+ *     which file they are in.  Like the main file's YAML syntax, this
+ *     comes before any value is looked at.
  *  1. Values.  Every mapping is walked in file order against a schema table
  *     (key, parser, offset, required, range); the walk stops at the first
  *     unknown key, wrong type, malformed or out-of-range value, invalid
- *     name, or missing required key.  The first access secret given also
- *     checks that the config file is not readable by every user.
+ *     name, or missing required key.  The first access secret given in a
+ *     file also checks that the file is not readable by every user.
  *  2. Relations.  Names a forward or a service refers to, two peers with
  *     one key, listeners that would collide, a remote forward listener
  *     without allow_remote, and orderings between values (window <=
@@ -18,9 +26,9 @@
  *     Every candidate is considered and the earliest in the file is kept.
  *  3. The identity file (identity_load), and no peer with our own key.
  *
- * Relative paths (identity, control) are taken relative to the directory of
- * the config file, so `stpgate check` and the daemon agree whatever their
- * working directory; the stored paths are the resolved ones.
+ * Relative paths (identity, control, include) are taken relative to the
+ * directory of the config file, so `stpgate check` and the daemon agree
+ * whatever their working directory; the stored paths are the resolved ones.
  *
  * The lookups are linear scans: they run once per handshake or stream open,
  * next to public-key crypto, and work on any config, loaded or built.  The
@@ -29,7 +37,8 @@
  * The parts are split by idea (config_int.h): this file has the schema
  * tables, the walk and the interface; pass 1's value parsers are in
  * config_values.c, reporting and value formats in config_text.c, the
- * plugins' settings in config_plugins.c, passes 2 and 3 in config_check.c.
+ * plugins' settings in config_plugins.c, passes 2 and 3 in config_check.c,
+ * includes in config_include.c.
  */
 #include "config_int.h"
 
@@ -38,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -90,6 +98,17 @@ p_plugins(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	}
 	l->plugins = v;
 	return rc;
+}
+
+/* include: read and merged before pass 1 (config_include.c). */
+static int
+p_include(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	(void)l;
+	(void)v;
+	(void)f;
+	(void)dst;
+	return 0;
 }
 
 /* allow: [NAME, ...]; the names are resolved in pass 2. */
@@ -204,7 +223,7 @@ static const struct field rekey_fields[] = {
 };
 
 static const struct field peer_fields[] = {
-	{ F("key", ld_p_key, cfg_peer, key), .required = 1 },
+	{ F("key", ld_p_key, cfg_peer, keys), .required = 1 },
 	{ F("dial", ld_p_addr, cfg_peer, dial), .flags = A_IP | A_NAME,
 	    HAS(cfg_peer, has_dial) },
 	{ F("access_secret", ld_p_secret, cfg_peer, access_secret),
@@ -231,6 +250,13 @@ static const struct field service_fields[] = {
 	{ .name = NULL }
 };
 
+const struct ld_list ld_lists[LD_NLISTS] = {
+	[LD_PEERS] = { "peers", YTREE_MAP, "a mapping of peer names to peers" },
+	[LD_SERVICES] = { "services", YTREE_MAP,
+	    "a mapping of service names to services" },
+	[LD_FORWARDS] = { "forwards", YTREE_SEQ, "a sequence of forwards" },
+};
+
 static int p_peers(struct ld *, const ytree_node *, const struct field *,
     void *);
 static int p_forwards(struct ld *, const ytree_node *, const struct field *,
@@ -241,6 +267,8 @@ static int p_services(struct ld *, const ytree_node *, const struct field *,
 static const struct field top_fields[] = {
 	{ F("identity", ld_p_path, config, identity_path), .required = 1,
 	    .flags = P_IDENTITY },
+	{ F("previous_identity", ld_p_path, config, previous_identity_path),
+	    .flags = P_IDENTITY | P_PREVIOUS },
 	{ F("listen", ld_p_addr, config, listen), .flags = A_IP,
 	    HAS(config, has_listen) },
 	{ F("access_secret", ld_p_secret, config, access_secret),
@@ -251,6 +279,8 @@ static const struct field top_fields[] = {
 	    HAS(config, has_metrics), .sub = metrics_fields },
 	{ F("control", ld_p_control, config, control),
 	    .flags = P_EMPTY_OK | P_SOCKET, HAS(config, has_control) },
+	{ F("watch", ld_p_bool, config, watch) },
+	{ .name = "include", .parse = p_include },
 	{ .name = "peers", .parse = p_peers },
 	{ .name = "forwards", .parse = p_forwards },
 	{ .name = "services", .parse = p_services },
@@ -344,8 +374,7 @@ walk(struct ld *l, const ytree_node *m, const struct field *tab, void *base)
 	}
 	for (j = 0; tab[j].name != NULL; j++)
 		if (tab[j].required && !(seen & (1ull << j)))
-			return ld_fail_at(l, m->line, m->col, "missing key \"%s\"",
-			    tab[j].name);
+			return ld_fail(l, m, "missing key \"%s\"", tab[j].name);
 	return 0;
 }
 
@@ -369,8 +398,8 @@ p_peers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 
 	(void)f;
 	(void)dst;
-	if (v->kind != YTREE_MAP)
-		return ld_fail_type(l, v, "a mapping of peer names to peers");
+	if (v->kind != ld_lists[LD_PEERS].kind)
+		return ld_fail_type(l, v, ld_lists[LD_PEERS].what);
 	l->peers = v;
 	if ((n = ytree_count(v)) == 0)
 		return 0;
@@ -386,8 +415,7 @@ p_peers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		mark = ld_push_key(l, k->str, k->len);
 		if ((rc = check_key_name(l, k, "peer")) == 0) {
 			memcpy(p->name, k->str, k->len + 1);
-			p->pos.line = k->line;
-			p->pos.col = k->col;
+			p->pos = ld_pos(k);
 			l->cur_peer = i;
 			if (pv->kind != YTREE_MAP)
 				rc = ld_fail_type(l, pv, "a mapping with at "
@@ -423,8 +451,8 @@ p_forwards(struct ld *l, const ytree_node *v, const struct field *f,
 
 	(void)f;
 	(void)dst;
-	if (v->kind != YTREE_SEQ)
-		return ld_fail_type(l, v, "a sequence of forwards");
+	if (v->kind != ld_lists[LD_FORWARDS].kind)
+		return ld_fail_type(l, v, ld_lists[LD_FORWARDS].what);
 	l->forwards = v;
 	if ((n = ytree_count(v)) == 0)
 		return 0;
@@ -435,9 +463,9 @@ p_forwards(struct ld *l, const ytree_node *v, const struct field *f,
 		cfg_forward *fw = &c->forwards[i];
 
 		item = ytree_item(v, i);
-		mark = ld_push_index(l, i);
-		fw->pos.line = item->line;
-		fw->pos.col = item->col;
+		/* As the file it is in numbers it. */
+		mark = ld_push_index(l, ld_forward_index(l, i));
+		fw->pos = ld_pos(item);
 		if (item->kind != YTREE_MAP)
 			rc = ld_fail_type(l, item, "a mapping (listen, peer, "
 			    "service, allow_remote)");
@@ -461,8 +489,8 @@ p_services(struct ld *l, const ytree_node *v, const struct field *f,
 
 	(void)f;
 	(void)dst;
-	if (v->kind != YTREE_MAP)
-		return ld_fail_type(l, v, "a mapping of service names to services");
+	if (v->kind != ld_lists[LD_SERVICES].kind)
+		return ld_fail_type(l, v, ld_lists[LD_SERVICES].what);
 	l->services = v;
 	if ((n = ytree_count(v)) == 0)
 		return 0;
@@ -477,8 +505,7 @@ p_services(struct ld *l, const ytree_node *v, const struct field *f,
 		mark = ld_push_key(l, k->str, k->len);
 		if ((rc = check_key_name(l, k, "service")) == 0) {
 			memcpy(s->name, k->str, k->len + 1);
-			s->pos.line = k->line;
-			s->pos.col = k->col;
+			s->pos = ld_pos(k);
 			if (sv->kind != YTREE_MAP)
 				rc = ld_fail_type(l, sv, "a mapping with at "
 				    "least \"connect\"");
@@ -520,30 +547,6 @@ set_defaults(config *c)
 	c->rekey.bytes = GiB;
 	c->rekey.interval_ms = 10 * MINUTE;
 	c->rekey.fresh_interval_ms = HOUR;
-}
-
-/*
- * A config that others may write is refused, as an identity that others may
- * read is: whoever can change it chooses which keys the gateway trusts and
- * where it forwards.  (Being readable is checked only when it holds a
- * secret, check_secret_mode.)  0, STP_EPERM; a file that cannot be stat'ed
- * is left to the loader to report.
- */
-static int
-check_file_mode(struct ld *l)
-{
-	struct stat st;
-
-	if (stat(l->file, &st) != 0 || !S_ISREG(st.st_mode))
-		return 0;
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		ld_fail_key(l, 0, 0, NULL, "writable by %s (mode %04o): whoever "
-		    "can change it chooses the keys this gateway trusts; chmod "
-		    "go-w %s", (st.st_mode & S_IWOTH) ? "every user" :
-		    "its group", (unsigned)(st.st_mode & 07777), l->file);
-		return STP_EPERM;
-	}
-	return 0;
 }
 
 int
@@ -641,16 +644,19 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	if ((rc = check_file_mode(&l)) != 0 ||
-	    (rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, err_len)) != 0)
-		goto out;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->files = calloc(1, sizeof(*c->files))) == NULL ||
+	    (c->files[0] = strdup(path)) == NULL) {
 		rc = ld_oom(&l);
 		goto out;
 	}
+	c->n_files = 1;
 	memcpy(c->path, path, strlen(path) + 1);
 	set_defaults(c);
 	l.c = c;
+	if ((rc = ld_check_file_mode(&l, 0)) != 0 ||
+	    (rc = ytree_load_file(path, CFG_FILE_MAX, &t, err, err_len)) != 0)
+		goto out;
 	root = l.root = ytree_root(t);
 	if (root->line == 0 || ytree_is_null(root)) {
 		rc = ld_fail_key(&l, root->line, root->col, NULL, "the file is "
@@ -662,7 +668,14 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 		    "mapping at the top level, got %s", ld_describe(d, root));
 		goto out;
 	}
-	if ((rc = walk(&l, root, top_fields, c)) != 0 ||
+	if ((rc = ld_include(&l)) != 0)
+		goto out;
+	/* Now that every file is known, one flag each (check_secret_mode). */
+	if ((l.secret_seen = calloc(c->n_files, 1)) == NULL) {
+		rc = ld_oom(&l);
+		goto out;
+	}
+	if ((rc = walk(&l, l.root, top_fields, c)) != 0 ||
 	    (rc = ld_configure_plugins(&l)) != 0 ||
 	    (rc = ld_relations(&l)) != 0 ||
 	    (rc = ld_load_identity(&l)) != 0)
@@ -681,6 +694,8 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 	rc = 0;
 out:
 	free(l.key_pos);
+	free(l.secret_seen);
+	ld_include_free(&l);
 	config_free(c);
 	ytree_free(t);
 	return rc;
@@ -694,6 +709,13 @@ config_free(config *c)
 	if (c == NULL)
 		return;
 	sign_key_free(c->identity);
+	sign_key_free(c->previous_identity);
+	for (i = 0; i < c->n_files; i++)
+		free(c->files[i]);
+	free(c->files);
+	for (i = 0; i < c->n_watch_dirs; i++)
+		free(c->watch_dirs[i]);
+	free(c->watch_dirs);
 	plugin_cfgs_free(&c->plugins);
 	for (i = 0; i < c->n_services; i++)
 		free(c->services[i].allow);
@@ -713,9 +735,20 @@ config_peer_by_key(const config *c, const uint8_t key[32])
 	size_t i;
 
 	for (i = 0; i < c->n_peers; i++)
-		if (memcmp(c->peers[i].key, key, sizeof(c->peers[i].key)) == 0)
+		if (config_peer_has_key(&c->peers[i], key))
 			return (long)i;
 	return -1;
+}
+
+int
+config_peer_has_key(const cfg_peer *p, const uint8_t key[32])
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_keys; i++)
+		if (memcmp(p->keys[i], key, 32) == 0)
+			return 1;
+	return 0;
 }
 
 long
@@ -757,7 +790,7 @@ void
 config_summary(const config *c, char *out, size_t len)
 {
 	char pub[IDENTITY_PUBTEXT_LEN + 1] = "?", lsn[CFG_HOST_MAX + 64], wk[32];
-	char sec[48] = "";
+	char sec[48] = "", prev[IDENTITY_PUBTEXT_LEN + 32] = "", inc[48] = "";
 	uint8_t pk[SIGN_PUB_LEN];
 	size_t i, dialed = 0, secrets = 0, o;
 
@@ -767,6 +800,13 @@ config_summary(const config *c, char *out, size_t len)
 		sign_key_public(c->identity, pk);
 		if (identity_pub_encode(pk, pub) != 0)
 			snprintf(pub, sizeof(pub), "?");
+	}
+	if (c->previous_identity != NULL) {
+		char t[IDENTITY_PUBTEXT_LEN + 1];
+
+		sign_key_public(c->previous_identity, pk);
+		if (identity_pub_encode(pk, t) == 0)
+			snprintf(prev, sizeof(prev), " (and previous %s)", t);
 	}
 	/* Whether secrets are set, never what they are. */
 	for (i = 0; i < c->n_peers; i++) {
@@ -786,15 +826,18 @@ config_summary(const config *c, char *out, size_t len)
 		o = strlen(lsn);
 		snprintf(lsn + o, sizeof(lsn) - o, " (access secret: set)");
 	}
+	if (c->n_files > 1)
+		snprintf(inc, sizeof(inc), ", %zu included file%s",
+		    c->n_files - 1, c->n_files == 2 ? "" : "s");
 	if (c->workers_auto)
 		snprintf(wk, sizeof(wk), "workers auto");
 	else
 		snprintf(wk, sizeof(wk), "%u worker%s", c->workers,
 		    c->workers == 1 ? "" : "s");
-	snprintf(out, len, "%s: ok: identity %s, %zu peer%s (%zu dialed%s), "
-	    "%zu forward%s, %zu service%s, %s, %s, control %s", c->path, pub,
-	    c->n_peers, c->n_peers == 1 ? "" : "s", dialed, sec, c->n_forwards,
-	    c->n_forwards == 1 ? "" : "s", c->n_services,
-	    c->n_services == 1 ? "" : "s", lsn, wk,
+	snprintf(out, len, "%s: ok: identity %s%s, %zu peer%s (%zu dialed%s), "
+	    "%zu forward%s, %zu service%s%s, %s, %s, control %s", c->path, pub,
+	    prev, c->n_peers, c->n_peers == 1 ? "" : "s", dialed, sec,
+	    c->n_forwards, c->n_forwards == 1 ? "" : "s", c->n_services,
+	    c->n_services == 1 ? "" : "s", inc, lsn, wk,
 	    c->control[0] != '\0' ? c->control : "off");
 }

@@ -12,6 +12,11 @@
  * starts anything, so `stpgate check` and SIGHUP reload use the same code.
  * Relative `identity` and `control` paths are taken relative to the config
  * file's directory, and stored resolved.
+ *
+ * The main file may name others with `include:` (paths or globs); those
+ * hold only peers, services and forwards, which are merged with the main
+ * file's in load order (config_include.c).  An error in one of them names
+ * it: "included-file:line:col: key: reason".
  */
 #ifndef STP_CONFIG_H
 #define STP_CONFIG_H
@@ -27,10 +32,16 @@
 #define CFG_HOST_MAX 256
 #define CFG_PATH_MAX 4096
 #define CFG_FILE_MAX (1u << 20) /* a config file over 1 MiB is refused */
+#define CFG_KEYS_MAX 4       /* keys one peer may list (a rotation needs 2) */
 
-/* Where a value came from, for messages that outlive the YAML tree. */
+/*
+ * Where a value came from, for messages that outlive the YAML tree: file is
+ * an index into config.files (0, the main file, unless the value is in an
+ * included file); config_pos_file() names it.
+ */
 typedef struct cfg_pos {
 	unsigned line, col;
+	unsigned file;
 } cfg_pos;
 
 /* host:port as written.  host is an IP literal or (dial, proxy) a DNS name. */
@@ -45,7 +56,14 @@ typedef struct cfg_addr {
 
 typedef struct cfg_peer {
 	char name[CFG_NAME_MAX];
-	uint8_t key[32];
+	/*
+	 * key: one public key, or a list during a rotation (README, "Rotating
+	 * a key"): a session is this peer's when the peer proves any of them;
+	 * we dial with keys[dial_key], moving on to the next after a dial
+	 * that got no answer (session_dial.c).
+	 */
+	uint8_t keys[CFG_KEYS_MAX][32];
+	unsigned n_keys;
 	int has_dial;
 	cfg_addr dial;                      /* we dial this peer here */
 	int has_access_secret;
@@ -57,6 +75,7 @@ typedef struct cfg_peer {
 	int sign_records;                   /* every record both ways is signed (STP.md) */
 	cfg_pos pos;
 	cfg_pos key_pos;                    /* where its key: is, for messages */
+	cfg_pos keys_pos[CFG_KEYS_MAX];     /* where each key is */
 } cfg_peer;
 
 typedef struct cfg_forward {
@@ -81,7 +100,12 @@ enum cfg_log_format { LOG_TEXT = 0, LOG_JSON = 1 };
 typedef struct config {
 	char path[CFG_PATH_MAX];
 	char identity_path[CFG_PATH_MAX];
-	sign_key *identity;                 /* loaded and checked (0600) */
+	sign_key *identity;                 /* loaded and checked (0600): we dial
+					     * with it and answer to it */
+	char previous_identity_path[CFG_PATH_MAX];
+	sign_key *previous_identity;        /* previous_identity: during a
+					     * rotation we also answer HELLOs
+					     * addressed to it; NULL: none */
 	int has_listen;
 	cfg_addr listen;                    /* peers may dial us here */
 	int has_access_secret;
@@ -134,6 +158,20 @@ typedef struct config {
 		uint64_t bytes, interval_ms, fresh_interval_ms;
 	} rekey;
 	plugin_cfgs plugins;                /* each built-in plugin's settings (plugin.h) */
+	int watch;                          /* watch: true: reload when one of
+					     * files changes (gateway_watch.c) */
+	char **files;                       /* every file the config was read
+					     * from: path first, then each
+					     * included file, in load order
+					     * (as resolved: relative patterns
+					     * joined to path's directory) */
+	size_t n_files;
+	char **watch_dirs;                  /* the distinct directories that
+					     * the include: globs search, as
+					     * resolved, so that a file added
+					     * there can be noticed; plain
+					     * paths add none */
+	size_t n_watch_dirs;
 } config;
 
 /*
@@ -166,7 +204,8 @@ int config_control_in(const char *dir, const char *config_path, char *out,
  * that does not load as a config still names its socket, so that `reload`
  * can report why the gateway refused it.  *is_default is set when the
  * file has no `control:` (out is then "" if no default applies).  0, or STP_EIO / STP_ETOOBIG /
- * STP_ENOMEM with err saying why (the file cannot be read).
+ * STP_ENOMEM with err saying why (the file cannot be read).  Included
+ * files are not read: `control:` is a key of the main file only.
  */
 int config_find_control(const char *path, char *out, size_t len,
     int *is_default, char *err, size_t errlen);
@@ -177,11 +216,16 @@ int config_find_control(const char *path, char *out, size_t len,
  */
 void config_free(config *c);
 
+/* The file a position is in (config.files), for messages: never NULL. */
+const char *config_pos_file(const config *c, cfg_pos pos);
+
 /* A peer or service name: 1..63 of A-Z a-z 0-9 _ . - (config_text.c). */
 int config_name_ok(const char *s, size_t len);
 
-/* Index of the peer with this public key, or -1. */
+/* Index of the peer that lists this public key, or -1. */
 long config_peer_by_key(const config *c, const uint8_t key[32]);
+/* 1 if peer p lists key (any of its keys). */
+int config_peer_has_key(const cfg_peer *p, const uint8_t key[32]);
 /* Index of the peer / service with this name, or -1. */
 long config_peer_by_name(const config *c, const char *name);
 long config_service_by_name(const config *c, const char *name);
@@ -196,7 +240,10 @@ int config_service_allows(const config *c, size_t s, size_t p);
  */
 void config_each_key(void (*fn)(const char *key, void *arg), void *arg);
 
-/* A one-line summary for `stpgate check`: counts of peers, forwards, services. */
+/*
+ * A one-line summary for `stpgate check`: counts of peers, forwards,
+ * services (and included files, when there are any).
+ */
 void config_summary(const config *c, char *out, size_t len);
 
 #endif

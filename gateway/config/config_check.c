@@ -3,7 +3,8 @@
  * config_check.c: passes 2 and 3 of the config loader (config_int.h):
  * relations between values (names a forward or service refers to, two
  * peers with one key, listeners that collide, orderings between values),
- * each candidate error considered and the earliest in the file kept; then
+ * each candidate error considered and the earliest kept (in load order:
+ * the main file, then the included files as they were read); then
  * the identity file, and no peer with our own key.
  */
 #include "config_int.h"
@@ -17,9 +18,12 @@
 
 /* ---- relations (pass 2) ---- */
 
+/* Load order: the main file, then the included files as they were read. */
 static int
 pos_cmp(cfg_pos a, cfg_pos b)
 {
+	if (a.file != b.file)
+		return a.file < b.file ? -1 : 1;
 	if (a.line != b.line)
 		return a.line < b.line ? -1 : 1;
 	return a.col < b.col ? -1 : a.col > b.col;
@@ -34,17 +38,24 @@ cmp_peer_name(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-/* Peers sorted by key; equal keys in file (array) order. */
+/* One key of one peer, for finding a key two peers list. */
+struct keyref {
+	const cfg_peer *p;
+	unsigned k;
+};
+
+/* Keys sorted by value; equal keys in file (array, list) order. */
 static int
-cmp_peer_key(const void *pa, const void *pb)
+cmp_keyref(const void *pa, const void *pb)
 {
-	const cfg_peer *a = *(const cfg_peer *const *)pa;
-	const cfg_peer *b = *(const cfg_peer *const *)pb;
-	int d = memcmp(a->key, b->key, sizeof(a->key));
+	const struct keyref *a = pa, *b = pb;
+	int d = memcmp(a->p->keys[a->k], b->p->keys[b->k], 32);
 
 	if (d != 0)
 		return d;
-	return a < b ? -1 : a > b;
+	if (a->p != b->p)
+		return a->p < b->p ? -1 : 1;
+	return a->k < b->k ? -1 : a->k > b->k;
 }
 
 /* Index of the peer named name in the sorted list, or -1. */
@@ -92,11 +103,10 @@ resolve_peer(struct ld *l, const cfg_peer *const *byname,
     const ytree_node *n, const char *key)
 {
 	char q[SHOW_BUF], known[KNOWN_MAX * (CFG_NAME_MAX + 2) + 32];
-	cfg_pos pos = { n->line, n->col };
 	long i = find_peer(l->c, byname, n->str);
 
 	if (i < 0)
-		ld_xfail(l, pos, key, "no peer named %s %s",
+		ld_xfail(l, ld_pos(n), key, "no peer named %s %s",
 		    ld_show(q, n->str, n->len), known_peers(l->c, known,
 		    sizeof(known)));
 	return i;
@@ -128,14 +138,15 @@ cmp_lsn(const void *pa, const void *pb)
 }
 
 static const char *
-lsn_name(char *buf, size_t len, const struct lsn *x)
+lsn_name(const struct ld *l, char *buf, size_t len, const struct lsn *x)
 {
 	if (x->kind == 0)
 		snprintf(buf, len, "listen");
 	else if (x->kind == 1)
 		snprintf(buf, len, "metrics");
 	else
-		snprintf(buf, len, "forwards[%zu].listen", x->idx);
+		snprintf(buf, len, "forwards[%zu].listen",
+		    ld_forward_index(l, x->idx));
 	return buf;
 }
 
@@ -183,6 +194,7 @@ check_listeners(struct ld *l)
 	struct lsn *v;
 	size_t n = 0, i, j, g;
 	char an[64], bn[64], as[CFG_HOST_MAX + 16], bs[CFG_HOST_MAX + 16];
+	char at[CFG_PATH_MAX + 32];
 	int k;
 
 	if ((v = calloc(c->n_forwards + 2, sizeof(*v))) == NULL)
@@ -202,17 +214,18 @@ check_listeners(struct ld *l)
 			for (size_t a = g; a < b; a++) {
 				if ((k = addr_clash(v[a].a, v[b].a)) < 0)
 					continue;
-				lsn_name(an, sizeof(an), &v[a]);
-				lsn_name(bn, sizeof(bn), &v[b]);
+				lsn_name(l, an, sizeof(an), &v[a]);
+				lsn_name(l, bn, sizeof(bn), &v[b]);
+				ld_where(l, at, sizeof(at), v[b].a->pos,
+				    v[a].a->pos);
 				if (k == 0)
 					ld_xfail(l, v[b].a->pos, bn, "same address "
-					    "as %s (line %u)", an,
-					    v[a].a->pos.line);
+					    "as %s (%s)", an, at);
 				else
 					ld_xfail(l, v[b].a->pos, bn, "%s overlaps "
-					    "%s %s (line %u)", ld_fmt_addr(bs,
+					    "%s %s (%s)", ld_fmt_addr(bs,
 					    sizeof(bs), v[b].a), an, ld_fmt_addr(as,
-					    sizeof(as), v[a].a), v[a].a->pos.line);
+					    sizeof(as), v[a].a), at);
 				break;
 			}
 		}
@@ -242,7 +255,6 @@ check_order(struct ld *l, const char *sect, const char *ka, uint64_t va,
 	const ytree_node *na = given(l, sect, ka), *nb = given(l, sect, kb);
 	const ytree_node *blame;
 	char key[64], sa[32], sb[32];
-	cfg_pos pos;
 
 	if (strict ? va < vb : va <= vb)
 		return;
@@ -254,9 +266,7 @@ check_order(struct ld *l, const char *sect, const char *ka, uint64_t va,
 	if (blame == NULL)
 		return;     /* the defaults are consistent */
 	snprintf(key, sizeof(key), "%s.%s", sect, blame == na ? ka : kb);
-	pos.line = blame->line;
-	pos.col = blame->col;
-	ld_xfail(l, pos, key, "%s.%s (%s) must be %s %s.%s (%s)", sect, ka,
+	ld_xfail(l, ld_pos(blame), key, "%s.%s (%s) must be %s %s.%s (%s)", sect, ka,
 	    fmt(sa, sizeof(sa), va), strict ? "less than" : "at most", sect,
 	    kb, fmt(sb, sizeof(sb), vb));
 }
@@ -265,37 +275,44 @@ int
 ld_relations(struct ld *l)
 {
 	config *c = l->c;
-	const cfg_peer **byname = NULL, **bykey = NULL;
+	const cfg_peer **byname = NULL;
+	struct keyref *bykey = NULL;
 	const ytree_node *item, *n;
-	char key[128];
+	char key[128], at[CFG_PATH_MAX + 32];
 	size_t i, j, k, m;
 	long pi;
 	int rc;
 
+	for (i = m = 0; i < c->n_peers; i++)
+		m += c->peers[i].n_keys;
 	if (c->n_peers > 0 &&
 	    ((byname = calloc(c->n_peers, sizeof(*byname))) == NULL ||
-	    (bykey = calloc(c->n_peers, sizeof(*bykey))) == NULL)) {
+	    (bykey = calloc(m, sizeof(*bykey))) == NULL)) {
 		rc = ld_oom(l);
 		goto out;
 	}
-	for (i = 0; i < c->n_peers; i++)
-		byname[i] = bykey[i] = &c->peers[i];
+	for (i = m = 0; i < c->n_peers; i++) {
+		byname[i] = &c->peers[i];
+		for (k = 0; k < c->peers[i].n_keys; k++, m++) {
+			bykey[m].p = &c->peers[i];
+			bykey[m].k = (unsigned)k;
+		}
+	}
 	if (c->n_peers > 0) {
 		qsort(byname, c->n_peers, sizeof(*byname), cmp_peer_name);
-		qsort(bykey, c->n_peers, sizeof(*bykey), cmp_peer_key);
+		qsort(bykey, m, sizeof(*bykey), cmp_keyref);
 	}
 
 	/* Two peers with one key: blame each later one, naming the first. */
-	for (i = 0; i < c->n_peers; i = j) {
-		for (j = i + 1; j < c->n_peers && memcmp(bykey[i]->key,
-		    bykey[j]->key, sizeof(bykey[i]->key)) == 0; j++) {
-			size_t a = (size_t)(bykey[i] - c->peers);
-			size_t b = (size_t)(bykey[j] - c->peers);
+	for (i = 0; i < m; i = j) {
+		for (j = i + 1; j < m && memcmp(bykey[i].p->keys[bykey[i].k],
+		    bykey[j].p->keys[bykey[j].k], 32) == 0; j++) {
+			const cfg_peer *a = bykey[i].p, *b = bykey[j].p;
 
-			snprintf(key, sizeof(key), "peers.%s.key",
-			    c->peers[b].name);
-			ld_xfail(l, l->key_pos[b], key, "same key as peers.%s "
-			    "(line %u)", c->peers[a].name, l->key_pos[a].line);
+			snprintf(key, sizeof(key), "peers.%s.key", b->name);
+			ld_xfail(l, b->keys_pos[bykey[j].k], key, "same key as "
+			    "peers.%s (%s)", a->name, ld_where(l, at, sizeof(at),
+			    b->keys_pos[bykey[j].k], a->keys_pos[bykey[i].k]));
 		}
 	}
 
@@ -303,12 +320,14 @@ ld_relations(struct ld *l)
 		cfg_forward *fw = &c->forwards[i];
 
 		item = ytree_item(l->forwards, i);
-		snprintf(key, sizeof(key), "forwards[%zu].peer", i);
+		snprintf(key, sizeof(key), "forwards[%zu].peer",
+		    ld_forward_index(l, i));
 		if ((pi = resolve_peer(l, byname, ytree_get(item, "peer"),
 		    key)) >= 0)
 			fw->peer = (size_t)pi;
 		if (!fw->allow_remote && !ld_addr_is_loopback(&fw->listen)) {
-			snprintf(key, sizeof(key), "forwards[%zu].listen", i);
+			snprintf(key, sizeof(key), "forwards[%zu].listen",
+			    ld_forward_index(l, i));
 			ld_xfail(l, fw->listen.pos, key, "%s is not a loopback "
 			    "address; set allow_remote: true to listen there",
 			    fw->listen.host);
@@ -378,31 +397,60 @@ out:
 
 /* ---- the identity (pass 3) ---- */
 
-int
-ld_load_identity(struct ld *l)
+/* Load one identity file (identity: or previous_identity:, at node v). */
+static int
+load_one(struct ld *l, const ytree_node *v, const char *name, const char *path,
+    sign_key **out)
 {
 	config *c = l->c;
-	const ytree_node *v = l->identity;
 	uint8_t pub[SIGN_PUB_LEN];
 	char msg[CFG_PATH_MAX * 2 + 256], key[128];
 	long i;
 	int rc;
 
-	if ((rc = identity_load(c->identity_path, &c->identity, msg,
-	    sizeof(msg))) != 0) {
-		ld_fail_key(l, v->line, v->col, "identity", "%s", msg);
+	if ((rc = identity_load(path, out, msg, sizeof(msg))) != 0) {
+		ld_fail_pos(l, ld_pos(v), name, "%s", msg);
 		if (rc == STP_EINVAL)
 			rc = STP_EIO;       /* not a regular file */
 		else if (rc == STP_EKEY)
 			rc = STP_EPARSE;    /* "# public:" disagrees */
 		return rc;
 	}
-	sign_key_public(c->identity, pub);
+	sign_key_public(*out, pub);
 	if ((i = config_peer_by_key(c, pub)) >= 0) {
-		snprintf(key, sizeof(key), "peers.%s.key", c->peers[i].name);
-		return ld_fail_key(l, l->key_pos[i].line, l->key_pos[i].col, key,
-		    "this is our own public key (identity: %s); a gateway "
-		    "cannot be its own peer", c->identity_path);
+		const cfg_peer *p = &c->peers[i];
+		unsigned k = 0;
+
+		while (k + 1 < p->n_keys && memcmp(p->keys[k], pub, 32) != 0)
+			k++;
+		snprintf(key, sizeof(key), "peers.%s.key", p->name);
+		return ld_fail_pos(l, p->keys_pos[k], key,
+		    "this is our own public key (%s: %s); a gateway "
+		    "cannot be its own peer", name, path);
 	}
+	return 0;
+}
+
+int
+ld_load_identity(struct ld *l)
+{
+	config *c = l->c;
+	uint8_t a[SIGN_PUB_LEN], b[SIGN_PUB_LEN];
+	int rc;
+
+	if ((rc = load_one(l, l->identity, "identity", c->identity_path,
+	    &c->identity)) != 0)
+		return rc;
+	if (l->previous == NULL || c->previous_identity_path[0] == '\0')
+		return 0;
+	if ((rc = load_one(l, l->previous, "previous_identity",
+	    c->previous_identity_path, &c->previous_identity)) != 0)
+		return rc;
+	sign_key_public(c->identity, a);
+	sign_key_public(c->previous_identity, b);
+	if (memcmp(a, b, sizeof(a)) == 0)
+		return ld_fail_pos(l, ld_pos(l->previous), "previous_identity",
+		    "the same key as identity: (%s); after a rotation, remove "
+		    "previous_identity", c->identity_path);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * config_int.h: the config loader's insides, shared by the four files that
- * load a peer map and by nothing else:
+ * config_int.h: the config loader's insides, shared by the files that load
+ * a peer map and by nothing else:
  *
  *   config.c          the loader: the schema tables, the value parsers of
  *                     pass 1, the walk, defaults, and the interface;
@@ -10,7 +10,9 @@
  *                     (file:line:col: key: reason) under the key path;
  *   config_plugins.c  the plugins' own settings (plugin_api.h stp_cfg_*);
  *   config_check.c    pass 2 (relations between values) and pass 3 (the
- *                     identity file).
+ *                     identity file);
+ *   config_include.c  include: the other files, read before pass 1 and
+ *                     merged into the main file's tree.
  *
  * config.c's head comment says how the passes fit.  Functions here are
  * named ld_* (they work on the loader's state, struct ld).
@@ -47,8 +49,10 @@
 #define P_EMPTY_OK 0x1     /* "" means none */
 #define P_SOCKET 0x2       /* must fit sockaddr_un.sun_path */
 #define P_IDENTITY 0x4     /* remember the node for pass 3 */
+#define P_PREVIOUS 0x8     /* with P_IDENTITY: it is previous_identity's */
 
 struct ld;
+struct ld_inc;
 struct field;
 
 typedef int (*parse_fn)(struct ld *, const ytree_node *, const struct field *,
@@ -69,14 +73,28 @@ struct field {
 	const char *const *words;   /* p_enum: the accepted words; value = index */
 };
 
+/*
+ * The keys an included file may hold, and what each must be (config.c's
+ * table; p_peers and the others check the same).
+ */
+enum { LD_PEERS, LD_SERVICES, LD_FORWARDS, LD_NLISTS };
+struct ld_list {
+	const char *name;
+	ytree_kind kind;
+	const char *what;           /* "expected WHAT" */
+};
+extern const struct ld_list ld_lists[LD_NLISTS];
+
 /* Loader state. */
 struct ld {
-	const char *file;
+	const char *file;               /* the main file (config.files[0]) */
 	char *err;
 	size_t err_len;
 	config *c;
-	const ytree_node *root;
+	const ytree_node *root;         /* the main file's; after ld_include,
+					 * with the included lists merged */
 	const ytree_node *identity;     /* value of identity: */
+	const ytree_node *previous;     /* value of previous_identity: */
 	const ytree_node *peers, *forwards, *services;
 	cfg_pos *key_pos;               /* per peer: where its key is */
 	size_t cur_peer;                /* p_key: the peer being filled */
@@ -86,19 +104,40 @@ struct ld {
 	const ytree_node *plugins;      /* value of plugins: */
 	cfg_pos xpos;
 	const ytree_node *cur_key;      /* walk: the key whose value is parsed */
-	int secret_seen;                /* an access_secret was given (pass 1) */
+	unsigned char *secret_seen;     /* per file: an access_secret was
+					 * given there (pass 1) */
+	struct ld_inc *inc;             /* the included files (config_include.c) */
 };
 
 /* ---- messages and key paths (config_text.c) ---- */
 
-/* "file:line:col: key: " (parts left out when absent), then the message. */
+/* Where node n is. */
+cfg_pos ld_pos(const ytree_node *n);
+/* The name of file number f (config.files), for messages. */
+const char *ld_file_name(const struct ld *l, unsigned f);
+/*
+ * "line N" of other, for a message reported at `at`; "FILE:N" when other
+ * is in another file.
+ */
+const char *ld_where(const struct ld *l, char *buf, size_t len, cfg_pos at,
+    cfg_pos other);
+/*
+ * "file:line:col: key: " (parts left out when absent: "file: " when
+ * pos.line is 0), then the message.  The file is pos.file's.
+ */
+void ld_vreport_pos(struct ld *l, cfg_pos pos, const char *key,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+/* The same at line:col of the main file (plugins: is only there). */
 void ld_vreport(struct ld *l, unsigned line, unsigned col, const char *key,
     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
-/* Report at line:col, at node n, or under an explicit key; STP_EPARSE. */
-int ld_fail_at(struct ld *l, unsigned line, unsigned col, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+/*
+ * Report at node n under the current key path, at pos or at line:col of
+ * the main file under an explicit key; STP_EPARSE.
+ */
 int ld_fail(struct ld *l, const ytree_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int ld_fail_pos(struct ld *l, cfg_pos pos, const char *key, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 int ld_fail_key(struct ld *l, unsigned line, unsigned col, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Pass 2: keep this error if it comes before the one held. */
@@ -152,6 +191,11 @@ int ld_p_bool(struct ld *l, const ytree_node *v, const struct field *f,
  * before path: 0 when path is absolute or the file has no directory.
  */
 size_t ld_dir_len(const char *file, const char *path);
+/*
+ * A config file that its group or every user may write is refused: file
+ * number f (0 the main one).  0, STP_EPERM.
+ */
+int ld_check_file_mode(struct ld *l, unsigned f);
 /* control: off (or ""): no control socket. */
 int ld_control_off(const ytree_node *v);
 /* The schema's other value parsers (config_values.c). */
@@ -177,6 +221,17 @@ int ld_p_slots(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 
 /* ---- the other passes ---- */
+
+/*
+ * Before pass 1: read the files include: names (checking each), and make
+ * l->root the main file's root with their peers, services and forwards
+ * merged in.  Fills config.files and watch_dirs (config_include.c).
+ */
+int ld_include(struct ld *l);
+/* Frees what ld_include kept (the trees); l->root is then invalid. */
+void ld_include_free(struct ld *l);
+/* forwards[i]'s index in the file it is in, for key paths. */
+size_t ld_forward_index(const struct ld *l, size_t i);
 
 /* Every built-in plugin checks its subtree (config_plugins.c). */
 int ld_configure_plugins(struct ld *l);

@@ -16,21 +16,56 @@
 
 /* ---- messages ---- */
 
-/* "file:line:col: key: " (parts left out when absent), then the message. */
-void
-ld_vreport(struct ld *l, unsigned line, unsigned col, const char *key,
-    const char *fmt, va_list ap)
+cfg_pos
+ld_pos(const ytree_node *n)
 {
+	cfg_pos p = { n->line, n->col, n->file };
+
+	return p;
+}
+
+const char *
+config_pos_file(const config *c, cfg_pos pos)
+{
+	return pos.file < c->n_files ? c->files[pos.file] : c->path;
+}
+
+const char *
+ld_file_name(const struct ld *l, unsigned f)
+{
+	/* Before config.files is filled, only the main file can be meant. */
+	if (l->c == NULL || f >= l->c->n_files)
+		return l->file;
+	return l->c->files[f];
+}
+
+const char *
+ld_where(const struct ld *l, char *buf, size_t len, cfg_pos at,
+    cfg_pos other)
+{
+	if (other.file == at.file)
+		snprintf(buf, len, "line %u", other.line);
+	else
+		snprintf(buf, len, "%s:%u", ld_file_name(l, other.file),
+		    other.line);
+	return buf;
+}
+
+void
+ld_vreport_pos(struct ld *l, cfg_pos pos, const char *key, const char *fmt,
+    va_list ap)
+{
+	const char *file = ld_file_name(l, pos.file);
 	size_t k;
 	int n;
 
 	if (l->err == NULL || l->err_len == 0)
 		return;
-	if (line > 0)
-		n = snprintf(l->err, l->err_len, "%s:%u:%u: ", l->file, line,
-		    col);
+	if (pos.line > 0)
+		n = snprintf(l->err, l->err_len, "%s:%u:%u: ", file, pos.line,
+		    pos.col);
 	else
-		n = snprintf(l->err, l->err_len, "%s: ", l->file);
+		n = snprintf(l->err, l->err_len, "%s: ", file);
 	if (n < 0 || (size_t)n >= l->err_len)
 		return;
 	k = (size_t)n;
@@ -43,16 +78,13 @@ ld_vreport(struct ld *l, unsigned line, unsigned col, const char *key,
 	vsnprintf(l->err + k, l->err_len - k, fmt, ap);
 }
 
-/* Report at line:col under the current key path.  Returns STP_EPARSE. */
-int
-ld_fail_at(struct ld *l, unsigned line, unsigned col, const char *fmt, ...)
+void
+ld_vreport(struct ld *l, unsigned line, unsigned col, const char *key,
+    const char *fmt, va_list ap)
 {
-	va_list ap;
+	cfg_pos pos = { line, col, 0 };
 
-	va_start(ap, fmt);
-	ld_vreport(l, line, col, l->path, fmt, ap);
-	va_end(ap);
-	return STP_EPARSE;
+	ld_vreport_pos(l, pos, key, fmt, ap);
 }
 
 /* Report at node n under the current key path.  Returns STP_EPARSE. */
@@ -62,12 +94,24 @@ ld_fail(struct ld *l, const ytree_node *n, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	ld_vreport(l, n->line, n->col, l->path, fmt, ap);
+	ld_vreport_pos(l, ld_pos(n), l->path, fmt, ap);
 	va_end(ap);
 	return STP_EPARSE;
 }
 
-/* Report at line:col under an explicit key.  Returns STP_EPARSE. */
+/* Report at pos under an explicit key.  Returns STP_EPARSE. */
+int
+ld_fail_pos(struct ld *l, cfg_pos pos, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ld_vreport_pos(l, pos, key, fmt, ap);
+	va_end(ap);
+	return STP_EPARSE;
+}
+
+/* Report at line:col of the main file under an explicit key. */
 int
 ld_fail_key(struct ld *l, unsigned line, unsigned col, const char *key,
     const char *fmt, ...)
@@ -80,19 +124,23 @@ ld_fail_key(struct ld *l, unsigned line, unsigned col, const char *key,
 	return STP_EPARSE;
 }
 
-/* Pass 2: keep this error if it comes before the one held. */
+/*
+ * Pass 2: keep this error if it comes before the one held, in load order:
+ * the main file first, then the included files as they were read.
+ */
 void
 ld_xfail(struct ld *l, cfg_pos pos, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (l->xhave && (pos.line > l->xpos.line ||
-	    (pos.line == l->xpos.line && pos.col >= l->xpos.col)))
+	if (l->xhave && (pos.file > l->xpos.file || (pos.file ==
+	    l->xpos.file && (pos.line > l->xpos.line ||
+	    (pos.line == l->xpos.line && pos.col >= l->xpos.col)))))
 		return;
 	l->xhave = 1;
 	l->xpos = pos;
 	va_start(ap, fmt);
-	ld_vreport(l, pos.line, pos.col, key, fmt, ap);
+	ld_vreport_pos(l, pos, key, fmt, ap);
 	va_end(ap);
 }
 

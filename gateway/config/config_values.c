@@ -6,6 +6,8 @@
  * proxies, public keys, access secrets, the replay table's size.  Each
  * takes one ytree value, checks its type and range, stores it at its field's
  * offset, and on error reports file:line:col: key: reason (config_text.c).
+ * Also the config files' modes: none may be writable by others, and one
+ * that holds a secret may not be readable by every user.
  */
 #include "config_int.h"
 
@@ -222,7 +224,7 @@ ld_p_path(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		return ld_fail(l, v, "expected a path, got a string with a NUL "
 		    "byte");
 	if (f->flags & P_IDENTITY)
-		l->identity = v;
+		*(f->flags & P_PREVIOUS ? &l->previous : &l->identity) = v;
 	if (v->len == 0) {
 		out[0] = '\0';
 		return 0;
@@ -292,8 +294,7 @@ ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		return ld_fail_type(l, v, what);
 	if (ld_addr_parse(v->str, v->len, f->flags, a, why, sizeof(why)) != 0)
 		return ld_fail(l, v, "%s", why);
-	a->pos.line = v->line;
-	a->pos.col = v->col;
+	a->pos = ld_pos(v);
 	if (f->has)
 		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
 	return 0;
@@ -347,23 +348,81 @@ ld_p_proxy(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 }
 
 /* A peer's public key text; its position is kept for pass 2. */
-int
-ld_p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+/* One public key at v into out; 0 or STP_EPARSE. */
+static int
+one_key(struct ld *l, const ytree_node *v, uint8_t out[32])
 {
 	char msg[256];
 
-	(void)f;
 	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
 		return ld_fail_type(l, v, "a public key (stp1:..., as `stpgate "
-		    "pubkey` prints it)");
+		    "pubkey` prints it), or a list of them during a rotation");
 	if (memchr(v->str, '\0', v->len) != NULL)
 		return ld_fail(l, v, "a public key cannot contain a NUL byte");
-	if (identity_pub_decode(v->str, dst, msg, sizeof(msg)) != 0)
+	if (identity_pub_decode(v->str, out, msg, sizeof(msg)) != 0)
 		return ld_fail(l, v, "%s", msg);
-	l->key_pos[l->cur_peer].line = v->line;
-	l->key_pos[l->cur_peer].col = v->col;
-	((cfg_peer *)((char *)dst - offsetof(cfg_peer, key)))->key_pos =
-	    l->key_pos[l->cur_peer];
+	return 0;
+}
+
+/* peers.NAME.key: one key, or a list of 1..CFG_KEYS_MAX different keys. */
+int
+ld_p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	cfg_peer *p = (cfg_peer *)((char *)dst - offsetof(cfg_peer, keys));
+	const ytree_node *item;
+	size_t i, j, n;
+	int rc;
+
+	(void)f;
+	p->key_pos = ld_pos(v);
+	l->key_pos[l->cur_peer] = p->key_pos;
+	if (v->kind != YTREE_SEQ) {
+		p->keys_pos[0] = p->key_pos;
+		p->n_keys = 1;
+		return one_key(l, v, p->keys[0]);
+	}
+	if ((n = ytree_count(v)) == 0 || n > CFG_KEYS_MAX)
+		return ld_fail(l, v, "a list of %zu keys; a peer lists 1 to %d "
+		    "(more than one only while it rotates its key)", n,
+		    CFG_KEYS_MAX);
+	for (i = 0; i < n; i++) {
+		item = ytree_item(v, i);
+		if ((rc = one_key(l, item, p->keys[i])) != 0)
+			return rc;
+		p->keys_pos[i] = ld_pos(item);
+		for (j = 0; j < i; j++)
+			if (memcmp(p->keys[j], p->keys[i], 32) == 0)
+				return ld_fail(l, item, "listed twice (also at "
+				    "line %u)", p->keys_pos[j].line);
+	}
+	p->n_keys = (unsigned)n;
+	return 0;
+}
+
+/*
+ * A config that others may write is refused, as an identity that others may
+ * read is: whoever can change it chooses which keys the gateway trusts and
+ * where it forwards.  An included file as much as the main one: it names
+ * peers and their keys.  (Being readable is checked only when it holds a
+ * secret, check_secret_mode.)  0, STP_EPERM; a file that cannot be stat'ed
+ * is left to the loader to report.
+ */
+int
+ld_check_file_mode(struct ld *l, unsigned f)
+{
+	const char *file = ld_file_name(l, f);
+	cfg_pos pos = { 0, 0, f };
+	struct stat st;
+
+	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		ld_fail_pos(l, pos, NULL, "writable by %s (mode %04o): whoever "
+		    "can change it chooses the keys this gateway trusts; chmod "
+		    "go-w %s", (st.st_mode & S_IWOTH) ? "every user" :
+		    "its group", (unsigned)(st.st_mode & 07777), file);
+		return STP_EPERM;
+	}
 	return 0;
 }
 
@@ -371,27 +430,31 @@ ld_p_key(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
  * A config that holds an access secret must not be readable by every user:
  * then it would be no secret (identity_load refuses a readable key file for
  * the same reason).  Group read is left alone: a config owned root:stpgate
- * mode 0640 is the usual set-up.  Checked once, at the first secret given;
- * k is its key.  0, STP_EPERM or STP_EIO.
+ * mode 0640 is the usual set-up.  The file checked is the one the secret
+ * is written in (an included file's peers may hold secrets too), once per
+ * file, at the first secret given there; k is its key.  0, STP_EPERM or
+ * STP_EIO.
  */
 static int
 check_secret_mode(struct ld *l, const ytree_node *k)
 {
+	const char *file = ld_file_name(l, k->file);
 	struct stat st;
 	int e;
 
-	if (l->secret_seen)
+	/* config_load sized secret_seen for every file read. */
+	if (l->secret_seen[k->file])
 		return 0;
-	l->secret_seen = 1;
-	if (stat(l->file, &st) == -1) {
+	l->secret_seen[k->file] = 1;
+	if (stat(file, &st) == -1) {
 		e = errno;
-		ld_fail(l, k, "cannot check the mode of %s: %s", l->file,
+		ld_fail(l, k, "cannot check the mode of %s: %s", file,
 		    strerror(e));
 		return STP_EIO;
 	}
 	if ((st.st_mode & S_IROTH) != 0) {
 		ld_fail(l, k, "%s is readable by every user (mode %04o); chmod "
-		    "o-r it, since it holds a secret", l->file,
+		    "o-r it, since it holds a secret", file,
 		    (unsigned)(st.st_mode & 07777));
 		return STP_EPERM;
 	}

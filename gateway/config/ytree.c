@@ -33,7 +33,7 @@ struct builder {
 	size_t err_len;
 };
 
-static const ytree_node empty_map = { YTREE_MAP, 0, 0, 0, "", 0, NULL, 0 };
+static const ytree_node empty_map = { .kind = YTREE_MAP, .str = "" };
 
 static void
 node_free(ytree_node *n)
@@ -367,6 +367,24 @@ const char *
 ytree_name(const ytree *t)
 {
 	return t->name;
+}
+
+static void
+node_set_file(ytree_node *n, unsigned file)
+{
+	size_t i;
+
+	/* Recursion is bounded: nesting stops at YTREE_MAX_DEPTH. */
+	n->file = file;
+	for (i = 0; i < n->n; i++)
+		node_set_file(n->kids[i], file);
+}
+
+void
+ytree_set_file(ytree *t, unsigned file)
+{
+	if (t != NULL && t->root != NULL)
+		node_set_file(t->root, file);
 }
 
 void

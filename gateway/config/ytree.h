@@ -25,6 +25,8 @@ typedef struct ytree_node ytree_node;
 struct ytree_node {
 	ytree_kind kind;
 	unsigned line, col; /* 1-based position of the node's first character */
+	unsigned file;      /* which file, for a caller that loads several and
+			     * merges their nodes (ytree_set_file); 0 unless set */
 	int quoted;         /* scalar written in quotes ("null" then means the string) */
 	const char *str;    /* scalar text, NUL-terminated; "" for collections */
 	size_t len;         /* scalar length in bytes (may contain NUL bytes) */
@@ -51,6 +53,12 @@ int ytree_load_buf(const char *name, const void *buf, size_t len, ytree **out,
 const ytree_node *ytree_root(const ytree *t);
 /* The name given at load (the path), for messages. */
 const char *ytree_name(const ytree *t);
+/*
+ * Mark every node of t as coming from file number `file` (the caller's
+ * numbering; ytree only keeps it), so that a caller that gathers the nodes
+ * of several trees into one collection can still say where each was written.
+ */
+void ytree_set_file(ytree *t, unsigned file);
 /* Frees the tree and every node; ytree_free(NULL) is a no-op. */
 void ytree_free(ytree *t);
 

@@ -38,6 +38,7 @@ struct sign_key {
 	EVP_MD_CTX *tmpl;
 	uint8_t pub[SIGN_PUB_LEN];
 	uint8_t seed[SIGN_SEED_LEN];
+	unsigned refs;          /* owners less one (sign_key_ref) */
 };
 
 int
@@ -97,10 +98,22 @@ sign_key_free(sign_key *k)
 {
 	if (k == NULL)
 		return;
+	if (k->refs > 0) {
+		k->refs--;
+		return;
+	}
 	EVP_MD_CTX_free(k->tmpl);
 	EVP_PKEY_free(k->pkey);
 	crypto_wipe(k, sizeof(*k));
 	free(k);
+}
+
+sign_key *
+sign_key_ref(sign_key *k)
+{
+	if (k != NULL)
+		k->refs++;
+	return k;
 }
 
 int

@@ -34,7 +34,14 @@ int sign_key_generate(sign_key **out);
 /* The public key / the seed (secret: wipe the copy when done). */
 void sign_key_public(const sign_key *k, uint8_t pub[SIGN_PUB_LEN]);
 void sign_key_seed(const sign_key *k, uint8_t seed[SIGN_SEED_LEN]);
-/* Wipes and frees; sign_key_free(NULL) is a no-op. */
+/*
+ * One more owner of k (returned); each owner calls sign_key_free once, and
+ * the last one's call wipes and frees.  The count is not atomic: take and
+ * drop references on one thread (the gateway's loop); signing from other
+ * threads meanwhile is fine.
+ */
+sign_key *sign_key_ref(sign_key *k);
+/* Drops one owner; the last wipes and frees.  sign_key_free(NULL): no-op. */
 void sign_key_free(sign_key *k);
 
 /* sig = Sign(k, msg).  0 or STP_ECRYPTO (sig zeroed). */

@@ -220,6 +220,13 @@ render_sessions(struct mbuf *b, const struct peers *ps)
 	    "session (two gateways with one identity).");
 	mb_printf(b, "stpgate_sessions_rival_total %llu\n",
 	    (unsigned long long)m->sessions_rival);
+	family(b, "identity_updates_total", "counter",
+	    "Identity updates (a key rotation told inside a running session) "
+	    "sent to peers and received from them.");
+	mb_printf(b, "stpgate_identity_updates_total{direction=\"sent\"} %llu\n",
+	    (unsigned long long)m->identity_updates_sent);
+	mb_printf(b, "stpgate_identity_updates_total{direction=\"received\"} %llu\n",
+	    (unsigned long long)m->identity_updates_received);
 }
 
 static void

@@ -84,6 +84,7 @@ typedef struct metrics {
 	uint64_t records_rejected[M_REC_REASONS];
 	uint64_t sessions_up, sessions_down;
 	uint64_t sessions_rival;    /* refused: the peer's key already had a live session */
+	uint64_t identity_updates_sent, identity_updates_received;
 	uint64_t rekeys;
 	uint64_t limits_hit;          /* any configured cap reached */
 	/* Per failed accept, or per waiting connection closed because of one. */

@@ -940,6 +940,24 @@ endpoint_peer(const endpoint *e)
 }
 
 const uint8_t *
+endpoint_peer_auth(const endpoint *e)
+{
+	return e->have_peer ? e->auth_pub : NULL;
+}
+
+const uint8_t *
+endpoint_self(const endpoint *e)
+{
+	return e->established ? e->self_pub : NULL;
+}
+
+uint32_t
+endpoint_features(const endpoint *e)
+{
+	return e->established ? e->features : 0;
+}
+
+const uint8_t *
 endpoint_sid(const endpoint *e)
 {
 	return e->established ? e->sid : NULL;

@@ -124,6 +124,8 @@ enum ep_event_type {
 	EP_RECORD,          /* a stream record for the mux: ev.rec */
 	EP_PONG,            /* answer to our ping: ev.rtt_ms */
 	EP_CLOSED,          /* the peer closed: ev.code, ev.reason */
+	EP_PEER_IDENTITY,   /* the peer proved a new identity (IdentityUpdate):
+			     * endpoint_peer() returns it from now on */
 };
 
 typedef struct ep_event {
@@ -270,8 +272,27 @@ unsigned endpoint_jobs_out(const endpoint *e);
 int endpoint_established(const endpoint *e);
 /* 1 once a Close was sent or received, or an error happened. */
 int endpoint_finished(const endpoint *e);
-/* Peer identity and session id; valid once established. */
+/*
+ * Peer identity and session id; valid once established.  The peer's
+ * identity is the one its AUTH proved until it sends an IdentityUpdate
+ * (EP_PEER_IDENTITY); endpoint_peer_auth() stays the AUTH's.  Record
+ * signatures are always under the AUTH identities (proto/STP.md).
+ */
 const uint8_t *endpoint_peer(const endpoint *e);
+const uint8_t *endpoint_peer_auth(const endpoint *e);
+/* Our identity as this session knows it: the AUTH's, or the last update's. */
+const uint8_t *endpoint_self(const endpoint *e);
+/* The extensions both sides set in their Auth (HS_FEATURE_* bits). */
+uint32_t endpoint_features(const endpoint *e);
+/*
+ * Tell the peer that we now hold identity k (proto/STP.md, "Identity
+ * update"): an IdentityUpdate record signed by k, sent whatever the output
+ * holds (a protocol record).  k is used only inside this call.  0 (also
+ * when k is already the session's), STP_ESTATE (not established, or
+ * closed), STP_EPROTO (the peer did not set HS_FEATURE_IDENTITY_UPDATE),
+ * or an error from signing.
+ */
+int endpoint_update_identity(endpoint *e, const sign_key *k, uint64_t now_ms);
 const uint8_t *endpoint_sid(const endpoint *e);
 /* Why the connection failed or closed, for logs. */
 const char *endpoint_reason(const endpoint *e);
@@ -286,6 +307,13 @@ unsigned endpoint_signing(const endpoint *e);
  * refuses a signature by the wrong key.  No effect when we do not sign.
  */
 void endpoint_test_sign_with(endpoint *e, const sign_key *k);
+/*
+ * Tests only: send an IdentityUpdate naming pub but signed by signer, even
+ * when the extension was not agreed, so a test can show what a receiver
+ * refuses.  As endpoint_update_identity otherwise.
+ */
+int endpoint_test_update_as(endpoint *e, const uint8_t pub[32],
+    const sign_key *signer, uint64_t now_ms);
 void endpoint_get_stats(const endpoint *e, ep_stats *s);
 
 #endif

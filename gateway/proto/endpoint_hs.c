@@ -88,6 +88,9 @@ establish(endpoint *e)
 		}
 	}
 	memcpy(e->sid, r.sid, KS_SID_LEN);
+	memcpy(e->auth_pub, r.peer_pub, 32);
+	sign_key_public(e->cfg.hs.identity, e->self_pub);
+	e->features = r.peer_features & e->cfg.hs.features;
 	e->peer_flags = r.peer_flags;
 	e->our_flags = r.our_flags;
 	e->signing = signing_of(r.our_flags, r.peer_flags, policy);

@@ -115,7 +115,11 @@ struct endpoint {
 	int send_broken;        /* no record may be sealed any more */
 	int dead;               /* endpoint_free called while jobs were out */
 
-	uint8_t peer_pub[32];
+	uint8_t peer_pub[32];   /* the peer's identity now: its AUTH's, or
+				 * the last IdentityUpdate's */
+	uint8_t auth_pub[32];   /* the identity the peer's AUTH proved */
+	uint8_t self_pub[32];   /* ours as the peer knows it (the same) */
+	uint32_t features;      /* extensions both Auths set: HS_FEATURE_* */
 	int have_peer;
 	/*
 	 * The peer's verification key, made once in establish() when we check

@@ -35,6 +35,9 @@
 #include "crypto/hash.h"
 #include "err.h"
 
+static int rx_identity_update(endpoint *e, uint64_t seq,
+    const Stp__V1__IdentityUpdate *u);
+
 /* ---- the in-session hybrid exchange ---- */
 
 static void
@@ -270,6 +273,7 @@ body_name(int b)
 	case STP__V1__RECORD__BODY_KEM_REPLY: return "kem_reply";
 	case STP__V1__RECORD__BODY_CLOSE: return "close";
 	case STP__V1__RECORD__BODY_COVER: return "cover";
+	case STP__V1__RECORD__BODY_IDENTITY_UPDATE: return "identity_update";
 	default: return "no";
 	}
 }
@@ -424,10 +428,42 @@ rx_record(endpoint *e, endpoint_job *j)
 		return rekem_on_init(e, seq, rec->kem_init);
 	case STP__V1__RECORD__BODY_KEM_REPLY:
 		return rekem_on_reply(e, seq, rec->kem_reply);
+	case STP__V1__RECORD__BODY_IDENTITY_UPDATE:
+		if (e->features & HS_FEATURE_IDENTITY_UPDATE)
+			return rx_identity_update(e, seq, rec->identity_update);
+		return ep_fail(e, STP_EPROTO, "record %llu: identity_update, "
+		    "an extension not agreed in the Auths",
+		    (unsigned long long)seq);
 	default:
 		return ep_fail(e, STP_EPROTO, "record %llu: unknown body %d",
 		    (unsigned long long)seq, body);
 	}
+}
+
+/*
+ * IdentityUpdate (proto/STP.md, "Identity update"): the peer proves it holds
+ * a new identity; from this record on the session is that identity's.
+ */
+static int
+rx_identity_update(endpoint *e, uint64_t seq, const Stp__V1__IdentityUpdate *u)
+{
+	uint8_t msg[KS_IDUP_MSG_LEN];
+	int rc;
+
+	if (u == NULL || u->identity.len != 32 || u->signature.len != SIGN_SIG_LEN)
+		return ep_fail(e, STP_EPROTO, "record %llu: identity_update with "
+		    "malformed fields", (unsigned long long)seq);
+	if (memcmp(u->identity.data, e->peer_pub, 32) == 0)
+		return 0;
+	ks_identity_update_message(msg, e->sid, e->recv_dir, e->peer_pub,
+	    u->identity.data);
+	if ((rc = sign_verify(u->identity.data, msg, sizeof(msg),
+	    u->signature.data, u->signature.len)) != 0)
+		return ep_fail(e, STP_EPROTO, "record %llu: identity_update "
+		    "whose signature does not verify (%s)",
+		    (unsigned long long)seq, stp_strerror(rc));
+	memcpy(e->peer_pub, u->identity.data, 32);
+	return ep_push_event(e, EP_PEER_IDENTITY, NULL, 0, 0, NULL);
 }
 
 /* Process opened records from the head of the receive list, in order. */

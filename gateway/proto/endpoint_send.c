@@ -585,6 +585,59 @@ endpoint_send_cover(endpoint *e, size_t size, uint64_t now_ms)
 	return tx_maybe_rekey(e);
 }
 
+/*
+ * IdentityUpdate{pub, Sign(signer, message)}: endpoint_update_identity, and
+ * (with a signer that does not hold pub, or without the feature agreed)
+ * endpoint_test_update_as.
+ */
+static int
+send_identity_update(endpoint *e, const uint8_t pub[32], const sign_key *signer,
+    int agreed_only, uint64_t now_ms)
+{
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__IdentityUpdate u = STP__V1__IDENTITY_UPDATE__INIT;
+	uint8_t msg[KS_IDUP_MSG_LEN], sig[SIGN_SIG_LEN];
+	int rc;
+
+	e->now = now_ms;
+	if (e->dead || !e->established || e->we_closed || e->send_broken ||
+	    e->err != 0 || !ep_can_send(e) || e->tx.seq >= SEQ_LAST_REGULAR)
+		return STP_ESTATE;
+	if (agreed_only && !(e->features & HS_FEATURE_IDENTITY_UPDATE))
+		return STP_EPROTO;
+	if (memcmp(pub, e->self_pub, 32) == 0)
+		return 0;
+	ks_identity_update_message(msg, e->sid, e->send_dir, e->self_pub, pub);
+	if ((rc = sign_sign(signer, msg, sizeof(msg), sig)) != 0)
+		return rc;
+	u.identity.data = (uint8_t *)pub;
+	u.identity.len = 32;
+	u.signature.data = sig;
+	u.signature.len = sizeof(sig);
+	r.body_case = STP__V1__RECORD__BODY_IDENTITY_UPDATE;
+	r.identity_update = &u;
+	if ((rc = ep_tx_message(e, FRAME_RECORD, &r)) != 0)
+		return rc;
+	memcpy(e->self_pub, pub, 32);
+	return tx_maybe_rekey(e);
+}
+
+int
+endpoint_update_identity(endpoint *e, const sign_key *k, uint64_t now_ms)
+{
+	uint8_t pub[32];
+
+	sign_key_public(k, pub);
+	return send_identity_update(e, pub, k, 1, now_ms);
+}
+
+int
+endpoint_test_update_as(endpoint *e, const uint8_t pub[32],
+    const sign_key *signer, uint64_t now_ms)
+{
+	return send_identity_update(e, pub, signer, 0, now_ms);
+}
+
 int
 endpoint_close(endpoint *e, uint32_t code, const char *reason, uint64_t now_ms)
 {

@@ -11,11 +11,20 @@
 #include "keysched.h"
 
 void
-gate_init(gate *g, const uint8_t mac1_key[32])
+gate_init(gate *g, const uint8_t mac1_keys[][32], size_t n)
 {
 	memset(g, 0, offsetof(gate, buf));
-	memcpy(g->mac1_key, mac1_key, 32);
+	if (n > GATE_MAX_KEYS)
+		n = GATE_MAX_KEYS;
+	memcpy(g->mac1_key, mac1_keys, n * 32);
+	g->nkeys = (uint8_t)n;
 	g->state = GATE_READING;
+}
+
+size_t
+gate_which(const gate *g)
+{
+	return g->which;
 }
 
 static void
@@ -49,12 +58,17 @@ static void
 check(gate *g)
 {
 	uint8_t mac[KS_MAC1_LEN];
-	size_t covered = g->len - KS_MAC1_LEN;
+	size_t covered = g->len - KS_MAC1_LEN, i;
 
-	if (ks_mac1(mac, g->mac1_key, g->buf, covered) == 0 &&
-	    crypto_memeq(mac, g->buf + covered, KS_MAC1_LEN))
-		g->state = GATE_PASSED;
-	else
+	/* Every key is tried, so the time taken does not say which matched. */
+	for (i = 0; i < g->nkeys; i++)
+		if (ks_mac1(mac, g->mac1_key[i], g->buf, covered) == 0 &&
+		    crypto_memeq(mac, g->buf + covered, KS_MAC1_LEN) &&
+		    g->state != GATE_PASSED) {
+			g->state = GATE_PASSED;
+			g->which = (uint8_t)i;
+		}
+	if (g->state != GATE_PASSED)
 		drain(g, GATE_WHY_MAC1);
 	crypto_wipe(mac, sizeof(mac));
 }

@@ -47,8 +47,17 @@ enum gate_why {
 /* Cookie CHALLENGEs a gate answers before it refuses (as I's limit). */
 #define GATE_MAX_COOKIES 3
 
+/*
+ * The identities a gate answers to: ours, and during a rotation the previous
+ * one (config previous_identity).  A HELLO passes when its mac1 checks out
+ * under any of their keys; gate_which() says whose.
+ */
+#define GATE_MAX_KEYS 2
+
 typedef struct gate {
-	uint8_t mac1_key[32];
+	uint8_t mac1_key[GATE_MAX_KEYS][32];
+	uint8_t nkeys;
+	uint8_t which;     /* the key the passed HELLO's mac1 is under */
 	uint8_t state;
 	uint8_t why;
 	uint8_t type;      /* the first frame's type byte, once read */
@@ -58,8 +67,14 @@ typedef struct gate {
 	uint8_t buf[GATE_CAP];
 } gate;
 
-/* Start reading the first frame; mac1_key is ks_mac1_key's for our key. */
-void gate_init(gate *g, const uint8_t mac1_key[32]);
+/*
+ * Start reading the first frame; mac1_keys are ks_mac1_key's for each of our
+ * n (1..GATE_MAX_KEYS) identities, in order.
+ */
+void gate_init(gate *g, const uint8_t mac1_keys[][32], size_t n);
+
+/* Once GATE_PASSED: the index (into gate_init's keys) of the matching key. */
+size_t gate_which(const gate *g);
 
 /*
  * Where the next read goes and how many bytes it may take: only what the

@@ -45,6 +45,14 @@
 #define AUTH_FLAG_WANT_SIGNED 2u
 #define AUTH_FLAGS_KNOWN (AUTH_FLAG_SIGN_RECORDS | AUTH_FLAG_WANT_SIGNED)
 
+/*
+ * Auth.features bits (proto/STP.md, "Extensions"): bit 0, the sender
+ * understands IdentityUpdate records ("Identity update").  A receiver
+ * ignores bits it does not know; an extension is used only when both Auths
+ * set its bit.
+ */
+#define HS_FEATURE_IDENTITY_UPDATE 1u
+
 /* hs_input / hs_start results (non-negative); errors are negative STP_E*. */
 enum {
 	HS_OK = 0,     /* nothing to do yet */
@@ -86,7 +94,7 @@ typedef struct hs_config {
 	 * none (mac1 keyed by pk_R alone).  Copied by hs_new.
 	 */
 	const uint8_t *access_secret;
-	uint32_t features;         /* our Auth features (none defined yet) */
+	uint32_t features;         /* our Auth features: HS_FEATURE_* */
 	/* Unix time in seconds; NULL: time(2).  Hello.time and its check. */
 	uint64_t (*unix_now)(void *clock_arg);
 	void *clock_arg;

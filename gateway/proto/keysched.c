@@ -172,6 +172,23 @@ ks_mac1_key(uint8_t key[32], const uint8_t pk_r[32], const uint8_t *secret)
 	return rc;
 }
 
+void
+ks_identity_update_message(uint8_t out[KS_IDUP_MSG_LEN],
+    const uint8_t sid[KS_SID_LEN], char dir, const uint8_t pk_cur[32],
+    const uint8_t pk_new[32])
+{
+	uint8_t *p = out;
+
+	memcpy(p, "stp1 identity update", 20);
+	p += 20;
+	*p++ = 0x00;
+	memcpy(p, sid, KS_SID_LEN);
+	p += KS_SID_LEN;
+	*p++ = (uint8_t)dir;
+	memcpy(p, pk_cur, 32);
+	memcpy(p + 32, pk_new, 32);
+}
+
 int
 ks_mac1(uint8_t mac[KS_MAC1_LEN], const uint8_t key[32], const uint8_t *data,
     size_t len)

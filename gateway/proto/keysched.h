@@ -73,6 +73,15 @@ int ks_finished(uint8_t fin[KS_FIN_LEN], const uint8_t fk[KS_SECRET_LEN],
     char side, const uint8_t th[KS_TH_LEN], const uint8_t pk[32],
     const uint8_t sig[64], uint32_t flags);
 
+/*
+ * The message an IdentityUpdate's new key signs (STP.md, "Identity
+ * update"): "stp1 identity update" || 0 || sid || dir || pk_cur || pk_new.
+ */
+#define KS_IDUP_MSG_LEN (20 + 1 + KS_SID_LEN + 1 + 32 + 32)
+void ks_identity_update_message(uint8_t out[KS_IDUP_MSG_LEN],
+    const uint8_t sid[KS_SID_LEN], char dir, const uint8_t pk_cur[32],
+    const uint8_t pk_new[32]);
+
 /* The message a side signs: "stp1 sig " || side || 0 || th.  Returns its length. */
 size_t ks_sig_message(uint8_t out[11 + KS_TH_LEN], char side,
     const uint8_t th[KS_TH_LEN]);

@@ -47,6 +47,9 @@ static const char *
 no_word(conn *c, char *buf, size_t len)
 {
 	const config *cfg = gateway_config(c->gw);
+	const cfg_peer *p;
+	char which[32] = "";
+	unsigned k;
 	long i;
 
 	if (!c->initiator || c->heard)
@@ -55,10 +58,17 @@ no_word(conn *c, char *buf, size_t len)
 		snprintf(buf, len, " without a word from the peer");
 		return buf;
 	}
-	snprintf(buf, len, " without a word from the peer: peers.%s.key (%s:%u) "
+	p = &cfg->peers[i];
+	for (k = 0; k < p->n_keys && memcmp(p->keys[k], c->peer_pub, 32) != 0; k++)
+		;
+	if (p->n_keys > 1)
+		snprintf(which, sizeof(which), "[%u]", k);
+	snprintf(buf, len, " without a word from the peer: peers.%s.key%s (%s:%u) "
 	    "may not be its key, or it does not list ours; else the "
 	    "access_secret, clocks more than 120 s apart, or not an STP v1.1 "
-	    "listener", cfg->peers[i].name, cfg->path, cfg->peers[i].key_pos.line);
+	    "listener%s", p->name, which, config_pos_file(cfg, p->keys_pos[k]),
+	    p->keys_pos[k].line,
+	    p->n_keys > 1 ? " (the next dial tries its next key)" : "");
 	return buf;
 }
 
@@ -95,6 +105,7 @@ maybe_free(conn *c)
 	if (c->gate != NULL)
 		gate_wipe(c->gate);
 	free(c->gate);
+	cn_drop_ids(c);
 	free(c->bufs);
 	plugins_unref(c->plug);
 	free(c->held);
@@ -540,6 +551,10 @@ deliver_events(conn *c)
 			if (c->ops && c->ops->pong)
 				c->ops->pong(c->owner, c, ev.rtt_ms);
 			break;
+		case EP_PEER_IDENTITY:
+			if (c->ops && c->ops->peer_identity)
+				c->ops->peer_identity(c->owner, c);
+			break;
 		case EP_CLOSED: {
 			char why[192];
 
@@ -730,6 +745,7 @@ fail:
 	if (c != NULL) {
 		endpoint_free(c->ep);
 		free(c->gate);
+		cn_drop_ids(c);
 		free(c->bufs);
 		plugins_unref(c->plug);
 		free(c);
@@ -773,6 +789,12 @@ endpoint *
 conn_endpoint(conn *c)
 {
 	return c->ep;
+}
+
+int
+conn_heard(const conn *c)
+{
+	return c->heard;
 }
 
 int

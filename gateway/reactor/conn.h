@@ -54,6 +54,8 @@ typedef struct conn_owner_ops {
 	void (*writable)(void *owner, conn *c);
 	/* Pong arrived. */
 	void (*pong)(void *owner, conn *c, uint64_t rtt_ms);
+	/* Optional: the peer proved a new identity (endpoint_peer has it). */
+	void (*peer_identity)(void *owner, conn *c);
 	/* The connection is over (err 0: closed cleanly by either side). */
 	void (*closed)(void *owner, conn *c, int err, const char *reason);
 } conn_owner_ops;
@@ -76,6 +78,9 @@ void conn_set_owner(conn *c, const conn_owner_ops *ops, void *owner);
 /* The endpoint; NULL for a responder's conn whose HELLO has not passed mac1. */
 endpoint *conn_endpoint(conn *c);
 int conn_initiator(const conn *c);
+/* 1 once any byte came from the peer (an initiator that heard nothing
+ * may have dialed a key the peer does not hold). */
+int conn_heard(const conn *c);
 /* The remote address, "1.2.3.4:5678" / "[::1]:5678". */
 const char *conn_peer_addr(const conn *c);
 uint64_t conn_last_recv_ms(const conn *c);   /* loop time of the last bytes in */

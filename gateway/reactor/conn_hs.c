@@ -217,7 +217,19 @@ cn_make_endpoint(conn *c, const uint8_t *peer_pub)
 
 	memset(&ec, 0, sizeof(ec));
 	ec.hs.initiator = c->initiator;
-	ec.hs.identity = cfg->identity;
+	if (c->initiator) {
+		/* We dial as our identity now, never the previous one. */
+		c->ids[0] = sign_key_ref(cfg->identity);
+	} else if (c->gate != NULL && gate_which(c->gate) == 1) {
+		/* The HELLO was addressed to our previous identity. */
+		sign_key_free(c->ids[0]);
+		c->ids[0] = c->ids[1];
+		c->ids[1] = NULL;
+	}
+	sign_key_free(c->ids[1]);
+	c->ids[1] = NULL;
+	ec.hs.identity = c->ids[0];
+	ec.hs.features = HS_FEATURE_IDENTITY_UPDATE;
 	ec.hs.unix_now = unix_now;
 	if (!c->initiator) {
 		/* The gate judged the first HELLO; later ones (after a CHALLENGE) come here. */
@@ -277,20 +289,37 @@ cn_make_endpoint(conn *c, const uint8_t *peer_pub)
 	return 0;
 }
 
-/* A responder's gate, keyed with our own key's mac1 key.  0 or STP_ENOMEM. */
+/*
+ * A responder's gate, keyed with our identity's mac1 key and, during a
+ * rotation, our previous identity's.  0 or an error.
+ */
 int
 cn_make_gate(conn *c)
 {
-	uint8_t pub[32], key[32];
-	int rc;
+	const config *cfg = gateway_config(c->gw);
+	const uint8_t *secret = cfg->has_access_secret ? cfg->access_secret : NULL;
+	uint8_t pub[32], keys[GATE_MAX_KEYS][32];
+	size_t n = 0;
+	int rc = 0;
 
 	if ((c->gate = malloc(sizeof(*c->gate))) == NULL)
 		return STP_ENOMEM;
-	sign_key_public(gateway_config(c->gw)->identity, pub);
-	if ((rc = ks_mac1_key(key, pub, gateway_config(c->gw)->has_access_secret ?
-	    gateway_config(c->gw)->access_secret : NULL)) != 0)
-		return rc;
-	gate_init(c->gate, key);
-	crypto_wipe(key, sizeof(key));
-	return 0;
+	c->ids[0] = sign_key_ref(cfg->identity);
+	c->ids[1] = sign_key_ref(cfg->previous_identity);
+	for (n = 0; n < GATE_MAX_KEYS && c->ids[n] != NULL && rc == 0; n++) {
+		sign_key_public(c->ids[n], pub);
+		rc = ks_mac1_key(keys[n], pub, secret);
+	}
+	if (rc == 0)
+		gate_init(c->gate, (const uint8_t (*)[32])keys, n);
+	crypto_wipe(keys, sizeof(keys));
+	return rc;
+}
+
+void
+cn_drop_ids(conn *c)
+{
+	sign_key_free(c->ids[0]);
+	sign_key_free(c->ids[1]);
+	c->ids[0] = c->ids[1] = NULL;
 }

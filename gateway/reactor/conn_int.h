@@ -33,6 +33,13 @@ struct conn {
 	endpoint *ep;
 	int heard;               /* a byte came from the peer */
 	uint8_t peer_pub[32];    /* the key we dialed (initiator), for messages */
+	/*
+	 * The identities this conn's handshake may answer as (held: a reload
+	 * may replace the config's meanwhile): [0] ours, [1] the previous one
+	 * during a rotation.  A responder's gate tries both; once a HELLO
+	 * passed, ids[0] is the one it chose and ids[1] is dropped.
+	 */
+	sign_key *ids[2];
 	const conn_owner_ops *ops;
 	void *owner;
 	int initiator;
@@ -84,5 +91,7 @@ void cn_gate_read(conn *c, ssize_t nread);
 int cn_make_endpoint(conn *c, const uint8_t *peer_pub);
 /* A responder's gate, keyed with our mac1 key.  0 or an error. */
 int cn_make_gate(conn *c);
+/* Drop the identities the conn holds (conn free). */
+void cn_drop_ids(conn *c);
 
 #endif

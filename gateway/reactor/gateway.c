@@ -593,6 +593,7 @@ shutdown_all(gateway *gw)
 		metrics_http_close(gw->mh);
 	gw->ctl = NULL;
 	gw->mh = NULL;
+	gw_watch_close(gw);
 	close_forwards(gw);
 	while ((p = gw->pending) != NULL) {
 		conn *c = p->c;
@@ -767,6 +768,8 @@ gateway_run(const char *path, int log_level)
 	}
 	for (i = 0; i < gw->n_sessions; i++)
 		session_start(gw->sessions[i]);
+	if (gw_watch_apply(gw, err, sizeof(err)) != 0)
+		log_warn(NULL, NULL, "%s; reloads on change are off", err);
 	/* Every listener and the control socket are up: the manager may start
 	 * what depends on us, and `stpgate reload` finds the socket. */
 	{

@@ -70,6 +70,7 @@ struct gateway {
 	int ready;                  /* READY=1 went out: the manager waits
 				     * for STOPPING=1 */
 	uint64_t drain_deadline;
+	struct gw_watch *watch;     /* watch: true (gateway_watch.c); NULL: off */
 };
 
 /* gateway.c */
@@ -86,6 +87,15 @@ int gw_control_reopen(gateway *gw, const config *old, char *err, size_t errlen);
 int gw_metrics_reopen(gateway *gw, const config *old, char *err, size_t errlen);
 /* The log settings: the config's, but the command line's level if given. */
 void gw_apply_log(gateway *gw);
+/* gateway_watch.c */
+/*
+ * Start, move or stop watching the config's files for changes, as
+ * gw->cfg->watch says (at start and after every reload); a change reloads.
+ * 0, or -1 with err saying what could not be watched.
+ */
+int gw_watch_apply(gateway *gw, char *err, size_t errlen);
+void gw_watch_close(gateway *gw);
+
 /* session_shutdown's callback: one closing session fewer (arg: gw). */
 void gw_session_closed(void *arg);
 

@@ -13,6 +13,7 @@
 
 #include "crypto/sign.h"
 #include "err.h"
+#include "identity.h"
 #include "fdbudget.h"
 #include "log.h"
 #include "metrics.h"
@@ -81,12 +82,13 @@ same_forward(const struct fwd *f, const config *c, const cfg_forward *nf)
  * config is applied as far as it goes, and what did not open is a partial
  * failure.  Either failure counts in config_reload_failures.
  */
-int
-gateway_reload(gateway *gw, char *msg, size_t len)
+static int
+reload(gateway *gw, char *msg, size_t len)
 {
 	config *nc = NULL, *oc = gw->cfg;
 	char err[1024], clean[1100];
 	uint8_t okey[32], nkey[32];
+	int new_id;
 	struct part part;
 	session **ns;
 	struct fwd **fp, *f;
@@ -120,15 +122,23 @@ gateway_reload(gateway *gw, char *msg, size_t len)
 		gw->plug = np;
 	}
 	memset(&part, 0, sizeof(part));
+	/*
+	 * A new identity (a rotation) takes over at once: new dials use it,
+	 * HELLOs to it are answered (and to previous_identity, if given), and
+	 * every session tells its peer below.  Conns hold the keys they use.
+	 */
 	sign_key_public(oc->identity, okey);
 	sign_key_public(nc->identity, nkey);
-	if (memcmp(okey, nkey, 32) != 0)
-		log_warn(NULL, NULL,
-		    "reload: the identity changed; a new identity needs a restart, keeping the old one");
-	/* Keep the running key object: every conn's handshake points at it. */
-	sign_key_free(nc->identity);
-	nc->identity = oc->identity;
-	oc->identity = NULL;
+	new_id = memcmp(okey, nkey, 32) != 0;
+	if (new_id) {
+		char text[IDENTITY_PUBTEXT_LEN + 1], words[IDENTITY_FP_MAX];
+
+		identity_pub_encode(nkey, text);
+		identity_fingerprint(nkey, words, sizeof(words));
+		log_info(NULL, NULL, "reload: new identity %s (%s)%s", text, words,
+		    nc->previous_identity != NULL ? "; still answering to "
+		    "previous_identity" : "");
+	}
 	if (nc->workers != oc->workers || nc->workers_auto != oc->workers_auto)
 		log_warn(NULL, NULL, "reload: a new workers setting needs a restart");
 	nc->workers = oc->workers;
@@ -141,13 +151,16 @@ gateway_reload(gateway *gw, char *msg, size_t len)
 	for (i = 0; i < oc->n_peers; i++) {
 		long k = config_peer_by_name(nc, oc->peers[i].name);
 
-		if (k >= 0 && memcmp(nc->peers[k].key, oc->peers[i].key, 32) == 0) {
+		if (k >= 0 && session_keeps(gw->sessions[i], &nc->peers[k])) {
 			ns[k] = gw->sessions[i];
 			session_set_peer(ns[k], &nc->peers[k]);
 		} else {
-			log_info(oc->peers[i].name, NULL, "reload: peer removed");
+			log_info(oc->peers[i].name, NULL, k >= 0 ? "reload: the "
+			    "peer's key is no longer listed; closing its session" :
+			    "reload: peer removed");
 			gw->n_sessions_closing++;
 			session_shutdown(gw->sessions[i], STP__V1__CLOSE_CODE__CLOSE_SHUTDOWN,
+			    k >= 0 ? "your key was removed from the config" :
 			    "peer removed from the config", gw_session_closed, gw);
 		}
 	}
@@ -166,6 +179,10 @@ gateway_reload(gateway *gw, char *msg, size_t len)
 		log_info(nc->peers[i].name, NULL, "reload: peer added");
 		session_start(ns[i]);
 	}
+	if (new_id)
+		for (i = 0; i < nc->n_peers; i++)
+			if (ns[i] != NULL)
+				session_identity_changed(ns[i]);
 	/* Forwards: unchanged listeners stay open; others close or open. */
 	for (fp = &gw->fwds; (f = *fp) != NULL;) {
 		for (j = 0; j < nc->n_forwards; j++)
@@ -223,4 +240,17 @@ gateway_reload(gateway *gw, char *msg, size_t len)
 	notify_clean(msg, clean, sizeof(clean));
 	notify_send("READY=1\nSTATUS=%s", clean);
 	return 0;
+}
+
+int
+gateway_reload(gateway *gw, char *msg, size_t len)
+{
+	char err[CFG_PATH_MAX + 128];
+	int rc = reload(gw, msg, len);
+
+	/* watch: may have been turned on or off, or the files moved. */
+	if (gw_watch_apply(gw, err, sizeof(err)) != 0)
+		log_warn(NULL, NULL, "%s; reloads on change stop until this is fixed",
+		    err);
+	return rc;
 }

@@ -210,7 +210,7 @@ plugins_dialer(plugins *ps, const cfg_peer *p, const stp_dialer_ops **ops,
 	if (ps == NULL)
 		return 0;
 	v.name = p->name;
-	v.key = p->key;
+	v.key = p->keys[0];
 	v.host = p->dial.host;
 	v.port = p->dial.port;
 	v.proxy = p->has_proxy ? p->proxy : "";

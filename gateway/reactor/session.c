@@ -429,6 +429,85 @@ cover_fired(uv_timer_t *t)
 		cover_arm(s);
 }
 
+const uint8_t *
+sess_dial_key(const session *s)
+{
+	return s->peer->keys[s->dial_key % s->peer->n_keys];
+}
+
+/*
+ * Our identity changed (a rotation: reload with a new identity, or a session
+ * that came up under previous_identity): tell the peer inside the session,
+ * so that the session outlives our old key (proto/STP.md, "Identity
+ * update").
+ */
+static void
+tell_identity(session *s)
+{
+	const config *cfg = gateway_config(s->gw);
+	endpoint *e = conn_endpoint(s->c);
+	uint8_t pub[32];
+	char text[IDENTITY_PUBTEXT_LEN + 1];
+	int rc;
+
+	sign_key_public(cfg->identity, pub);
+	if (memcmp(pub, endpoint_self(e), 32) == 0)
+		return;
+	rc = endpoint_update_identity(e, cfg->identity, gateway_now(s->gw));
+	identity_pub_encode(pub, text);
+	if (rc == 0) {
+		stp_metrics.identity_updates_sent++;
+		log_info(s->name, s->sid, "told the peer our new identity %s", text);
+		conn_flush(s->c);
+	} else if (rc == STP_EPROTO) {
+		log_warn(s->name, s->sid, "the peer does not take identity updates "
+		    "(an older stpgate): this session stays under our previous "
+		    "identity until it ends, and ends when the peer stops listing "
+		    "that key; new sessions use %s", text);
+	} else {
+		log_warn(s->name, s->sid, "could not tell the peer our new identity: "
+		    "%s", stp_strerror(rc));
+	}
+}
+
+void
+session_identity_changed(session *s)
+{
+	if (s->c != NULL && endpoint_established(conn_endpoint(s->c)))
+		tell_identity(s);
+}
+
+/* The peer proved a new identity inside the session (EP_PEER_IDENTITY). */
+static void
+on_peer_identity(void *owner, conn *c)
+{
+	session *s = owner;
+	const uint8_t *pk = endpoint_peer(conn_endpoint(c));
+	char text[IDENTITY_PUBTEXT_LEN + 1], fp[IDENTITY_FP_MAX];
+
+	stp_metrics.identity_updates_received++;
+	identity_pub_encode(pk, text);
+	identity_fingerprint(pk, fp, sizeof(fp));
+	if (config_peer_has_key(s->peer, pk))
+		log_info(s->name, s->sid, "the peer now uses identity %s (%s); "
+		    "this session goes on under it", text, fp);
+	else
+		log_warn(s->name, s->sid, "the peer now uses identity %s (%s), "
+		    "which peers.%s.key does not list: add it, or the peer's next "
+		    "session will be refused", text, fp, s->name);
+}
+
+int
+session_keeps(const session *s, const cfg_peer *p)
+{
+	endpoint *e;
+
+	if (s->c == NULL || !endpoint_established(e = conn_endpoint(s->c)))
+		return 1;
+	return config_peer_has_key(p, endpoint_peer(e)) ||
+	    config_peer_has_key(p, endpoint_peer_auth(e));
+}
+
 static void
 adopt(session *s, conn *c)
 {
@@ -466,6 +545,8 @@ adopt(session *s, conn *c)
 	if (!conn_initiator(c) && endpoint_ping(e, gateway_now(s->gw)) == 0)
 		conn_flush(c);
 	stp_metrics.sessions_up++;
+	/* Up under our previous identity (a peer that dialed that key). */
+	tell_identity(s);
 	log_info(s->name, s->sid, "session up (%s %s%s)",
 	    conn_initiator(c) ? "dialed" : "accepted from", conn_peer_addr(c),
 	    signed_text[endpoint_signing(e) & (EP_SIGN_SEND | EP_SIGN_VERIFY)]);
@@ -539,16 +620,15 @@ refuse_rival(session *s, conn *nc)
 static int
 keep_new(session *s, conn *old, conn *nc)
 {
-	const uint8_t *our = NULL;
-	uint8_t ours[32];
+	endpoint *e = conn_endpoint(nc);
 
+	(void)s;
 	/* The same side dialed both: the newer one replaces a stale one. */
 	if (conn_initiator(old) == conn_initiator(nc))
 		return 1;
-	sign_key_public(gateway_config(s->gw)->identity, ours);
-	our = ours;
-	/* Keep the connection whose initiator has the smaller public key. */
-	if (memcmp(our, s->key, 32) < 0)
+	/* Keep the connection whose initiator has the smaller public key
+	 * (the two keys nc's handshake proved, the same pair at both ends). */
+	if (memcmp(endpoint_self(e), endpoint_peer(e), 32) < 0)
 		return conn_initiator(nc);
 	return !conn_initiator(nc);
 }
@@ -658,7 +738,7 @@ on_open(session *s, const Stp__V1__StreamOpen *o)
 		{ refuse_open(s, o->stream_id,
 		    STP__V1__RESET_CODE__RESET_UNKNOWN_SERVICE, M_ST_UNKNOWN_SERVICE,
 		    "no service named \"%s\"", svcname); return; }
-	p = config_peer_by_key(cfg, s->key);
+	p = config_peer_by_name(cfg, s->name);
 	if (p < 0 || !config_service_allows(cfg, (size_t)svc, (size_t)p))
 		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_REFUSED,
 		    M_ST_NOT_ALLOWED, "service \"%s\" does not allow peer %s", svcname,
@@ -773,6 +853,9 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 		    M_HS_UNKNOWN_PEER : M_HS_AUTH]++;
 		log_limited(LOG_WARN, "handshake failed", s->name,
 		    "handshake failed (dialed %s): %s", conn_peer_addr(c), reason);
+		/* Not a word back: during a rotation, the next key may be it. */
+		if (!conn_heard(c) && s->peer->n_keys > 1)
+			s->dial_key = (s->dial_key + 1) % s->peer->n_keys;
 		sess_set_error(s, reason);
 		if (s->shutting_down)
 			{ sess_maybe_done(s); return; }
@@ -816,6 +899,7 @@ const conn_owner_ops sess_ops = {
 	.flush = on_flush,
 	.writable = on_writable,
 	.pong = on_pong,
+	.peer_identity = on_peer_identity,
 	.closed = on_conn_closed,
 };
 
@@ -840,7 +924,6 @@ session_new(gateway *gw, const cfg_peer *p)
 	s->gw = gw;
 	s->peer = p;
 	snprintf(s->name, sizeof(s->name), "%s", p->name);
-	memcpy(s->key, p->key, 32);
 	s->state = SESS_IDLE;
 	uv_timer_init(gateway_loop(gw), &s->retry);
 	uv_timer_init(gateway_loop(gw), &s->keep);

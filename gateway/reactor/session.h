@@ -38,6 +38,13 @@ void session_start(session *s);
 /* Point at the peer's entry in a reloaded config (same name and key). */
 void session_set_peer(session *s, const cfg_peer *p);
 /*
+ * May s stay the session of p (a reload)?  1 unless it is established and
+ * p lists neither the key the peer's AUTH proved nor the one it updated to.
+ */
+int session_keeps(const session *s, const cfg_peer *p);
+/* Our identity changed (a reload): tell the peer, if the session is up. */
+void session_identity_changed(session *s);
+/*
  * Stop: reset every stream, close the connection with `code`/`reason`,
  * stop timers; done(s) runs when all handles are closed and s is freed.
  */

@@ -136,7 +136,7 @@ handover(session *s, uv_tcp_t *tcp)
 	conn *c;
 
 	s->connecting = NULL;
-	c = conn_new(s->gw, tcp, 1, s->key, &sess_ops, s);
+	c = conn_new(s->gw, tcp, 1, sess_dial_key(s), &sess_ops, s);
 	if (c == NULL) {
 		sess_schedule_retry(s, "out of memory");
 		return;
@@ -205,7 +205,7 @@ on_tcp_connected(uv_connect_t *req, int status)
 		char why[384];
 
 		v.name = p->name;
-		v.key = p->key;
+		v.key = sess_dial_key(s);
 		v.host = p->dial.host;
 		v.port = p->dial.port;
 		v.proxy = p->has_proxy ? p->proxy : "";

@@ -36,7 +36,7 @@ struct session {
 	gateway *gw;
 	const cfg_peer *peer;
 	char name[CFG_NAME_MAX];
-	uint8_t key[32];
+	unsigned dial_key;       /* index into peer->keys: the key we dial */
 	int state;
 
 	conn *c;                 /* the established connection */
@@ -86,6 +86,8 @@ struct session {
 /* The owner callbacks a session's connections get (session.c). */
 extern const conn_owner_ops sess_ops;
 
+/* The peer key we dial with now (session.c). */
+const uint8_t *sess_dial_key(const session *s);
 /* Remember why the session is not up, for `stpgate status` (session.c). */
 void sess_set_error(session *s, const char *why);
 /* A session shutting down: free it once nothing of it is left (session.c). */

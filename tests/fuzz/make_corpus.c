@@ -362,7 +362,8 @@ endpoints(void)
 	put("endpoint_resp", "session-bytewise", 0x02, w->b, w->n, NULL, 0);
 	put("endpoint_resp", "session-jobs", 0x30, w->b, w->n, NULL, 0);
 	put("endpoint_resp", "hello-refused", 0x40, w->b, w->n, NULL, 0);
-	put("endpoint_resp", "junk", 0x01, "\x01\x00\x00\x20 not a hello at all ....", 36,
+	/* A HELLO header announcing 32 bytes, and 32 bytes that are no Hello. */
+	put("endpoint_resp", "junk", 0x01, "\x01\x00\x00\x20 not a hello at all.............", 36,
 	    NULL, 0);
 
 	/* fuzz_endpoint_est: pieces, the harness seals them. */

@@ -11,6 +11,9 @@
  *     (one flipped bit anywhere, or made for another key); a draining gate
  *     keeps offering its whole buffer and never passes again;
  *   - gate_wipe leaves nothing of a HELLO that passed;
+ *   - a gate with two keys (a rotation's identity and previous identity)
+ *     passes a HELLO made for either and says which, and drains one made
+ *     for a third key;
  *   - the gate is small: one object with a fixed buffer, nothing allocated.
  */
 #include <stdio.h>
@@ -57,7 +60,7 @@ init_gate(gate *g)
 	uint8_t key[32];
 
 	T_INT(ks_mac1_key(key, resp_pub, NULL), 0);
-	gate_init(g, key);
+	gate_init(g, (const uint8_t (*)[32])key, 1);
 }
 
 /*
@@ -259,13 +262,65 @@ test_drains(void)
 	free(f);
 }
 
+/* Feed a whole frame to g (already initialised); the final state. */
+static int
+feed_all(gate *g, const uint8_t *f, size_t len)
+{
+	size_t off = 0, room, n;
+	uint8_t *dst;
+	int st = GATE_READING;
+
+	while (off < len && (dst = gate_buf(g, &room)) != NULL && room > 0) {
+		n = room < len - off ? room : len - off;
+		memcpy(dst, f + off, n);
+		off += n;
+		st = gate_commit(g, n);
+	}
+	return st;
+}
+
+static void
+test_two_keys(void)
+{
+	uint8_t keys[2][32], third_pub[32];
+	sign_key *third = NULL;
+	uint8_t *f;
+	size_t len, k;
+	gate g;
+
+	t_set_ctx("two keys");
+	T_INT(ks_mac1_key(keys[0], resp_pub, NULL), 0);
+	T_INT(ks_mac1_key(keys[1], other_pub, NULL), 0);
+	for (k = 0; k < 2; k++) {
+		t_set_ctx("two keys, a HELLO for key %zu", k);
+		if ((f = make_hello(k == 0 ? resp_pub : other_pub, &len)) == NULL)
+			return;
+		gate_init(&g, (const uint8_t (*)[32])keys, 2);
+		T_INT(feed_all(&g, f, len), GATE_PASSED);
+		T_INT((long long)gate_which(&g), (long long)k);
+		gate_wipe(&g);
+		free(f);
+	}
+	t_set_ctx("two keys, a HELLO for a third key");
+	T_INT(sign_key_generate(&third), 0);
+	sign_key_public(third, third_pub);
+	if ((f = make_hello(third_pub, &len)) != NULL) {
+		gate_init(&g, (const uint8_t (*)[32])keys, 2);
+		T_INT(feed_all(&g, f, len), GATE_DRAINING);
+		T_OK(strcmp(gate_reason(&g), "HELLO failed mac1 (the sender "
+		    "does not know our public key)") == 0);
+		free(f);
+	}
+	sign_key_free(third);
+}
+
 static void
 test_size(void)
 {
 	t_set_ctx("size");
 	/* The buffer holds the largest HELLO; the rest is a few bytes. */
 	T_OK(sizeof(((gate *)0)->buf) == FRAME_HDR_LEN + FRAME_MAX_HELLO);
-	T_OK(sizeof(gate) <= FRAME_HDR_LEN + FRAME_MAX_HELLO + 64);
+	T_OK(sizeof(gate) <= FRAME_HDR_LEN + FRAME_MAX_HELLO + 32 * GATE_MAX_KEYS + 32);
 	printf("sizeof(gate) = %zu bytes\n", sizeof(gate));
 }
 
@@ -283,6 +338,8 @@ main(void)
 	t_section("passing");
 	test_drains();
 	t_section("draining");
+	test_two_keys();
+	t_section("two keys");
 	test_size();
 	sign_key_free(resp_key);
 	sign_key_free(other_key);

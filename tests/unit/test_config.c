@@ -7,13 +7,15 @@
  *
  * Configs are written into a fresh temporary directory next to a generated
  * identity file.  In the texts below, @ID@ is that identity's path, @OWN@
- * its public key text, @K1@..@K3@ three other peers' key texts and @BAD@ the
+ * its public key text, @ID2@ and @OWN2@ a second identity's (a rotation's
+ * previous_identity), @K1@..@K3@ three other peers' key texts and @BAD@ the
  * first of them with one character changed; @S1@ and @S2@ are two access
  * secret texts and @SBAD@ the first with one character changed.
  * Placeholders sit at the ends of lines so that they never move a reported
  * column.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,6 +35,8 @@ static char tmpdir[64];
 static char cfgpath[128];           /* tmpdir/c.yaml */
 static char idpath[128];            /* tmpdir/id.key, mode 0600 */
 static char own[IDENTITY_PUBTEXT_LEN + 1];
+static char idpath2[128];           /* tmpdir/id2.key, mode 0600 */
+static char own2[IDENTITY_PUBTEXT_LEN + 1];
 static char keytext[3][IDENTITY_PUBTEXT_LEN + 1];
 static uint8_t keyraw[3][SIGN_PUB_LEN];
 static char badkey[IDENTITY_PUBTEXT_LEN + 1];
@@ -75,6 +79,7 @@ static char *
 expand(const char *text)
 {
 	static const struct { const char *tok; const char *val; } subst[] = {
+		{ "@ID2@", idpath2 }, { "@OWN2@", own2 },
 		{ "@ID@", idpath }, { "@OWN@", own }, { "@K1@", keytext[0] },
 		{ "@K2@", keytext[1] }, { "@K3@", keytext[2] },
 		{ "@BAD@", badkey }, { "@S1@", sectext[0] },
@@ -137,13 +142,14 @@ good_at(int line, const char *text)
 #define good(text) good_at(__LINE__, (text))
 
 /*
- * text must be refused with want_rc and an error starting with
- * "<cfgpath>:" want; *out must stay untouched.
+ * text must be refused with want_rc and an error starting with "<file>:"
+ * want (file: cfgpath, or an included file); *out must stay untouched.
  */
 static void
-bad_at(int line, int want_rc, const char *text, const char *want)
+bad_in_at(int line, int want_rc, const char *text, const char *file,
+    const char *want)
 {
-	char err[2048] = "", exp[1024];
+	char err[2048] = "", exp[2048];
 	config *c = (config *)&bad_cases; /* a sentinel: must not change */
 	int rc;
 
@@ -153,7 +159,7 @@ bad_at(int line, int want_rc, const char *text, const char *want)
 	    rc, want_rc, err);
 	t_check(c == (config *)&bad_cases, __FILE__, line, t_ctx,
 	    "output written on failure");
-	snprintf(exp, sizeof(exp), "%s:%s", cfgpath, want);
+	snprintf(exp, sizeof(exp), "%s:%s", file, want);
 	t_check(strncmp(err, exp, strlen(exp)) == 0, __FILE__, line, t_ctx,
 	    "error\n    got  \"%s\"\n    want \"%s...\"", err, exp);
 	t_check(strchr(err, '\n') == NULL, __FILE__, line, t_ctx,
@@ -161,7 +167,10 @@ bad_at(int line, int want_rc, const char *text, const char *want)
 	if (rc == 0 && c != (config *)&bad_cases)
 		config_free(c);
 }
-#define bad(rc, text, want) bad_at(__LINE__, (rc), (text), (want))
+#define bad(rc, text, want) bad_in_at(__LINE__, (rc), (text), cfgpath, (want))
+/* The error is in tmpdir/name, an included file. */
+#define bad_in(rc, text, name, want) \
+	bad_in_at(__LINE__, (rc), (text), tpath(name), (want))
 
 static void
 setup(void)
@@ -188,6 +197,15 @@ setup(void)
 	sign_key_public(k, pub);
 	identity_pub_encode(pub, own);
 	sign_key_free(k);
+	snprintf(idpath2, sizeof(idpath2), "%s/id2.key", tmpdir);
+	if (identity_generate(&k) != 0 ||
+	    identity_save(idpath2, k, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cannot make an identity: %s\n", err);
+		exit(1);
+	}
+	sign_key_public(k, pub);
+	identity_pub_encode(pub, own2);
+	sign_key_free(k);
 	for (i = 0; i < 3; i++) {
 		if (identity_generate(&k) != 0)
 			exit(1);
@@ -206,18 +224,55 @@ setup(void)
 	badsecret[20] = badsecret[20] == 'A' ? 'B' : 'A';
 }
 
+/* Remove path and everything under it (directories, files: no more). */
+static void
+rm_path(const char *path, int depth)
+{
+	char sub[512];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode) && depth < 8 && (d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			rm_path(sub, depth + 1);
+		}
+		closedir(d);
+	}
+	remove(path);
+}
+
+/* Remove tmpdir/name and everything under it. */
+static void
+rm_tree(const char *name)
+{
+	rm_path(tpath(name), 0);
+}
+
+/* Everything the tests wrote (some cases leave files and directories). */
 static void
 cleanup(void)
 {
-	static const char *const names[] = { "c.yaml", "id.key", "id644.key",
-	    "notid.key", "ex.yaml", "big.yaml", "sub/c.yaml", "sub/id.key",
-	    "link.yaml" };
-	size_t i;
+	rm_path(tmpdir, 0);
+}
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		unlink(tpath(names[i]));
-	rmdir(tpath("sub"));
-	rmdir(tmpdir);
+/* Write text (expanded) to tmpdir/name with mode; its directory must exist. */
+static void
+put(const char *name, const char *text, mode_t mode)
+{
+	char *s = expand(text);
+
+	if (write_file(tpath(name), s, strlen(s), mode) != 0) {
+		fprintf(stderr, "cannot write %s\n", tpath(name));
+		abort();
+	}
+	free(s);
 }
 
 /* ---- loading ---- */
@@ -505,7 +560,7 @@ test_full(void)
 	T_INT(c->peers[1].sign_records, 0);
 	T_OK(strcmp(c->peers[1].proxy, "socks5://u:p@[::1]:1080") == 0);
 	T_OK(strcmp(c->peers[2].name, "dave.x_y-1") == 0);
-	T_MEM(c->peers[2].key, 32, keyraw[2], 32);
+	T_MEM(c->peers[2].keys[0], 32, keyraw[2], 32);
 	T_INT((long long)c->forwards[0].peer, 2);
 	T_INT((long long)c->forwards[1].peer, 1);
 	T_INT((long long)c->forwards[2].peer, 0);
@@ -980,9 +1035,10 @@ test_errors(void)
 
 	t_set_ctx("errors: keys");
 	bad(STP_EPARSE, "identity: @ID@\nlisten2: 127.0.0.1:1\n",
-	    "2:1: listen2: unknown key (expected one of: identity, listen, "
-	    "access_secret, workers, log, metrics, control, peers, forwards, "
-	    "services, limits, timeouts, flow, rekey, plugins)");
+	    "2:1: listen2: unknown key (expected one of: identity, "
+	    "previous_identity, listen, access_secret, workers, log, metrics, "
+	    "control, watch, include, peers, forwards, services, limits, "
+	    "timeouts, flow, rekey, plugins)");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    kye: x\n"
 	    "    key: @K1@\n",
 	    "4:5: peers.bob.kye: unknown key (expected one of: key, dial, "
@@ -1202,11 +1258,25 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: 5\n",
 	    "4:10: peers.bob.key: not a public key");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: [a]\n",
-	    "4:10: peers.bob.key: expected a public key (stp1:..., as "
-	    "`stpgate pubkey` prints it), got a sequence");
+	    "4:11: peers.bob.key: not a public key: key text starts with "
+	    "'stp1:'");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: []\n",
+	    "4:10: peers.bob.key: a list of 0 keys; a peer lists 1 to 4 (more "
+	    "than one only while it rotates its key)");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: [@K1@, "
+	    "@K2@, @K3@, @OWN2@, @OWN@]\n",
+	    "4:10: peers.bob.key: a list of 5 keys; a peer lists 1 to 4");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key:\n"
+	    "      - @K1@\n      - @K1@\n",
+	    "6:9: peers.bob.key: listed twice (also at line 5)");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: [{a: 1}]\n",
+	    "4:11: peers.bob.key: expected a public key (stp1:..., as "
+	    "`stpgate pubkey` prints it), or a list of them during a rotation, "
+	    "got a mapping");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key:\n",
 	    "4:9: peers.bob.key: expected a public key (stp1:..., as "
-	    "`stpgate pubkey` prints it), got null");
+	    "`stpgate pubkey` prints it), or a list of them during a rotation, "
+	    "got null");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    dial: 10.0.0.1:1\n",
 	    "4:5: peers.bob: missing key \"key\"");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {}\n",
@@ -1282,6 +1352,47 @@ test_errors(void)
 }
 
 /* Relations between entries (pass 2) and the identity file (pass 3). */
+/* A rotation: previous_identity, and a peer listing two keys. */
+static void
+test_rotation(void)
+{
+	config *c;
+	uint8_t pk[SIGN_PUB_LEN];
+	char text[IDENTITY_PUBTEXT_LEN + 1], sum[1024];
+
+	t_set_ctx("rotation");
+	if ((c = good("identity: @ID@\nprevious_identity: @ID2@\npeers:\n"
+	    "  bob:\n    key: [@K1@, @K2@]\n  carol: {key: @K3@}\n")) == NULL)
+		return;
+	T_OK(c->previous_identity != NULL);
+	T_OK(strcmp(c->previous_identity_path, idpath2) == 0);
+	if (c->previous_identity != NULL) {
+		sign_key_public(c->previous_identity, pk);
+		identity_pub_encode(pk, text);
+		T_OK(strcmp(text, own2) == 0);
+	}
+	T_INT(c->peers[0].n_keys, 2);
+	T_INT(c->peers[1].n_keys, 1);
+	T_INT(c->peers[0].keys_pos[1].line, 5);
+	T_INT(c->peers[0].keys_pos[1].col, 11 + IDENTITY_PUBTEXT_LEN + 2);
+	T_INT(config_peer_by_key(c, keyraw[0]), 0);
+	T_INT(config_peer_by_key(c, keyraw[1]), 0);
+	T_INT(config_peer_by_key(c, keyraw[2]), 1);
+	T_INT(config_peer_has_key(&c->peers[0], keyraw[1]), 1);
+	T_INT(config_peer_has_key(&c->peers[0], keyraw[2]), 0);
+	config_summary(c, sum, sizeof(sum));
+	T_OK(strstr(sum, own2) != NULL && strstr(sum, "(and previous ") != NULL);
+	config_free(c);
+	/* Block style, one key in a list: the same as the plain form. */
+	if ((c = good("identity: @ID@\npeers:\n  bob:\n    key:\n"
+	    "      - @K1@\n")) == NULL)
+		return;
+	T_INT(c->peers[0].n_keys, 1);
+	T_INT(config_peer_by_key(c, keyraw[0]), 0);
+	T_OK(c->previous_identity == NULL);
+	config_free(c);
+}
+
 static void
 test_relations(void)
 {
@@ -1304,6 +1415,21 @@ test_relations(void)
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  p1: {key: @K1@}\n"
 	    "  p2: {key: @K2@}\n  p3: {key: @K3@}\n  p4: {key: @OWN@}\n",
 	    "6:13: peers.p4.key: this is our own public key (identity: ");
+	/* A rotation's lists: a key in two peers' lists, wherever it sits. */
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key:\n"
+	    "      - @K1@\n      - @K2@\n  carol:\n    key:\n"
+	    "      - @K3@\n      - @K2@\n",
+	    "10:9: peers.carol.key: same key as peers.bob (line 6)");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  p1: {key: [@OWN@, @K1@]}\n",
+	    "3:14: peers.p1.key: this is our own public key (identity: ");
+	/* previous_identity: a second identity we answer to. */
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  p1:\n    key:\n"
+	    "      - @K1@\n      - @OWN2@\nprevious_identity: @ID2@\n",
+	    "6:9: peers.p1.key: this is our own public key (previous_identity: ");
+	bad(STP_EPARSE, "identity: @ID@\nprevious_identity: @ID@\n",
+	    "2:20: previous_identity: the same key as identity: (");
+	bad(STP_EIO, "identity: @ID@\nprevious_identity: nothere.key\n",
+	    "2:20: previous_identity: ");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\n"
 	    "services:\n  pg:\n    connect: 127.0.0.1:5432\n"
 	    "    allow: [bob, eve]\n",
@@ -1631,6 +1757,561 @@ test_config_file(void)
 	}
 }
 
+/* ---- include: ---- */
+
+/* The files the include tests share, under tmpdir/inc. */
+static void
+include_files(void)
+{
+	rm_tree("inc");
+	mkdir(tpath("inc"), 0700);
+	mkdir(tpath("inc/peers.d"), 0700);
+	mkdir(tpath("inc/empty.d"), 0700);
+	mkdir(tpath("inc/x"), 0700);
+	put("inc/peers.d/a.yaml",
+	    "peers:\n"
+	    "  bob:\n"
+	    "    key: @K1@\n"
+	    "    dial: bob.example.net:7400\n"
+	    "services:\n"
+	    "  pg:\n"
+	    "    connect: 127.0.0.1:5432\n"
+	    "    allow: [bob, carol]\n", 0600);
+	put("inc/peers.d/b.yaml",
+	    "# carol, and a forward to bob's pg\n"
+	    "peers:\n"
+	    "  carol: {key: @K2@}\n"
+	    "forwards:\n"
+	    "  - {listen: 127.0.0.1:15433, peer: bob, service: pg}\n", 0600);
+	put("inc/peers.d/c.yaml", "", 0600);
+	put("inc/peers.d/d.yaml", "# nothing here yet\n\n", 0640);
+	/* Not matched by *.yaml: a dot file and another suffix. */
+	put("inc/peers.d/.e.yaml", "identity: [\n", 0600);
+	put("inc/peers.d/notes.txt", "identity: [\n", 0600);
+	put("inc/services.yaml",
+	    "services:\n"
+	    "  web:\n"
+	    "    connect: wiki.internal.example:80\n"
+	    "    allow: [carol, dave]\n", 0600);
+}
+
+/* Peers, services and forwards from several files, merged in load order. */
+static void
+test_include_merge(void)
+{
+	char sum[512], want[512];
+	config *c;
+
+	t_set_ctx("include: merged");
+	include_files();
+	c = good("identity: @ID@\n"
+	    "include:\n"
+	    "  - inc/peers.d/*.yaml\n"
+	    "  - inc/services.yaml\n"
+	    "peers:\n"
+	    "  dave: {key: @K3@}\n"
+	    "forwards:\n"
+	    "  - {listen: 127.0.0.1:15432, peer: carol, service: web}\n");
+	if (c == NULL)
+		return;
+	T_INT((long long)c->n_peers, 3);
+	T_INT((long long)c->n_forwards, 2);
+	T_INT((long long)c->n_services, 2);
+	/* The files read, in load order: each pattern's matches sorted. */
+	T_INT((long long)c->n_files, 6);
+	if (c->n_files == 6) {
+		T_OK(strcmp(c->files[0], cfgpath) == 0);
+		T_OK(strcmp(c->files[1], tpath("inc/peers.d/a.yaml")) == 0);
+		T_OK(strcmp(c->files[2], tpath("inc/peers.d/b.yaml")) == 0);
+		T_OK(strcmp(c->files[3], tpath("inc/peers.d/c.yaml")) == 0);
+		T_OK(strcmp(c->files[4], tpath("inc/peers.d/d.yaml")) == 0);
+		T_OK(strcmp(c->files[5], tpath("inc/services.yaml")) == 0);
+	}
+	/* The glob's directory, to watch; a plain path adds none. */
+	T_INT((long long)c->n_watch_dirs, 1);
+	if (c->n_watch_dirs == 1)
+		T_OK(strcmp(c->watch_dirs[0], tpath("inc/peers.d")) == 0);
+	if (c->n_peers == 3 && c->n_forwards == 2 && c->n_services == 2) {
+		/* The main file's first, then the included files'. */
+		T_OK(strcmp(c->peers[0].name, "dave") == 0);
+		T_OK(strcmp(c->peers[1].name, "bob") == 0);
+		T_OK(strcmp(c->peers[2].name, "carol") == 0);
+		T_MEM(c->peers[1].keys[0], 32, keyraw[0], 32);
+		T_OK(c->peers[1].has_dial && c->peers[1].dial.port == 7400);
+		T_INT(config_peer_by_key(c, keyraw[1]), 2);
+		/* Positions name their file. */
+		T_INT(c->peers[0].pos.file, 0);
+		T_INT(c->peers[1].pos.file, 1);
+		T_INT(c->peers[1].pos.line, 2);
+		T_INT(c->peers[1].pos.col, 3);
+		T_INT(c->peers[1].key_pos.file, 1);
+		T_INT(c->peers[1].dial.pos.file, 1);
+		T_INT(c->peers[2].pos.file, 2);
+		T_OK(strcmp(config_pos_file(c, c->peers[2].pos),
+		    tpath("inc/peers.d/b.yaml")) == 0);
+		T_OK(strcmp(config_pos_file(c, c->peers[0].pos), cfgpath) == 0);
+		/* Forwards: a main one to an included peer, an included one. */
+		T_INT((long long)c->forwards[0].peer, 2);
+		T_OK(strcmp(c->forwards[0].service, "web") == 0);
+		T_INT(c->forwards[0].pos.file, 0);
+		T_INT((long long)c->forwards[1].peer, 1);
+		T_INT(c->forwards[1].listen.port, 15433);
+		T_INT(c->forwards[1].pos.file, 2);
+		T_INT(c->forwards[1].pos.line, 5);
+		/* Services allow peers of any file. */
+		T_INT(config_service_by_name(c, "pg"), 0);
+		T_INT(config_service_by_name(c, "web"), 1);
+		T_INT(c->services[0].pos.file, 1);
+		T_INT(c->services[1].pos.file, 5);
+		T_INT(config_service_allows(c, 0, 1), 1);
+		T_INT(config_service_allows(c, 0, 2), 1);
+		T_INT(config_service_allows(c, 0, 0), 0);
+		T_INT(config_service_allows(c, 1, 0), 1);
+		T_INT(config_service_allows(c, 1, 2), 1);
+	}
+	config_summary(c, sum, sizeof(sum));
+	snprintf(want, sizeof(want), "%s: ok: identity %s, 3 peers (1 dialed), "
+	    "2 forwards, 2 services, 5 included files, not listening, workers "
+	    "auto, control /run/stp-test/c.sock", cfgpath, own);
+	t_check(strcmp(sum, want) == 0, __FILE__, __LINE__, t_ctx,
+	    "summary\n    got  \"%s\"\n    want \"%s\"", sum, want);
+	config_free(c);
+
+	/* A list in another order; the main file's lists null, empty or absent. */
+	t_set_ctx("include: main lists null, empty, absent");
+	c = good("identity: @ID@\npeers:\nservices: {}\n"
+	    "include: [inc/peers.d/b.yaml, inc/peers.d/a.yaml]\n");
+	if (c != NULL) {
+		T_INT((long long)c->n_peers, 2);
+		T_INT((long long)c->n_forwards, 1);
+		T_INT((long long)c->n_services, 1);
+		if (c->n_peers == 2 && c->n_forwards == 1) {
+			T_OK(strcmp(c->peers[0].name, "carol") == 0);
+			T_OK(strcmp(c->peers[1].name, "bob") == 0);
+			T_INT((long long)c->forwards[0].peer, 1);
+		}
+		T_INT((long long)c->n_files, 3);
+		T_INT((long long)c->n_watch_dirs, 0);
+		config_summary(c, sum, sizeof(sum));
+		T_OK(strstr(sum, ", 1 service, 2 included files, ") != NULL);
+		config_free(c);
+	}
+
+	/* Nothing to include: a glob that matches nothing, an empty list. */
+	t_set_ctx("include: nothing");
+	c = good("identity: @ID@\ninclude: inc/empty.d/*.yaml\n");
+	if (c != NULL) {
+		T_INT((long long)c->n_files, 1);
+		T_INT((long long)c->n_watch_dirs, 1);
+		if (c->n_watch_dirs == 1)
+			T_OK(strcmp(c->watch_dirs[0], tpath("inc/empty.d")) == 0);
+		config_summary(c, sum, sizeof(sum));
+		T_OK(strstr(sum, "included") == NULL);
+		config_free(c);
+	}
+	c = good("identity: @ID@\ninclude: []\n");
+	config_free(c);
+	/* Empty lists in an included file. */
+	put("inc/x/e.yaml", "peers: {}\nforwards: []\nservices:\n", 0600);
+	c = good("identity: @ID@\ninclude: inc/x/e.yaml\nforwards: []\n");
+	if (c != NULL) {
+		T_INT((long long)c->n_files, 2);
+		T_INT((long long)(c->n_peers + c->n_forwards + c->n_services), 0);
+	}
+	config_free(c);
+	c = good("identity: @ID@\ninclude:\n");
+	if (c != NULL)
+		T_INT((long long)c->n_files, 1);
+	config_free(c);
+	/* Two patterns searching one directory: it is listed once. */
+	c = good("identity: @ID@\ninclude: [inc/empty.d/*.yaml, "
+	    "inc/./empty.d/*.yml, \"inc/peers.d/[ab].yaml\"]\n");
+	if (c != NULL) {
+		T_INT((long long)c->n_files, 3);
+		T_INT((long long)c->n_watch_dirs, 2);
+		if (c->n_watch_dirs == 2) {
+			T_OK(strcmp(c->watch_dirs[0], tpath("inc/empty.d")) == 0);
+			T_OK(strcmp(c->watch_dirs[1], tpath("inc/peers.d")) == 0);
+		}
+		config_free(c);
+	}
+}
+
+/* Where the main file is, and what it is called, do not matter. */
+static void
+test_include_paths(void)
+{
+	char err[1024] = "", cwd[1024];
+	config *c = NULL;
+
+	t_set_ctx("include: the main file's directory");
+	include_files();
+	/* A directory whose name glob(3) would read as a pattern. */
+	mkdir(tpath("inc/w[1]"), 0700);
+	mkdir(tpath("inc/w[1]/p"), 0700);
+	put("inc/w[1]/p/a.yaml", "peers:\n  bob: {key: @K1@}\n", 0600);
+	put("inc/w[1]/c.yaml", "identity: @ID@\ninclude: p/*.yaml\n", 0600);
+	T_INT(config_load(tpath("inc/w[1]/c.yaml"), &c, err, sizeof(err)), 0);
+	if (c != NULL) {
+		T_INT((long long)c->n_peers, 1);
+		T_INT((long long)c->n_files, 2);
+		if (c->n_files == 2)
+			T_OK(strcmp(c->files[1], tpath("inc/w[1]/p/a.yaml")) == 0);
+		if (c->n_watch_dirs == 1)
+			T_OK(strcmp(c->watch_dirs[0], tpath("inc/w[1]/p")) == 0);
+		config_free(c);
+		c = NULL;
+	} else {
+		printf("  %s\n", err);
+	}
+
+	/* A relative main path: the files are named as resolved from it. */
+	t_set_ctx("include: relative main path");
+	if (!T_OK(getcwd(cwd, sizeof(cwd)) != NULL) || !T_INT(chdir(tmpdir), 0))
+		return;
+	put("inc/x/c.yaml", "identity: @ID@\ninclude: [../peers.d/a.yaml, "
+	    "\"*.none\", ../peers.d/b.yaml]\n", 0600);
+	T_INT(config_load("inc/x/c.yaml", &c, err, sizeof(err)), 0);
+	if (c != NULL) {
+		if (T_INT((long long)c->n_files, 3)) {
+			T_OK(strcmp(c->files[1], "inc/x/../peers.d/a.yaml") == 0);
+			T_OK(strcmp(c->files[2], "inc/x/../peers.d/b.yaml") == 0);
+		}
+		if (T_INT((long long)c->n_watch_dirs, 1))
+			T_OK(strcmp(c->watch_dirs[0], "inc/x") == 0);
+		config_free(c);
+		c = NULL;
+	} else {
+		printf("  %s\n", err);
+	}
+	put("c2.yaml", "identity: @ID@\ninclude: [inc/services.yaml, "
+	    "\"*.none\"]\npeers: {carol: {key: @K2@}, dave: {key: @K3@}}\n",
+	    0600);
+	T_INT(config_load("c2.yaml", &c, err, sizeof(err)), 0);
+	if (c != NULL) {
+		if (T_INT((long long)c->n_files, 2))
+			T_OK(strcmp(c->files[1], "inc/services.yaml") == 0);
+		if (T_INT((long long)c->n_watch_dirs, 1))
+			T_OK(strcmp(c->watch_dirs[0], ".") == 0);
+		config_free(c);
+	} else {
+		printf("  %s\n", err);
+	}
+	unlink("c2.yaml");
+	T_INT(chdir(cwd), 0);
+}
+
+/* config_find_control reads only the main file's control:. */
+static void
+test_include_control(void)
+{
+	char out[256], err[256], want[256];
+	int is_default = -1;
+
+	t_set_ctx("include: config_find_control");
+	include_files();
+	put("inc/x/i.yaml", "identity: @ID@\n", 0600);
+	put("c.yaml", "identity: @ID@\ninclude: [inc/x/i.yaml, inc/none.yaml]\n"
+	    "control: run.sock\n", 0600);
+	T_INT(config_find_control(cfgpath, out, sizeof(out), &is_default, err,
+	    sizeof(err)), 0);
+	T_INT(is_default, 0);
+	snprintf(want, sizeof(want), "%s/run.sock", tmpdir);
+	T_OK(strcmp(out, want) == 0);
+}
+
+static void
+test_include_errors(void)
+{
+	char want[1024], big[4096];
+	size_t o, i;
+
+	t_set_ctx("errors: include:, the patterns");
+	include_files();
+	bad(STP_EPARSE, "identity: @ID@\ninclude: {a: b}\n",
+	    "2:10: include: expected a path or glob, or a list of them, got a "
+	    "mapping");
+	bad(STP_EPARSE, "identity: @ID@\ninclude: [inc/services.yaml, [a]]\n",
+	    "2:30: include[1]: expected a path or glob, got a sequence");
+	bad(STP_EPARSE, "identity: @ID@\ninclude: \"\"\n",
+	    "2:10: include: expected a path or glob, got a quoted string \"\"");
+	bad(STP_EPARSE, "identity: @ID@\ninclude: \"a\\0b\"\n",
+	    "2:10: include: expected a path, got a string with a NUL byte");
+	o = (size_t)snprintf(big, sizeof(big), "identity: @ID@\ninclude: [");
+	for (i = 0; i < 65; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "%sinc/empty.d/"
+		    "%zu*", i ? ", " : "", i);
+	snprintf(big + o, sizeof(big) - o, "]\n");
+	bad(STP_EPARSE, big, "2:10: include: a list of 65 patterns; at most 64");
+	/* 64 is fine. */
+	o = (size_t)snprintf(big, sizeof(big), "identity: @ID@\ninclude: [");
+	for (i = 0; i < 64; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "%sinc/empty.d/"
+		    "%zu*", i ? ", " : "", i);
+	snprintf(big + o, sizeof(big) - o, "]\n");
+	{
+		config *c = good(big);
+
+		if (c != NULL)
+			T_INT((long long)c->n_watch_dirs, 1);
+		config_free(c);
+	}
+	bad(STP_EPARSE, "identity: @ID@\ninclude: inc/*/a.yaml\n",
+	    "2:10: include: a wildcard may only be in the last part of a "
+	    "pattern, not in a directory: \"inc/*/a.yaml\"");
+	/* A plain path must exist; a glob's directory too. */
+	snprintf(want, sizeof(want), "2:10: include: %s: No such file or "
+	    "directory", tpath("inc/services.yml"));
+	bad(STP_EIO, "identity: @ID@\ninclude: inc/services.yml\n", want);
+	snprintf(want, sizeof(want), "4:5: include[1]: %s: No such file or "
+	    "directory", tpath("inc/nothere.d"));
+	bad(STP_EIO, "identity: @ID@\ninclude:\n  - inc/services.yaml\n"
+	    "  - inc/nothere.d/*.yaml\n", want);
+	/* A match that is not a regular file. */
+	mkdir(tpath("inc/x/dir.yaml"), 0700);
+	snprintf(want, sizeof(want), "2:10: include: %s: not a regular file",
+	    tpath("inc/x/dir.yaml"));
+	bad(STP_EIO, "identity: @ID@\ninclude: inc/x/*.yaml\n", want);
+	snprintf(want, sizeof(want), "2:10: include: %s/: not a regular file "
+	    "but a directory (for its files, write a glob such as "
+	    "\"inc/peers.d/*.yaml\")", tpath("inc/peers.d"));
+	bad(STP_EIO, "identity: @ID@\ninclude: inc/peers.d/\n", want);
+	rmdir(tpath("inc/x/dir.yaml"));
+	/* The main file itself, and one file twice. */
+	snprintf(want, sizeof(want), "2:10: include: %s is this config file "
+	    "itself", tpath("c.yaml"));
+	bad(STP_EPARSE, "identity: @ID@\ninclude: c.yaml\n", want);
+	snprintf(want, sizeof(want), "2:30: include[1]: %s is included twice",
+	    tpath("inc/services.yaml"));
+	bad(STP_EPARSE, "identity: @ID@\ninclude: [inc/services.yaml, "
+	    "inc/*.yaml]\n", want);
+	snprintf(want, sizeof(want), "2:30: include[1]: %s is included twice "
+	    "(first as %s)", tpath("inc/x/../services.yaml"),
+	    tpath("inc/services.yaml"));
+	bad(STP_EPARSE, "identity: @ID@\ninclude: [inc/services.yaml, "
+	    "inc/x/../services.yaml]\n", want);
+	/* The patterns are all checked before any file is read. */
+	put("inc/x/bad.yaml", "peers: [\n", 0600);
+	snprintf(want, sizeof(want), "2:27: include[1]: %s: No such file or "
+	    "directory", tpath("inc/nothere.yaml"));
+	bad(STP_EIO, "identity: @ID@\ninclude: [inc/x/bad.yaml, "
+	    "inc/nothere.yaml]\n", want);
+
+	t_set_ctx("errors: include:, an included file");
+	/* Its YAML, reported as the main file's is. */
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/bad.yaml\n",
+	    "inc/x/bad.yaml", "2:1: did not find expected node content while "
+	    "parsing a flow node");
+	put("inc/x/bad.yaml", "peers:\n  bob: {key: @K1@}\n  bob: {key: @K2@}\n",
+	    0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/bad.yaml\n",
+	    "inc/x/bad.yaml", "3:3: bob: duplicate key (first at line 2)");
+	/* What it may hold. */
+	put("inc/x/i.yaml", "# a whole config, included by mistake\n"
+	    "identity: @ID@\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/i.yaml\n",
+	    "inc/x/i.yaml", "2:1: identity: an included file may hold only "
+	    "peers, services and forwards");
+	put("inc/x/i.yaml", "peers: {}\ninclude: other.yaml\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/i.yaml\n",
+	    "inc/x/i.yaml", "2:1: include: an included file may hold only "
+	    "peers, services and forwards (includes do not nest)");
+	put("inc/x/i.yaml", "- peers\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/i.yaml\n",
+	    "inc/x/i.yaml", "1:1: expected a mapping (peers, services, "
+	    "forwards) at the top level, got a sequence");
+	put("inc/x/i.yaml", "peers: [bob]\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/i.yaml\n",
+	    "inc/x/i.yaml", "1:8: peers: expected a mapping of peer names to "
+	    "peers, got a sequence");
+	put("inc/x/i.yaml", "forwards: {a: b}\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/i.yaml\n",
+	    "inc/x/i.yaml", "1:11: forwards: expected a sequence of forwards, "
+	    "got a mapping");
+	/* A bad value, under its own key path. */
+	put("inc/x/v.yaml", "peers:\n  bob:\n    key: @K1@\n"
+	    "    dial: nowhere\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/v.yaml\n",
+	    "inc/x/v.yaml", "4:11: peers.bob.dial: expected HOST:PORT with an "
+	    "IP address or DNS name, got \"nowhere\"");
+	/* A forward is numbered in the file it is in. */
+	put("inc/x/f.yaml", "forwards:\n"
+	    "  - {listen: 127.0.0.1:9, peer: bob, service: pg}\n"
+	    "  - {listen: 127.0.0.1:10, peer: bob, servic: pg}\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/peers.d/a.yaml, "
+	    "inc/x/f.yaml]\nforwards:\n"
+	    "  - {listen: 127.0.0.1:8, peer: bob, service: pg}\n",
+	    "inc/x/f.yaml", "3:39: forwards[1].servic: unknown key (expected "
+	    "one of: listen, peer, service, allow_remote)");
+	/* Values in the main file come in its order, then the included lists. */
+	bad(STP_EPARSE, "identity: @ID@\ninclude: inc/x/v.yaml\nworkers: 99\n",
+	    "3:10: workers: 99 is out of range 0..64");
+
+	t_set_ctx("errors: include:, names in two files");
+	put("inc/x/a.yaml", "peers:\n  bob: {key: @K1@}\n", 0600);
+	put("inc/x/b.yaml", "# bob again\npeers:\n  bob: {key: @K2@}\n", 0600);
+	snprintf(want, sizeof(want), "3:3: peers.bob: defined twice (first in "
+	    "%s:2:3)", tpath("inc/x/a.yaml"));
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/[ab].yaml\n",
+	    "inc/x/b.yaml", want);
+	snprintf(want, sizeof(want), "2:3: peers.bob: defined twice (first in "
+	    "%s:3:3)", cfgpath);
+	bad_in(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K3@}\n"
+	    "include: inc/x/a.yaml\n", "inc/x/a.yaml", want);
+	snprintf(want, sizeof(want), "2:3: services.web: defined twice (first "
+	    "in %s:4:3)", cfgpath);
+	put("inc/x/s.yaml", "services:\n  web: {connect: 127.0.0.1:80}\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/s.yaml\nservices:\n"
+	    "  web: {connect: 127.0.0.1:81}\n", "inc/x/s.yaml", want);
+	/* The first in load order of all such is reported. */
+	put("inc/x/c.yaml", "services:\n  web: {connect: 127.0.0.1:80}\n"
+	    "peers:\n  bob: {key: @K3@}\n", 0600);
+	snprintf(want, sizeof(want), "2:3: services.web: defined twice (first "
+	    "in %s:2:3)", tpath("inc/x/s.yaml"));
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/x/a.yaml, "
+	    "inc/x/s.yaml, inc/x/c.yaml]\n", "inc/x/c.yaml", want);
+
+	t_set_ctx("errors: include:, relations across files");
+	/* Two peers with one key. */
+	put("inc/x/k.yaml", "peers:\n  carol:\n    key: @K1@\n", 0600);
+	snprintf(want, sizeof(want), "3:10: peers.carol.key: same key as "
+	    "peers.bob (%s:2)", tpath("inc/x/a.yaml"));
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/x/a.yaml, "
+	    "inc/x/k.yaml]\n", "inc/x/k.yaml", want);
+	/* The main file's peer comes first: the included one is blamed. */
+	snprintf(want, sizeof(want), "3:10: peers.carol.key: same key as "
+	    "peers.dave (%s:5)", cfgpath);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/k.yaml\npeers:\n"
+	    "  dave:\n    key: @K1@\n", "inc/x/k.yaml", want);
+	/* A forward in the main file naming a peer no file defines. */
+	bad(STP_EPARSE, "identity: @ID@\ninclude: inc/x/a.yaml\nforwards:\n"
+	    "  - {listen: 127.0.0.1:1, peer: zed, service: x}\n",
+	    "4:33: forwards[0].peer: no peer named \"zed\" (known: bob)");
+	/* A service allowing a peer no file defines. */
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/x/a.yaml, "
+	    "inc/services.yaml]\npeers:\n  carol: {key: @K2@}\n",
+	    "inc/services.yaml", "4:20: services.web.allow[1]: no peer named "
+	    "\"dave\" (known: carol, bob)");
+	/* Listeners: one in each file; the later is blamed. */
+	put("inc/x/f.yaml", "forwards:\n"
+	    "  - {listen: 127.0.0.1:9, peer: bob, service: x}\n", 0600);
+	snprintf(want, sizeof(want), "2:14: forwards[0].listen: same address "
+	    "as forwards[1].listen (%s:5)", cfgpath);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/x/a.yaml, "
+	    "inc/x/f.yaml]\nforwards:\n"
+	    "  - {listen: 127.0.0.1:8, peer: bob, service: y}\n"
+	    "  - {listen: 127.0.0.1:9, peer: bob, service: y}\n",
+	    "inc/x/f.yaml", want);
+	snprintf(want, sizeof(want), "2:14: forwards[0].listen: 127.0.0.1:7400 "
+	    "overlaps listen 0.0.0.0:7400 (%s:2)", cfgpath);
+	put("inc/x/f.yaml", "forwards:\n"
+	    "  - {listen: 127.0.0.1:7400, peer: bob, service: x}\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\nlisten: 0.0.0.0:7400\n"
+	    "include: [inc/x/a.yaml, inc/x/f.yaml]\n", "inc/x/f.yaml", want);
+	put("inc/x/f.yaml", "forwards:\n"
+	    "  - {listen: 0.0.0.0:9, peer: bob, service: x}\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: [inc/x/a.yaml, "
+	    "inc/x/f.yaml]\nforwards:\n"
+	    "  - {listen: 127.0.0.1:8, peer: bob, service: y}\n",
+	    "inc/x/f.yaml", "2:14: forwards[0].listen: 0.0.0.0 is not a "
+	    "loopback address; set allow_remote: true to listen there");
+	/* Our own key, in an included file. */
+	put("inc/x/o.yaml", "peers:\n  me:\n    key: @OWN@\n", 0600);
+	bad_in(STP_EPARSE, "identity: @ID@\ninclude: inc/x/o.yaml\n",
+	    "inc/x/o.yaml", "3:10: peers.me.key: this is our own public key "
+	    "(identity: ");
+	/* Errors in the main file come before those in included files. */
+	bad(STP_EPARSE, "identity: @ID@\ninclude: inc/x/f.yaml\nforwards:\n"
+	    "  - {listen: 127.0.0.1:8, peer: zed, service: y}\n",
+	    "4:33: forwards[0].peer: no peer named \"zed\" (no peers are "
+	    "defined)");
+}
+
+/* The modes of included files: as the main file's. */
+static void
+test_include_modes(void)
+{
+	char want[1024];
+	config *c;
+
+	t_set_ctx("errors: include:, file modes");
+	include_files();
+	put("inc/x/w.yaml", "peers:\n  bob: {key: @K1@}\n", 0600);
+	chmod(tpath("inc/x/w.yaml"), 0664);
+	snprintf(want, sizeof(want), " writable by its group (mode 0664): "
+	    "whoever can change it chooses the keys this gateway trusts; chmod "
+	    "go-w %s", tpath("inc/x/w.yaml"));
+	bad_in(STP_EPERM, "identity: @ID@\ninclude: inc/x/*.yaml\n",
+	    "inc/x/w.yaml", want);
+	chmod(tpath("inc/x/w.yaml"), 0602);
+	snprintf(want, sizeof(want), " writable by every user (mode 0602)");
+	bad_in(STP_EPERM, "identity: @ID@\ninclude: inc/x/*.yaml\n",
+	    "inc/x/w.yaml", want);
+	chmod(tpath("inc/x/w.yaml"), 0644);
+	c = good("identity: @ID@\ninclude: inc/x/*.yaml\n");
+	config_free(c);
+
+	/* A secret: the file it is in must not be readable by every user. */
+	put("inc/x/s.yaml", "peers:\n  carol:\n    key: @K2@\n"
+	    "    access_secret: @S1@\n", 0644);
+	snprintf(want, sizeof(want), "4:5: peers.carol.access_secret: %s is "
+	    "readable by every user (mode 0644); chmod o-r it, since it holds a "
+	    "secret", tpath("inc/x/s.yaml"));
+	bad_in(STP_EPERM, "identity: @ID@\ninclude: inc/x/*.yaml\n",
+	    "inc/x/s.yaml", want);
+	/* Each file is judged by its own secrets. */
+	chmod(tpath("inc/x/s.yaml"), 0640);
+	cfg_mode = 0644;
+	c = good("identity: @ID@\ninclude: inc/x/*.yaml\n");
+	if (c != NULL && T_INT((long long)c->n_peers, 2)) {
+		T_INT(c->peers[0].has_access_secret, 1);    /* carol, s.yaml */
+		T_INT(c->peers[1].has_access_secret, 0);
+	}
+	config_free(c);
+	snprintf(want, sizeof(want), "3:1: access_secret: %s is readable by "
+	    "every user (mode 0644)", cfgpath);
+	bad(STP_EPERM, "identity: @ID@\ninclude: inc/x/*.yaml\n"
+	    "access_secret: @S2@\n", want);
+	cfg_mode = 0600;
+}
+
+/* At most 1024 included files. */
+static void
+test_include_many(void)
+{
+	enum { N = 1025 };
+	char name[64], text[128], want[256];
+	config *c;
+	size_t i;
+
+	t_set_ctx("include: 1024 files");
+	include_files();
+	mkdir(tpath("inc/many"), 0700);
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "inc/many/s%04zu.yaml", i);
+		snprintf(text, sizeof(text), "services:\n  s%04zu: {connect: "
+		    "h%zu.example:80}\n", i, i);
+		put(name, text, 0600);
+	}
+	snprintf(want, sizeof(want), "2:10: include: more than 1024 files to "
+	    "include (the limit)");
+	bad(STP_ETOOBIG, "identity: @ID@\ninclude: inc/many/*.yaml\n", want);
+	unlink(tpath("inc/many/s0000.yaml"));
+	c = good("identity: @ID@\ninclude: inc/many/*.yaml\n");
+	if (c != NULL) {
+		T_INT((long long)c->n_files, 1025);
+		T_INT((long long)c->n_services, 1024);
+		if (c->n_files == 1025 && c->n_services == 1024) {
+			T_OK(strcmp(c->files[1024],
+			    tpath("inc/many/s1024.yaml")) == 0);
+			T_OK(strcmp(c->services[0].name, "s0001") == 0);
+			T_INT(c->services[1023].pos.file, 1024);
+		}
+		config_free(c);
+	}
+	rm_tree("inc");
+}
+
 /* No fixed limits: thousands of peers, forwards and services. */
 static void
 test_many(void)
@@ -1707,9 +2388,17 @@ main(void)
 	test_errors();
 	test_relations();
 	test_identity_file();
+	test_rotation();
 	test_secrets();
 	test_config_file();
 	t_section("errors");
+	test_include_merge();
+	test_include_paths();
+	test_include_control();
+	test_include_errors();
+	test_include_modes();
+	test_include_many();
+	t_section("include");
 	t_set_ctx("error cases");
 	t_check(bad_cases >= 40, __FILE__, __LINE__, t_ctx,
 	    "only %u bad configs checked", bad_cases);

@@ -16,8 +16,8 @@
 #include "testlib.h"
 
 /* stp.proto defines 18 messages; Record's body oneof has 13 members. */
-#define N_MESSAGES 18
-#define N_BODIES 13
+#define N_MESSAGES 19
+#define N_BODIES 14
 #define N_GARBAGE 100000
 
 /* splitmix64: a fixed, seedable stream, so every run tests the same inputs. */
@@ -417,6 +417,7 @@ test_roundtrip(void)
 	Stp__V1__KemReply kr = STP__V1__KEM_REPLY__INIT;
 	Stp__V1__Close cl = STP__V1__CLOSE__INIT;
 	Stp__V1__Cover cov = STP__V1__COVER__INIT;
+	Stp__V1__IdentityUpdate idu = STP__V1__IDENTITY_UPDATE__INIT;
 	Stp__V1__Record rec = STP__V1__RECORD__INIT;
 	const ProtobufCMessageDescriptor *seen[N_MESSAGES + 4];
 	const ProtobufCFieldDescriptor *f;
@@ -463,6 +464,8 @@ test_roundtrip(void)
 	kr.mlkem_ct = bin(ct_a, sizeof(ct_a));
 	cl.code = STP__V1__CLOSE_CODE__CLOSE_LIMIT;
 	cl.reason = reason;
+	idu.identity = bin(x25519_a, 32);
+	idu.signature = bin(sig_a, 64);
 
 	tops[0] = &hello.base;
 	tops[1] = &chal.base;
@@ -482,6 +485,7 @@ test_roundtrip(void)
 	bodies[10] = &kr.base;
 	bodies[11] = &cl.base;
 	bodies[12] = &cov.base;
+	bodies[13] = &idu.base;
 
 	a = env_arena_new(2 * STP_MAX_RECORD_PT);
 	T_OK(a != NULL);

@@ -169,6 +169,50 @@ test_files(void)
 	rmdir(dir);
 }
 
+/* Every node of a tree in file f, however deep; 0 means none differs. */
+static int
+all_in(const ytree_node *n, unsigned f)
+{
+	size_t i;
+
+	if (n->file != f)
+		return 1;
+	for (i = 0; i < n->n; i++)
+		if (all_in(n->kids[i], f) != 0)
+			return 1;
+	return 0;
+}
+
+/* ytree_set_file: the file number a loader that merges trees gives each. */
+static void
+test_set_file(void)
+{
+	const char *doc = "peers:\n  bob: {key: x, allow: [a, [b, {c: d}]]}\n"
+	    "forwards:\n  - {listen: 127.0.0.1:1}\n";
+	ytree *t;
+
+	t_set_ctx("set_file");
+	if ((t = load(doc, 0, NULL)) == NULL)
+		return;
+	/* Loading leaves it 0: one file, or the first of several. */
+	T_INT(all_in(ytree_root(t), 0), 0);
+	ytree_set_file(t, 7);
+	T_INT(all_in(ytree_root(t), 7), 0);
+	T_INT(ytree_item(ytree_get(ytree_root(t), "forwards"), 0)->file, 7);
+	T_INT(ytree_root(t)->line, 1);     /* positions untouched */
+	ytree_set_file(t, 0);
+	T_INT(all_in(ytree_root(t), 0), 0);
+	ytree_free(t);
+	/* An empty document's root is shared: it is left alone. */
+	if ((t = load("# nothing\n", 0, NULL)) != NULL) {
+		ytree_set_file(t, 3);
+		T_INT(ytree_root(t)->file, 0);
+		T_INT(ytree_root(t)->line, 0);
+		ytree_free(t);
+	}
+	ytree_set_file(NULL, 1);
+}
+
 int
 main(void)
 {
@@ -180,5 +224,7 @@ main(void)
 	t_section("refusals");
 	test_files();
 	t_section("files");
+	test_set_file();
+	t_section("set_file");
 	return t_done();
 }

@@ -5,12 +5,14 @@
 #include "ytree.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -308,13 +310,18 @@ ytree_load_file(const char *path, size_t max_bytes, ytree **out, char *err,
 {
 	struct builder b = { .name = path, .err = err, .err_len = err_len };
 	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
+	char *buf = NULL, *nb;
+	size_t got = 0, cap, n;
 	FILE *f;
-	int rc;
+	int fd, rc;
 
-	if ((f = fopen(path, "rb")) == NULL) {
+	/* O_NONBLOCK: a FIFO put where the config was is refused below, not
+	 * waited on for ever.  It changes nothing for a regular file. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    (f = fdopen(fd, "rb")) == NULL) {
 		fail_at(&b, 0, 0, "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return STP_EIO;
 	}
 	if (fstat(fileno(f), &st) != 0) {
@@ -333,17 +340,31 @@ ytree_load_file(const char *path, size_t max_bytes, ytree **out, char *err,
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	/* Read to EOF rather than trusting st_size: the file may change under us. */
-	if ((buf = malloc(max_bytes + 1)) == NULL) {
-		rc = STP_ENOMEM;
-		fail_at(&b, 0, 0, "out of memory");
-		goto out;
-	}
-	got = fread(buf, 1, max_bytes + 1, f);
-	if (ferror(f)) {
-		fail_at(&b, 0, 0, "%s", strerror(errno));
-		rc = STP_EIO;
-		goto out;
+	/*
+	 * Read to EOF rather than trusting st_size: the file may change under
+	 * us.  The buffer starts at the size stat gave (and a little), and
+	 * grows only if the file did, up to one byte over the limit.
+	 */
+	cap = (size_t)st.st_size + 4096;
+	if (cap > max_bytes + 1)
+		cap = max_bytes + 1;
+	for (;;) {
+		if ((nb = realloc(buf, cap)) == NULL) {
+			rc = STP_ENOMEM;
+			fail_at(&b, 0, 0, "out of memory");
+			goto out;
+		}
+		buf = nb;
+		n = fread(buf + got, 1, cap - got, f);
+		got += n;
+		if (ferror(f)) {
+			fail_at(&b, 0, 0, "%s", strerror(errno));
+			rc = STP_EIO;
+			goto out;
+		}
+		if (got < cap || cap == max_bytes + 1)
+			break;
+		cap = cap > (max_bytes + 1) / 2 ? max_bytes + 1 : cap * 2;
 	}
 	if (got > max_bytes) {
 		fail_at(&b, 0, 0, "file grew over the limit of %zu bytes", max_bytes);

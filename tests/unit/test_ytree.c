@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -166,6 +167,24 @@ test_files(void)
 	T_INT(ytree_load_file(path, 1024, &t, err, sizeof(err)), STP_EIO);
 	T_OK(strstr(err, "No such file") != NULL);
 	T_OK(t == NULL);
+	/* A FIFO where the file was is refused at once, not waited on. */
+	if (T_INT(mkfifo(path, 0600), 0)) {
+		T_INT(ytree_load_file(path, 1024, &t, err, sizeof(err)), STP_EIO);
+		T_OK(strstr(err, "not a regular file") != NULL);
+		unlink(path);
+	}
+	/* A file much bigger than the first read buffer is read whole. */
+	f = fopen(path, "w");
+	fputs("a: [", f);
+	for (int i = 0; i < 20000; i++)
+		fputs("1, ", f);
+	fputs("2]\n", f);
+	fclose(f);
+	T_INT(ytree_load_file(path, 1 << 20, &t, err, sizeof(err)), 0);
+	T_OK(t != NULL && ytree_count(ytree_get(ytree_root(t), "a")) == 20001);
+	ytree_free(t);
+	t = NULL;
+	unlink(path);
 	rmdir(dir);
 }
 

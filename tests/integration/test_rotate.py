@@ -111,27 +111,26 @@ def run(h):
 	echo = h.server(echo_handler, "echo")
 	fwd = h.port()
 
-	def bob_cfg(identity, alice_keys, previous=None):
-		text = config_text(identity, h.workers, listen=bob_port,
-		    peers={"alice": {"key": "@KEYS@"}},
-		    services={"echo": (echo.port, ["alice"])}, timeouts=FAST_TIMEOUTS)
+	def finish(text, keys, mport, previous):
+		"""The peer's key as a list, our metrics port, previous_identity."""
 		text = text.replace(yq("@KEYS@"), "[" + ", ".join(yq(k) for k in
-		    alice_keys) + "]")
-		text += "metrics: %s\n" % yq("%s:%d" % (HOST, bmp))
+		    keys) + "]")
+		text += "metrics: %s\n" % yq("%s:%d" % (HOST, mport))
 		if previous:
 			text += "previous_identity: %s\n" % yq(previous)
 		return text
 
+	def bob_cfg(identity, alice_keys, previous=None):
+		return finish(config_text(identity, h.workers, listen=bob_port,
+		    peers={"alice": {"key": "@KEYS@"}},
+		    services={"echo": (echo.port, ["alice"])},
+		    timeouts=FAST_TIMEOUTS), alice_keys, bmp, previous)
+
 	def alice_cfg(identity, bob_keys, previous=None):
-		text = config_text(identity, h.workers,
+		return finish(config_text(identity, h.workers,
 		    peers={"bob": {"key": "@KEYS@", "dial": bob_port}},
-		    forwards=[(fwd, "bob", "echo")], timeouts=FAST_TIMEOUTS)
-		text = text.replace(yq("@KEYS@"), "[" + ", ".join(yq(k) for k in
-		    bob_keys) + "]")
-		text += "metrics: %s\n" % yq("%s:%d" % (HOST, amp))
-		if previous:
-			text += "previous_identity: %s\n" % yq(previous)
-		return text
+		    forwards=[(fwd, "bob", "echo")], timeouts=FAST_TIMEOUTS),
+		    bob_keys, amp, previous)
 
 	def reload(g, text, what):
 		mark = g.mark()

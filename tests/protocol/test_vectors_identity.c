@@ -56,19 +56,7 @@ make_pair(endpoint *e[2], uint32_t feat_i, uint32_t feat_r, uint64_t now)
 {
 	endpoint_config ci, cr;
 
-	memset(&ci, 0, sizeof(ci));
-	ci.hs.initiator = 1;
-	ci.hs.identity = id_i;
-	memcpy(ci.hs.peer_pub, pk_r, 32);
-	ci.hs.unix_now = vec_clock;
-	ci.hs.features = feat_i;
-	ci.inline_crypto = 1;
-	cr = ci;
-	cr.hs.initiator = 0;
-	cr.hs.identity = id_r;
-	memset(cr.hs.peer_pub, 0, 32);
-	cr.hs.features = feat_r;
-	cr.lookup = lookup_i;
+	vec_configs(&ci, &cr, 0, 0, feat_i, feat_r);
 	e[0] = endpoint_new(&ci, now);
 	e[1] = endpoint_new(&cr, now);
 	if (!T_OK(e[0] != NULL && e[1] != NULL) ||

@@ -415,22 +415,10 @@ run_session(struct wire log[2], struct pad pad[2], ep_stats st[2])
 	uint64_t now = NOW_MS;
 
 	rand_test_seed(RNG_SEED, strlen(RNG_SEED));
-	memset(&ci, 0, sizeof(ci));
-	ci.hs.initiator = 1;
-	ci.hs.identity = id_i;
-	memcpy(ci.hs.peer_pub, pk_r, 32);
-	ci.hs.flags = flags_i;
-	ci.hs.unix_now = vec_clock;
-	ci.inline_crypto = 1;
-	ci.rekem_interval_ms = REKEM_MS;
-	ci.pad_to = pad_to;
+	vec_configs(&ci, &cr, flags_i, flags_r, 0, 0);
+	ci.rekem_interval_ms = cr.rekem_interval_ms = REKEM_MS;
+	ci.pad_to = cr.pad_to = pad_to;
 	ci.pad_cookie = &pad[0];
-	cr = ci;
-	cr.hs.initiator = 0;
-	cr.hs.identity = id_r;
-	memset(cr.hs.peer_pub, 0, 32);
-	cr.hs.flags = flags_r;
-	cr.lookup = lookup_i;
 	cr.pad_cookie = &pad[1];
 	e[0] = endpoint_new(&ci, now);
 	e[1] = endpoint_new(&cr, now);

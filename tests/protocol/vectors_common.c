@@ -382,6 +382,27 @@ vec_clock(void *arg)
 	return NOW_MS / 1000;
 }
 
+void
+vec_configs(endpoint_config *ci, endpoint_config *cr, uint32_t fl_i,
+    uint32_t fl_r, uint32_t features_i, uint32_t features_r)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->hs.initiator = 1;
+	ci->hs.identity = id_i;
+	memcpy(ci->hs.peer_pub, pk_r, 32);
+	ci->hs.flags = fl_i;
+	ci->hs.features = features_i;
+	ci->hs.unix_now = vec_clock;
+	ci->inline_crypto = 1;
+	*cr = *ci;
+	cr->hs.initiator = 0;
+	cr->hs.identity = id_r;
+	memset(cr->hs.peer_pub, 0, 32);
+	cr->hs.flags = fl_r;
+	cr->hs.features = features_r;
+	cr->lookup = lookup_i;
+}
+
 int
 lookup_i(void *cookie, const uint8_t pk[32])
 {

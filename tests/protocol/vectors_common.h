@@ -100,6 +100,13 @@ extern const uint32_t flags_i, flags_r;
 uint64_t vec_clock(void *arg);
 /* R's peer map: I's key only. */
 int lookup_i(void *cookie, const uint8_t pk[32]);
+/*
+ * The vector runs' endpoint configs: I (id_i) dials R (id_r) with these
+ * Auth flags and features, crypto inline, both clocks vec_clock, R's peer
+ * map lookup_i; the rest zero for the caller to add to.
+ */
+void vec_configs(endpoint_config *ci, endpoint_config *cr, uint32_t fl_i,
+    uint32_t fl_r, uint32_t features_i, uint32_t features_r);
 /* be32 into b. */
 void be32(uint8_t b[4], uint32_t x);
 

@@ -172,12 +172,28 @@ bad_in_at(int line, int want_rc, const char *text, const char *file,
 #define bad_in(rc, text, name, want) \
 	bad_in_at(__LINE__, (rc), (text), tpath(name), (want))
 
+/* A new identity file at path (mode 0600); its key text into text. */
 static void
-setup(void)
+make_identity(const char *path, char text[IDENTITY_PUBTEXT_LEN + 1])
 {
 	sign_key *k;
 	uint8_t pub[SIGN_PUB_LEN];
 	char err[512];
+
+	if (identity_generate(&k) != 0 ||
+	    identity_save(path, k, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cannot make an identity: %s\n", err);
+		exit(1);
+	}
+	sign_key_public(k, pub);
+	identity_pub_encode(pub, text);
+	sign_key_free(k);
+}
+
+static void
+setup(void)
+{
+	sign_key *k;
 	int i;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/stp-test-config-XXXXXX");
@@ -189,23 +205,9 @@ setup(void)
 	/* The default control socket follows the environment: fix it. */
 	setenv("RUNTIME_DIRECTORY", "/run/stp-test", 1);
 	snprintf(idpath, sizeof(idpath), "%s/id.key", tmpdir);
-	if (identity_generate(&k) != 0 ||
-	    identity_save(idpath, k, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "cannot make an identity: %s\n", err);
-		exit(1);
-	}
-	sign_key_public(k, pub);
-	identity_pub_encode(pub, own);
-	sign_key_free(k);
 	snprintf(idpath2, sizeof(idpath2), "%s/id2.key", tmpdir);
-	if (identity_generate(&k) != 0 ||
-	    identity_save(idpath2, k, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "cannot make an identity: %s\n", err);
-		exit(1);
-	}
-	sign_key_public(k, pub);
-	identity_pub_encode(pub, own2);
-	sign_key_free(k);
+	make_identity(idpath, own);
+	make_identity(idpath2, own2);
 	for (i = 0; i < 3; i++) {
 		if (identity_generate(&k) != 0)
 			exit(1);

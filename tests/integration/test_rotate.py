@@ -126,10 +126,10 @@ def run(h):
 		    services={"echo": (echo.port, ["alice"])},
 		    timeouts=FAST_TIMEOUTS), alice_keys, bmp, previous)
 
-	def alice_cfg(identity, bob_keys, previous=None):
+	def alice_cfg(identity, bob_keys, previous=None, timeouts=FAST_TIMEOUTS):
 		return finish(config_text(identity, h.workers,
 		    peers={"bob": {"key": "@KEYS@", "dial": bob_port}},
-		    forwards=[(fwd, "bob", "echo")], timeouts=FAST_TIMEOUTS),
+		    forwards=[(fwd, "bob", "echo")], timeouts=timeouts),
 		    bob_keys, amp, previous)
 
 	def reload(g, text, what):
@@ -233,7 +233,8 @@ def run(h):
 	# (mac1 fails: silence until the handshake timeout), then tries the next.
 	reload(b, bob_cfg(b_new, [a_new_key]), "bob lists alice's key again")
 	am = a.mark()
-	reload(a, alice_cfg(a_new, [c_key, b_new_key]),
+	reload(a, alice_cfg(a_new, [c_key, b_new_key],
+	    timeouts=dict(FAST_TIMEOUTS, handshake="1s")),
 	    "alice lists a key bob does not hold, then bob's")
 	line = a.wait_log(peer_line("bob", "session up"), 30, am)
 	hint = a.grep(r"peers\.bob\.key\[0\] \(.*\) may not be its key.*the next "

@@ -769,7 +769,8 @@ gateway_run(const char *path, int log_level)
 	for (i = 0; i < gw->n_sessions; i++)
 		session_start(gw->sessions[i]);
 	if (gw_watch_apply(gw, err, sizeof(err)) != 0)
-		log_warn(NULL, NULL, "%s; reloads on change are off", err);
+		log_warn(NULL, NULL, "%s; changes there are not seen until it can "
+		    "be watched", err);
 	/* Every listener and the control socket are up: the manager may start
 	 * what depends on us, and `stpgate reload` finds the socket. */
 	{

@@ -91,7 +91,8 @@ void gw_apply_log(gateway *gw);
 /*
  * Start, move or stop watching the config's files for changes, as
  * gw->cfg->watch says (at start and after every reload); a change reloads.
- * 0, or -1 with err saying what could not be watched.
+ * 0, or -1 with err naming the first directory that could not be watched
+ * (the others are).
  */
 int gw_watch_apply(gateway *gw, char *err, size_t errlen);
 void gw_watch_close(gateway *gw);

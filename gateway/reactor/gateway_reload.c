@@ -250,7 +250,7 @@ gateway_reload(gateway *gw, char *msg, size_t len)
 
 	/* watch: may have been turned on or off, or the files moved. */
 	if (gw_watch_apply(gw, err, sizeof(err)) != 0)
-		log_warn(NULL, NULL, "%s; reloads on change stop until this is fixed",
-		    err);
+		log_warn(NULL, NULL, "%s; changes there are not seen until it can "
+		    "be watched", err);
 	return rc;
 }

@@ -41,7 +41,7 @@ struct gw_watch {
 	char *dirs[WATCH_MAX_DIRS];
 	size_t n;
 	uv_timer_t settle;
-	int settle_open;
+	int renew;                 /* watch every directory afresh at the next apply */
 	uint64_t seen;             /* the files' and directories' state at the last load */
 };
 
@@ -172,6 +172,9 @@ settle_fired(uv_timer_t *t)
 	if (now == w->seen)
 		return;
 	w->seen = now;
+	/* A directory deleted and made again (or swapped) is a new inode: the
+	 * old watch hears nothing more, so every watch is made afresh. */
+	w->renew = 1;
 	log_info(NULL, NULL, "watch: %s or a file it includes changed; reloading",
 	    gw->cfg->path);
 	/* gateway_reload calls gw_watch_apply, which takes the new state. */
@@ -248,7 +251,7 @@ gw_watch_apply(gateway *gw, char *err, size_t errlen)
 	struct gw_watch *w = gw->watch;
 	char *dirs[WATCH_MAX_DIRS];
 	size_t n, i;
-	int rc;
+	int rc, moved;
 
 	if (!gw->cfg->watch || gw->draining) {
 		gw_watch_close(gw);
@@ -265,9 +268,20 @@ gw_watch_apply(gateway *gw, char *err, size_t errlen)
 		gw->watch = w;
 	}
 	n = dirs_for(gw->cfg, dirs);
-	if (!same_dirs(dirs, n, w->dirs, w->n)) {
+	moved = !same_dirs(dirs, n, w->dirs, w->n);
+	if (w->renew || moved) {
+		size_t ok = 0;
+
+		w->renew = 0;
 		close_ev(w);
+		err[0] = '\0';
+		/*
+		 * A directory that cannot be watched (gone for now, say) is
+		 * named and skipped: the others, among them the main file's,
+		 * still see it come back, and every reload watches afresh.
+		 */
 		for (i = 0; i < n; i++) {
+			w->dirs[i] = dirs[i];
 			if ((w->ev[i] = malloc(sizeof(*w->ev[i]))) == NULL) {
 				rc = UV_ENOMEM;
 			} else {
@@ -275,25 +289,28 @@ gw_watch_apply(gateway *gw, char *err, size_t errlen)
 				w->ev[i]->data = w;
 				rc = uv_fs_event_start(w->ev[i], on_event, dirs[i], 0);
 			}
-			w->dirs[i] = dirs[i];
-			dirs[i] = NULL;
-			w->n = i + 1;
 			if (rc != 0) {
-				snprintf(err, errlen, "watch: cannot watch %s: %s",
-				    w->dirs[i], uv_strerror(rc));
+				if (err[0] == '\0')
+					snprintf(err, errlen, "watch: cannot watch %s: %s",
+					    dirs[i], uv_strerror(rc));
 				if (w->ev[i] != NULL)
 					uv_close((uv_handle_t *)w->ev[i],
 					    (uv_close_cb)free);
 				w->ev[i] = NULL;
-				free_dirs(dirs + i + 1, n - i - 1);
-				w->seen = state_now(gw);
-				return -1;
+			} else {
+				ok++;
 			}
 		}
-		log_info(NULL, NULL, "watch: watching %zu director%s for changes "
-		    "to %s and %zu included file%s", w->n, w->n == 1 ? "y" : "ies",
-		    gw->cfg->path, gw->cfg->n_files - 1,
-		    gw->cfg->n_files == 2 ? "" : "s");
+		w->n = n;
+		if (moved && ok > 0)
+			log_info(NULL, NULL, "watch: watching %zu director%s for "
+			    "changes to %s and %zu included file%s", ok,
+			    ok == 1 ? "y" : "ies", gw->cfg->path,
+			    gw->cfg->n_files - 1, gw->cfg->n_files == 2 ? "" : "s");
+		if (ok < n) {
+			w->seen = state_now(gw);
+			return -1;
+		}
 	} else {
 		free_dirs(dirs, n);
 	}

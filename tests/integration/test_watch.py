@@ -18,7 +18,8 @@ each time bob must reload once (a "reloaded" line) with the new content:
     while the file stays bad; fixed again: reloaded;
   - another file in the same directory changes: no reload;
   - a file appears in an included directory (include: peers.d/*.yaml),
-    then is edited: each reloads, and the peer it holds is added;
+    then is edited: each reloads, and the peer it holds is added; the
+    directory removed and made again with the file: still seen;
   - `watch: false` written: later edits do not reload until a SIGHUP.
 
 Through all of it alice's session with bob never goes down.
@@ -163,6 +164,22 @@ def run(h):
 	expect_reload("an edit of an included file reloads", since=m)
 	r.ok(b.wait_log(peer_line("carol", "reload: peer added"), 1) is not None,
 	    "bob logs the included peer as added")
+	# The included directory removed, then made again with a new file:
+	# the new directory is watched, not the old one's dead inode.
+	m = b.mark()
+	os.unlink(inc)
+	os.rmdir(os.path.dirname(inc))
+	line = expect_reload("the included directory removed: reloaded", since=m,
+	    want="reload")
+	os.makedirs(os.path.dirname(inc))
+	m = b.mark()
+	with open(inc + ".tmp", "w") as f:
+		f.write("peers:\n  carol:\n    key: %s\n" % carol_key)
+	os.chmod(inc + ".tmp", 0o600)
+	os.replace(inc + ".tmp", inc)
+	line = expect_reload("a file in the directory made again reloads", since=m)
+	r.ok(line is not None and ": 2 peers," in line, "its peer is back",
+	    line or "")
 
 	# 7. watch: false, then edits need a SIGHUP.
 	m = b.mark()

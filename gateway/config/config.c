@@ -689,6 +689,13 @@ config_load(const char *path, config **out, char *err, size_t err_len)
 		c->control_default = rc == 0;
 		rc = 0;
 	}
+	/* Each file as read, for watch: (gateway_watch.c). */
+	if ((c->file_ids = calloc(c->n_files, sizeof(*c->file_ids))) == NULL) {
+		rc = ld_oom(&l);
+		goto out;
+	}
+	c->file_ids[0] = ytree_file_id(t);
+	ld_include_ids(&l, c->file_ids);
 	*out = c;
 	c = NULL;
 	rc = 0;
@@ -716,6 +723,8 @@ config_free(config *c)
 	for (i = 0; i < c->n_watch_dirs; i++)
 		free(c->watch_dirs[i]);
 	free(c->watch_dirs);
+	free(c->watch_dir_ids);
+	free(c->file_ids);
 	plugin_cfgs_free(&c->plugins);
 	for (i = 0; i < c->n_services; i++)
 		free(c->services[i].allow);

@@ -27,6 +27,7 @@
 
 #include "crypto/sign.h"
 #include "plugin.h"
+#include "ytree.h"
 
 #define CFG_NAME_MAX 64      /* peer and service names: [A-Za-z0-9_.-], 1..63 */
 #define CFG_HOST_MAX 256
@@ -166,12 +167,16 @@ typedef struct config {
 					     * (as resolved: relative patterns
 					     * joined to path's directory) */
 	size_t n_files;
+	ytree_fid *file_ids;                /* each of files as it was read:
+					     * watch: reloads when one differs */
 	char **watch_dirs;                  /* the distinct directories that
 					     * the include: globs search, as
 					     * resolved, so that a file added
 					     * there can be noticed; plain
 					     * paths add none */
 	size_t n_watch_dirs;
+	ytree_fid *watch_dir_ids;           /* each of watch_dirs as it was
+					     * before its glob ran */
 } config;
 
 /*

@@ -189,14 +189,17 @@ add_watch_dir(struct ld *l, const char *dir)
 		    inc->wd[i].ino == st.st_ino))
 			return 0;
 	/* One directory per pattern at most: PATTERNS_MAX bounds them. */
-	if (c->watch_dirs == NULL && (c->watch_dirs = calloc(PATTERNS_MAX,
-	    sizeof(*c->watch_dirs))) == NULL)
+	if (c->watch_dirs == NULL && ((c->watch_dirs = calloc(PATTERNS_MAX,
+	    sizeof(*c->watch_dirs))) == NULL || (c->watch_dir_ids =
+	    calloc(PATTERNS_MAX, sizeof(*c->watch_dir_ids))) == NULL))
 		return ld_oom(l);
 	if (c->n_watch_dirs == PATTERNS_MAX)
 		return 0;
 	if ((c->watch_dirs[c->n_watch_dirs] = strdup(dir)) == NULL)
 		return ld_oom(l);
 	inc->wd[c->n_watch_dirs].have_id = have;
+	/* Before the glob reads it: a file added later changes its mtime. */
+	(void)ytree_path_id(dir, &c->watch_dir_ids[c->n_watch_dirs]);
 	if (have) {
 		inc->wd[c->n_watch_dirs].dev = st.st_dev;
 		inc->wd[c->n_watch_dirs].ino = st.st_ino;
@@ -578,6 +581,15 @@ ld_include(struct ld *l)
 	    ld_file_name(l, first->file), first->line, first->col);
 	ld_pop(l, mark);
 	return rc;
+}
+
+void
+ld_include_ids(const struct ld *l, ytree_fid *ids)
+{
+	size_t i;
+
+	for (i = 1; l->inc != NULL && i < l->c->n_files; i++)
+		ids[i] = ytree_file_id(l->inc->f[i].t);
 }
 
 void

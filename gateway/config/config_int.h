@@ -228,6 +228,8 @@ int ld_p_slots(struct ld *l, const ytree_node *v, const struct field *f,
  * merged in.  Fills config.files and watch_dirs (config_include.c).
  */
 int ld_include(struct ld *l);
+/* ids[i] = included file i as it was read (i >= 1; ids[0] is the main's). */
+void ld_include_ids(const struct ld *l, ytree_fid *ids);
 /* Frees what ld_include kept (the trees); l->root is then invalid. */
 void ld_include_free(struct ld *l);
 /* forwards[i]'s index in the file it is in, for key paths. */

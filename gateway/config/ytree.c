@@ -21,7 +21,36 @@
 struct ytree {
 	ytree_node *root;
 	char *name;
+	ytree_fid fid;      /* ytree_load_file's file, as read */
 };
+
+static void
+fid_of(const struct stat *st, ytree_fid *out)
+{
+	out->dev = (uint64_t)st->st_dev;
+	out->ino = (uint64_t)st->st_ino;
+	out->size = (uint64_t)st->st_size;
+	out->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u +
+	    (uint64_t)st->st_mtim.tv_nsec;
+}
+
+ytree_fid
+ytree_file_id(const ytree *t)
+{
+	return t->fid;
+}
+
+int
+ytree_path_id(const char *path, ytree_fid *out)
+{
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	if (stat(path, &st) != 0)
+		return -1;
+	fid_of(&st, out);
+	return 0;
+}
 
 /* Builder state: the open collections, innermost last. */
 struct builder {
@@ -371,7 +400,8 @@ ytree_load_file(const char *path, size_t max_bytes, ytree **out, char *err,
 		rc = STP_ETOOBIG;
 		goto out;
 	}
-	rc = ytree_load_buf(path, buf, got, out, err, err_len);
+	if ((rc = ytree_load_buf(path, buf, got, out, err, err_len)) == 0)
+		fid_of(&st, &(*out)->fid);
 out:
 	free(buf);
 	fclose(f);

@@ -16,6 +16,7 @@
 #define STP_YTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define YTREE_MAX_DEPTH 64
 
@@ -44,6 +45,20 @@ typedef struct ytree ytree;
  */
 int ytree_load_file(const char *path, size_t max_bytes, ytree **out,
     char *err, size_t err_len);
+
+/*
+ * Which file, and which version of it: device, inode, size and mtime.  A
+ * file replaced (a rename over it, a symlink moved) or changed has another.
+ */
+typedef struct ytree_fid {
+	uint64_t dev, ino, size, mtime_ns;
+} ytree_fid;
+
+/* The file t was read from, as it was then (fstat of the open file); zeros
+ * for a tree loaded from memory. */
+ytree_fid ytree_file_id(const ytree *t);
+/* path now, through symlinks: 0, or -1 (errno set) with *out zeroed. */
+int ytree_path_id(const char *path, ytree_fid *out);
 
 /* As ytree_load_file, from memory; name is used in messages. */
 int ytree_load_buf(const char *name, const void *buf, size_t len, ytree **out,

@@ -14,21 +14,23 @@
  * Any event in a watched directory (re)starts a short settle timer, so that
  * a burst of writes makes one reload.  When it fires, each file is stat'ed
  * through its symlinks, and so is each directory an include: glob searches
- * (a new file there changes its mtime); only when any of them is another
- * file, or has another size or mtime, than at the last load is the config
- * reloaded, so other files changing in /etc cost a stat per config file and
- * nothing more.  A
- * reload that fails (the new file is wrong) is reported as any reload is,
- * and the same bad file is not tried again until it changes.
+ * (a new file there changes its mtime), and compared with what the running
+ * config recorded as it read them (ytree_fid: the open file's fstat, and
+ * the directory's stat before its glob); only when one is another file, or
+ * has another size or mtime, is the config reloaded, so other files
+ * changing in /etc cost a stat per config file and nothing more.  Because
+ * the comparison is with what was read, a change made while a reload runs
+ * is not taken for the state it loaded; and every reload ends with one
+ * such check, for an event that came while the watches were being made
+ * afresh.  A reload that fails (the new file is wrong) is reported as any
+ * reload is, and the same bad files are not tried again until they change.
  */
 #include "gateway_int.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "log.h"
 
@@ -42,7 +44,7 @@ struct gw_watch {
 	size_t n;
 	uv_timer_t settle;
 	int renew;                 /* watch every directory afresh at the next apply */
-	uint64_t seen;             /* the files' and directories' state at the last load */
+	uint64_t tried;            /* changed()'s state at the last reload that failed */
 };
 
 /* FNV-1a over bytes, folded into h. */
@@ -59,42 +61,32 @@ fold(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
-/* What one path is now: which file (through symlinks), its size and mtime. */
-static uint64_t
-fold_stat(uint64_t h, const char *path)
-{
-	struct stat st;
-	uint64_t v[5] = { 0, 0, 0, 0, 0 };
-
-	if (stat(path, &st) == 0) {
-		v[0] = (uint64_t)st.st_dev;
-		v[1] = (uint64_t)st.st_ino;
-		v[2] = (uint64_t)st.st_size;
-		v[3] = (uint64_t)st.st_mtim.tv_sec;
-		v[4] = (uint64_t)st.st_mtim.tv_nsec;
-	} else {
-		v[0] = (uint64_t)errno;
-	}
-	h = fold(h, path, strlen(path) + 1);
-	return fold(h, v, sizeof(v));
-}
-
 /*
- * The state of every file the config was read from, and of the directories
- * its include: globs search (a file added there changes the directory's
- * mtime, and may be one to include).
+ * Whether any file or include directory is not what the running config
+ * read; *state gets a digest of what they are now (to remember a failed
+ * attempt by).
  */
-static uint64_t
-state_now(const gateway *gw)
+static int
+changed(const gateway *gw, uint64_t *state)
 {
+	const config *c = gw->cfg;
 	uint64_t h = 0xcbf29ce484222325ull;
+	ytree_fid now;
+	int differs = 0;
 	size_t i;
 
-	for (i = 0; i < gw->cfg->n_files; i++)
-		h = fold_stat(h, gw->cfg->files[i]);
-	for (i = 0; i < gw->cfg->n_watch_dirs; i++)
-		h = fold_stat(h, gw->cfg->watch_dirs[i]);
-	return h;
+	for (i = 0; i < c->n_files; i++) {
+		(void)ytree_path_id(c->files[i], &now);
+		h = fold(h, &now, sizeof(now));
+		differs |= memcmp(&now, &c->file_ids[i], sizeof(now)) != 0;
+	}
+	for (i = 0; i < c->n_watch_dirs; i++) {
+		(void)ytree_path_id(c->watch_dirs[i], &now);
+		h = fold(h, &now, sizeof(now));
+		differs |= memcmp(&now, &c->watch_dir_ids[i], sizeof(now)) != 0;
+	}
+	*state = h;
+	return differs;
 }
 
 /* Add dir to the set (no duplicates); 0, or -1 when it is full. */
@@ -163,22 +155,19 @@ settle_fired(uv_timer_t *t)
 {
 	struct gw_watch *w = t->data;
 	gateway *gw = w->gw;
-	uint64_t now;
+	uint64_t state;
 	char msg[1400];
 
-	if (gw->draining)
+	if (gw->draining || !changed(gw, &state) || state == w->tried)
 		return;
-	now = state_now(gw);
-	if (now == w->seen)
-		return;
-	w->seen = now;
 	/* A directory deleted and made again (or swapped) is a new inode: the
 	 * old watch hears nothing more, so every watch is made afresh. */
 	w->renew = 1;
 	log_info(NULL, NULL, "watch: %s or a file it includes changed; reloading",
 	    gw->cfg->path);
-	/* gateway_reload calls gw_watch_apply, which takes the new state. */
-	(void)gateway_reload(gw, msg, sizeof(msg));
+	/* gateway_reload calls gw_watch_apply, which checks once more. */
+	if (gateway_reload(gw, msg, sizeof(msg)) != 0 && gw->watch != NULL)
+		gw->watch->tried = state;
 }
 
 static void
@@ -308,12 +297,14 @@ gw_watch_apply(gateway *gw, char *err, size_t errlen)
 			    ok == 1 ? "y" : "ies", gw->cfg->path,
 			    gw->cfg->n_files - 1, gw->cfg->n_files == 2 ? "" : "s");
 		if (ok < n) {
-			w->seen = state_now(gw);
+			uv_timer_start(&w->settle, settle_fired, SETTLE_MS, 0);
 			return -1;
 		}
 	} else {
 		free_dirs(dirs, n);
 	}
-	w->seen = state_now(gw);
+	/* A change while the config was read, or while the watches were made
+	 * afresh: one check after the settle time sees it. */
+	uv_timer_start(&w->settle, settle_fired, SETTLE_MS, 0);
 	return 0;
 }

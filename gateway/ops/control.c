@@ -4,12 +4,9 @@
  * config's `control` path, the status answer, rendered here as a table or
  * as JSON from gateway_foreach_session, and the reload request.
  *
- * The socket is bound under umask 0177 and then chmod'ed 0600, so there is
- * no moment when others may connect.  We make and bind it ourselves and hand
- * the descriptor to libuv (uv_pipe_open): uv_pipe_bind reports a missing
- * directory (ENOENT) as EACCES, "permission denied", which sends an operator
- * looking at the wrong thing.  Each client gets a fixed line buffer
- * and a timer; a client that sends too much, too slowly, or nothing is
+ * The socket is made by unixsock.c (born 0600, a stale file replaced, a
+ * live one refused) and handed to libuv (uv_pipe_open).  Each client gets
+ * a fixed line buffer and a timer; a client that sends too much, too slowly, or nothing is
  * closed.  Everything that goes out is ASCII: peer-supplied text (a close
  * reason in last_error) has control characters and other bytes replaced.
  *
@@ -38,6 +35,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "session.h"
+#include "unixsock.h"
 
 #define BACKLOG 16
 
@@ -60,9 +58,7 @@ struct control {
 	uv_pipe_t pipe;
 	gateway *gw;
 	char path[CFG_PATH_MAX];
-	int bound;              /* the socket file is ours: remove it at close */
-	dev_t dev;
-	ino_t ino;
+	unixsock us;            /* the socket file: removed at close if ours */
 	int listening;          /* listener handle not yet closed */
 	int closing;
 	struct client *clients;
@@ -517,36 +513,6 @@ on_client(uv_stream_t *server, int status)
 
 /* ---- the listener ---- */
 
-/*
- * Is someone listening on the socket at path?  1 yes, 0 no (refused: a
- * stale file), or -1 with errno when we cannot tell.
- */
-static int
-probe(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd, rc, e;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	e = errno;
-	close(fd);
-	if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
-		return 1;
-	if (e == ECONNREFUSED)
-		return 0;
-	errno = e;
-	return -1;
-}
-
 static void
 listener_closed(uv_handle_t *h)
 {
@@ -560,7 +526,6 @@ void
 control_close(control *ctl)
 {
 	struct client *c;
-	struct stat st;
 
 	if (ctl == NULL || ctl->closing)
 		return;
@@ -571,9 +536,7 @@ control_close(control *ctl)
 		if (!c->busy)
 			client_close(c);
 	/* Remove the file only if nobody replaced it since we bound it. */
-	if (ctl->bound && lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
-	    st.st_ino == ctl->ino)
-		unlink(ctl->path);
+	unixsock_unlink(&ctl->us);
 	uv_close((uv_handle_t *)&ctl->pipe, listener_closed);
 }
 
@@ -609,50 +572,12 @@ make_dir(const char *path, char *err, size_t errlen)
 	return STP_EIO;
 }
 
-/*
- * A listening-to-be Unix socket bound at path, born 0600 (bound under umask
- * 0177): its descriptor, or -1 with one line in err saying what failed, with
- * the errno as it is.
- */
-static int
-bind_socket(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sa;
-	mode_t mask;
-	int fd, rc, e;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket %s: the path is too long for a socket "
-		    "(at most %zu bytes)", path, sizeof(sa.sun_path) - 1);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "control socket %s: cannot make a socket: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	mask = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	e = errno;
-	umask(mask);
-	if (rc != 0) {
-		snprintf(err, errlen, "control socket %s: cannot bind: %s", path, strerror(e));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 int
 control_open(gateway *gw, const char *path, int dir_default, control **out,
     char *err, size_t errlen)
 {
 	control *ctl;
-	struct stat st;
-	int rc = STP_EIO, uvrc, live, fd;
+	int rc = STP_EIO, uvrc, fd;
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
 		snprintf(err, errlen, "control socket %s: out of memory", path);
@@ -665,53 +590,14 @@ control_open(gateway *gw, const char *path, int dir_default, control **out,
 	ctl->listening = 1;
 	if (dir_default && make_dir(path, err, errlen) != 0)
 		goto out;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "control socket %s: exists and is not a socket; "
-			    "not replacing it", path);
-			rc = STP_EEXIST;
-			goto out;
-		}
-		if ((live = probe(path)) == 1) {
-			snprintf(err, errlen, "control socket %s: a running process listens on it "
-			    "(another gateway?)", path);
-			rc = STP_EEXIST;
-			goto out;
-		}
-		if (live < 0) {
-			snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (unlink(path) != 0 && errno != ENOENT) {
-			snprintf(err, errlen, "control socket %s: cannot remove the stale socket: %s",
-			    path, strerror(errno));
-			goto out;
-		}
-		log_info(NULL, NULL, "control socket %s: removed a stale socket", path);
-	} else if (errno != ENOENT) {
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	if ((rc = unixsock_listen(&ctl->us, "control socket", path, BACKLOG, 0600,
+	    (uid_t)-1, (gid_t)-1, &fd, err, errlen)) != 0)
 		goto out;
-	}
-	/* Born 0600: nobody else can connect between bind and chmod. */
-	if ((fd = bind_socket(path, err, errlen)) < 0)
-		goto out;
-	if (lstat(path, &st) != 0) {
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	ctl->bound = 1;
-	ctl->dev = st.st_dev;
-	ctl->ino = st.st_ino;
+	rc = STP_EIO;
 	/* Once opened, the pipe owns fd: closing the pipe closes it. */
 	if ((uvrc = uv_pipe_open(&ctl->pipe, fd)) != 0) {
 		snprintf(err, errlen, "control socket %s: %s", path, uv_strerror(uvrc));
 		close(fd);
-		goto out;
-	}
-	if (chmod(path, 0600) != 0) {
-		snprintf(err, errlen, "control socket %s: chmod 0600: %s", path,
-		    strerror(errno));
 		goto out;
 	}
 	if ((uvrc = uv_listen((uv_stream_t *)&ctl->pipe, BACKLOG, on_client)) != 0) {

@@ -49,7 +49,8 @@ say() { printf '\n== %s\n' "$*"; }
 # Everything the build and the tests use, by Debian package name.
 packages=(build-essential cmake pkg-config libuv1-dev libssl-dev libprotobuf-c-dev
 	protobuf-c-compiler libyaml-dev valgrind python3 curl clang libclang-rt-14-dev
-	microsocks iproute2 scdoc man-db lintian fakeroot dpkg-dev ansible-core)
+	microsocks iproute2 scdoc man-db lintian fakeroot dpkg-dev ansible-core
+	haproxy)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "destpolicy.h"
 #include "err.h"
 #include "identity.h"
 #include "plugin.h"
@@ -128,6 +129,48 @@ p_allow(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		if (rc != 0)
 			return rc;
 	}
+	return 0;
+}
+
+/*
+ * destinations: what this peer's dynamic forwards may reach here: a
+ * sequence of HOST:PORTS rules (destpolicy.h).
+ */
+static int
+p_destinations(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst)
+{
+	destpolicy **out = dst, *dp;
+	char rule[CFG_HOST_MAX + 16], why[256];
+	size_t i, mark;
+	int rc = 0;
+
+	(void)f;
+	if (v->kind != YTREE_SEQ)
+		return ld_fail_type(l, v, "a sequence of HOST:PORTS rules");
+	if ((dp = destpolicy_new()) == NULL)
+		return ld_oom(l);
+	for (i = 0; i < v->n && rc == 0; i++) {
+		const ytree_node *r = v->kids[i];
+
+		mark = ld_push_index(l, i);
+		if (r->kind != YTREE_SCALAR || ytree_is_null(r) ||
+		    r->len >= sizeof(rule) || memchr(r->str, '\0', r->len) != NULL)
+			rc = ld_fail_type(l, r, "a HOST:PORTS rule such as "
+			    "\"10.0.0.0/8:443\" or \"*.example.com:*\"");
+		else {
+			memcpy(rule, r->str, r->len + 1);
+			if (destpolicy_add(dp, rule, why, sizeof(why)) != 0)
+				rc = ld_fail(l, r, "%s", why);
+		}
+		ld_pop(l, mark);
+	}
+	if (rc != 0) {
+		destpolicy_free(dp);
+		return rc;
+	}
+	destpolicy_free(*out);
+	*out = dp;
 	return 0;
 }
 
@@ -230,22 +273,32 @@ static const struct field peer_fields[] = {
 	    HAS(cfg_peer, has_access_secret) },
 	{ F("proxy", ld_p_proxy, cfg_peer, proxy), HAS(cfg_peer, has_proxy) },
 	{ F("sign_records", ld_p_bool, cfg_peer, sign_records) },
+	{ F("destinations", p_destinations, cfg_peer, destinations) },
 	{ .name = NULL }
 };
 
 static const struct field forward_fields[] = {
-	{ F("listen", ld_p_addr, cfg_forward, listen), .required = 1,
-	    .flags = A_IP },
+	/* listen: with service:, or socks: (forward_kind checks which). */
+	{ F("listen", ld_p_addr, cfg_forward, listen), .flags = A_IP | A_UNIX },
+	{ F("socks", ld_p_addr, cfg_forward, listen), .flags = A_IP | A_UNIX,
+	    HAS(cfg_forward, socks) },
 	/* Checked as a name here, resolved to an index in pass 2. */
 	{ .name = "peer", .parse = ld_p_name, .required = 1 },
-	{ F("service", ld_p_name, cfg_forward, service), .required = 1 },
+	{ F("service", ld_p_name, cfg_forward, service) },
 	{ F("allow_remote", ld_p_bool, cfg_forward, allow_remote) },
+	{ F("mode", ld_p_mode, cfg_forward, mode), HAS(cfg_forward, has_mode) },
+	{ F("owner", ld_p_owner, cfg_forward, uid) },
+	{ F("group", ld_p_owner, cfg_forward, gid), .flags = P_GROUP },
 	{ .name = NULL }
 };
 
+static const char *const proxy_protocols[] = { "off", "v1", "v2", NULL };
+
 static const struct field service_fields[] = {
 	{ F("connect", ld_p_addr, cfg_service, connect), .required = 1,
-	    .flags = A_IP | A_NAME },
+	    .flags = A_IP | A_NAME | A_UNIX },
+	{ F("proxy_protocol", ld_p_enum, cfg_service, proxy_protocol),
+	    .words = proxy_protocols },
 	{ .name = "allow", .parse = p_allow },
 	{ .name = NULL }
 };
@@ -440,6 +493,28 @@ p_peers(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 	return 0;
 }
 
+/* A forward is listen: with service:, or socks: alone. */
+static int
+forward_kind(struct ld *l, const ytree_node *item)
+{
+	const ytree_node *ln = ytree_get(item, "listen");
+	const ytree_node *sn = ytree_get(item, "socks");
+	const ytree_node *sv = ytree_get(item, "service");
+
+	if (ln != NULL && sn != NULL)
+		return ld_fail(l, sn, "a forward has listen: (with service:) or "
+		    "socks: (a dynamic forward), not both");
+	if (ln == NULL && sn == NULL)
+		return ld_fail(l, item, "missing key \"listen\" (or \"socks\" "
+		    "for a dynamic forward)");
+	if (ln != NULL && sv == NULL)
+		return ld_fail(l, item, "missing key \"service\"");
+	if (sn != NULL && sv != NULL)
+		return ld_fail(l, sv, "a dynamic forward (socks:) takes its "
+		    "destination from each app; it has no service");
+	return 0;
+}
+
 static int
 p_forwards(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst)
@@ -466,11 +541,13 @@ p_forwards(struct ld *l, const ytree_node *v, const struct field *f,
 		/* As the file it is in numbers it. */
 		mark = ld_push_index(l, ld_forward_index(l, i));
 		fw->pos = ld_pos(item);
+		fw->mode = 0600;
+		fw->uid = fw->gid = -1;
 		if (item->kind != YTREE_MAP)
 			rc = ld_fail_type(l, item, "a mapping (listen, peer, "
-			    "service, allow_remote)");
-		else
-			rc = walk(l, item, forward_fields, fw);
+			    "service, ...)");
+		else if ((rc = walk(l, item, forward_fields, fw)) == 0)
+			rc = forward_kind(l, item);
 		ld_pop(l, mark);
 		if (rc != 0)
 			return rc;
@@ -730,9 +807,11 @@ config_free(config *c)
 		free(c->services[i].allow);
 	free(c->services);
 	free(c->forwards);
-	for (i = 0; i < c->n_peers; i++)
+	for (i = 0; i < c->n_peers; i++) {
 		crypto_wipe(c->peers[i].access_secret,
 		    sizeof(c->peers[i].access_secret));
+		destpolicy_free(c->peers[i].destinations);
+	}
 	free(c->peers);
 	crypto_wipe(c->access_secret, sizeof(c->access_secret));
 	free(c);

@@ -45,12 +45,18 @@ typedef struct cfg_pos {
 	unsigned file;
 } cfg_pos;
 
-/* host:port as written.  host is an IP literal or (dial, proxy) a DNS name. */
+/*
+ * host:port as written.  host is an IP literal or (dial, proxy, a
+ * service's connect) a DNS name.  Where a Unix socket is allowed (a
+ * forward's listen, a service's connect), "unix:PATH" gives is_unix, host
+ * the path (relative to the config's directory, resolved) and port 0.
+ */
 typedef struct cfg_addr {
 	char host[CFG_HOST_MAX];
 	uint16_t port;
 	int is_ip;                          /* host parsed as an IPv4/IPv6 literal */
-	struct sockaddr_storage ss;         /* valid when is_ip */
+	int is_unix;                        /* unix:PATH: ss is its sockaddr_un */
+	struct sockaddr_storage ss;         /* valid when is_ip or is_unix */
 	socklen_t ss_len;
 	cfg_pos pos;
 } cfg_addr;
@@ -74,6 +80,8 @@ typedef struct cfg_peer {
 	int has_proxy;
 	char proxy[CFG_HOST_MAX + 32];      /* socks5://[user:pass@]host:port (plugins) */
 	int sign_records;                   /* every record both ways is signed (STP.md) */
+	struct destpolicy *destinations;    /* what its dynamic forwards may
+					     * reach through us; NULL: nothing */
 	cfg_pos pos;
 	cfg_pos key_pos;                    /* where its key: is, for messages */
 	cfg_pos keys_pos[CFG_KEYS_MAX];     /* where each key is */
@@ -81,15 +89,27 @@ typedef struct cfg_peer {
 
 typedef struct cfg_forward {
 	cfg_addr listen;                    /* local listener for apps */
+	int socks;                          /* socks: a dynamic forward: apps
+					     * speak SOCKS5 and name their
+					     * destination; service is "" */
 	size_t peer;                        /* index into config.peers */
 	char service[CFG_NAME_MAX];         /* name in the peer's services map */
 	int allow_remote;                   /* a non-loopback listen address needs this */
+	/* A unix: listener's file: mode (default 0600), owner and group
+	 * (default: the gateway's; uid/gid -1). */
+	unsigned mode;
+	int has_mode;
+	long uid, gid;
 	cfg_pos pos;
 } cfg_forward;
+
+/* proxy_protocol: what a service's connection hears first (proxyhdr.h). */
+enum cfg_proxy_protocol { PROXY_OFF = 0, PROXY_V1 = 1, PROXY_V2 = 2 };
 
 typedef struct cfg_service {
 	char name[CFG_NAME_MAX];
 	cfg_addr connect;                   /* where we connect for a stream */
+	int proxy_protocol;                 /* cfg_proxy_protocol */
 	size_t n_allow;
 	size_t *allow;                      /* indexes into config.peers */
 	cfg_pos pos;

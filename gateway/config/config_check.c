@@ -166,6 +166,9 @@ addr_clash(const cfg_addr *a, const cfg_addr *b)
 {
 	int fa = a->ss.ss_family, fb = b->ss.ss_family;
 
+	if (a->is_unix || b->is_unix)
+		return a->is_unix && b->is_unix && strcmp(a->host, b->host) == 0 ?
+		    0 : -1;
 	if (fa == fb && a->ss_len == b->ss_len) {
 		if (fa == AF_INET && memcmp(
 		    &((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr,
@@ -325,6 +328,26 @@ ld_relations(struct ld *l)
 		if ((pi = resolve_peer(l, byname, ytree_get(item, "peer"),
 		    key)) >= 0)
 			fw->peer = (size_t)pi;
+		if (!fw->listen.is_unix) {
+			static const char *const unix_only[] = { "mode", "owner",
+			    "group" };
+			const ytree_node *kv;
+
+			for (size_t u = 0; u < 3; u++) {
+				if ((kv = ytree_get(item, unix_only[u])) == NULL)
+					continue;
+				snprintf(key, sizeof(key), "forwards[%zu].%s",
+				    ld_forward_index(l, i), unix_only[u]);
+				ld_xfail(l, ld_pos(kv), key, "applies only to a "
+				    "unix:PATH listen address");
+			}
+		} else if (c->control[0] != '\0' &&
+		    strcmp(c->control, fw->listen.host) == 0) {
+			snprintf(key, sizeof(key), "forwards[%zu].listen",
+			    ld_forward_index(l, i));
+			ld_xfail(l, fw->listen.pos, key, "the same path as the "
+			    "control socket");
+		}
 		if (!fw->allow_remote && !ld_addr_is_loopback(&fw->listen)) {
 			snprintf(key, sizeof(key), "forwards[%zu].listen",
 			    ld_forward_index(l, i));

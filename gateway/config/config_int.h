@@ -44,12 +44,14 @@
 #define A_IP 0x1           /* an IP literal */
 #define A_NAME 0x2         /* a DNS name (with A_IP: either) */
 #define A_LOOPBACK 0x4     /* an IP literal on the loopback interface */
+#define A_UNIX 0x8         /* or unix:PATH, a Unix socket */
 
 /* Path flags. */
 #define P_EMPTY_OK 0x1     /* "" means none */
 #define P_SOCKET 0x2       /* must fit sockaddr_un.sun_path */
 #define P_IDENTITY 0x4     /* remember the node for pass 3 */
 #define P_PREVIOUS 0x8     /* with P_IDENTITY: it is previous_identity's */
+#define P_GROUP 0x10       /* ld_p_owner: a group, not a user */
 
 struct ld;
 struct ld_inc;
@@ -210,6 +212,11 @@ int ld_p_path(struct ld *l, const ytree_node *v, const struct field *f,
 int ld_p_control(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 int ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+/* A socket file's mode (octal), owner and group (P_GROUP): */
+int ld_p_mode(struct ld *l, const ytree_node *v, const struct field *f,
+    void *dst);
+int ld_p_owner(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);
 int ld_p_proxy(struct ld *l, const ytree_node *v, const struct field *f,
     void *dst);

@@ -479,6 +479,8 @@ dns_ok(const char *s, size_t len)
 int
 ld_addr_is_loopback(const cfg_addr *a)
 {
+	if (a->is_unix)
+		return 1;       /* local by nature: its mode says who */
 	if (!a->is_ip)
 		return 0;
 	if (a->ss.ss_family == AF_INET) {
@@ -494,11 +496,13 @@ ld_addr_is_loopback(const cfg_addr *a)
 	return 0;
 }
 
-/* "host:port", or "[host]:port" for IPv6. */
+/* "host:port", "[host]:port" for IPv6, or "unix:PATH". */
 const char *
 ld_fmt_addr(char *buf, size_t len, const cfg_addr *a)
 {
-	if (a->is_ip && a->ss.ss_family == AF_INET6)
+	if (a->is_unix)
+		snprintf(buf, len, "unix:%s", a->host);
+	else if (a->is_ip && a->ss.ss_family == AF_INET6)
 		snprintf(buf, len, "[%s]:%u", a->host, (unsigned)a->port);
 	else
 		snprintf(buf, len, "%s:%u", a->host, (unsigned)a->port);

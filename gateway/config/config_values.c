@@ -12,6 +12,8 @@
 #include "config_int.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,23 +279,62 @@ ld_p_control(struct ld *l, const ytree_node *v, const struct field *f, void *dst
 	return 0;
 }
 
+/* unix:PATH (v->str starts with "unix:"): the path, resolved. */
+static int
+unix_addr(struct ld *l, const ytree_node *v, cfg_addr *a)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&a->ss;
+	const char *p = v->str + 5;
+	size_t plen = v->len - 5, dlen, max = sizeof(sun->sun_path) - 1;
+
+	if (plen == 0)
+		return ld_fail(l, v, "expected unix:PATH, got an empty path");
+	if (memchr(p, '\0', plen) != NULL)
+		return ld_fail(l, v, "expected unix:PATH, got a path with a NUL "
+		    "byte");
+	dlen = ld_dir_len(l->file, p);
+	if (dlen + plen > max)
+		return ld_fail(l, v, "the socket path is %zu bytes%s; the limit is "
+		    "%zu", dlen + plen, dlen ? " (after the config file's "
+		    "directory)" : "", max);
+	memset(a, 0, sizeof(*a));
+	memcpy(a->host, l->file, dlen);
+	memcpy(a->host + dlen, p, plen);
+	a->host[dlen + plen] = '\0';
+	a->is_unix = 1;
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, a->host, dlen + plen + 1);
+	a->ss_len = (socklen_t)sizeof(*sun);
+	return 0;
+}
+
 int
 ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
-	const char *what = (f->flags & A_NAME) ?
+	const char *what = (f->flags & A_UNIX) ? ((f->flags & A_NAME) ?
+	    "HOST:PORT with an IP address or DNS name, or unix:PATH" :
+	    "HOST:PORT with an IP address, or unix:PATH") : (f->flags & A_NAME) ?
 	    "HOST:PORT with an IP address or DNS name" :
 	    "HOST:PORT with an IP address";
 	char why[2 * SHOW_BUF], d[SHOW_BUF + 16];
 	cfg_addr *a = dst;
-	int one = 1;
+	int one = 1, rc;
 
 	if (v->kind == YTREE_SEQ)
 		return ld_fail(l, v, "expected %s, got %s (quote IPv6 addresses: "
 		    "\"[::1]:7400\")", what, ld_describe(d, v));
 	if (v->kind != YTREE_SCALAR || ytree_is_null(v))
 		return ld_fail_type(l, v, what);
-	if (ld_addr_parse(v->str, v->len, f->flags, a, why, sizeof(why)) != 0)
+	if (v->len >= 5 && memcmp(v->str, "unix:", 5) == 0) {
+		if (!(f->flags & A_UNIX))
+			return ld_fail(l, v, "expected %s; a Unix socket is not "
+			    "allowed here", what);
+		if ((rc = unix_addr(l, v, a)) != 0)
+			return rc;
+	} else if (ld_addr_parse(v->str, v->len, f->flags, a, why,
+	    sizeof(why)) != 0) {
 		return ld_fail(l, v, "%s", why);
+	}
 	a->pos = ld_pos(v);
 	if (f->has)
 		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
@@ -504,5 +545,75 @@ ld_p_slots(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 		return ld_fail(l, v, "%u is not a multiple of 8 (nearest: %u or "
 		    "%u)", x, x - x % 8, x - x % 8 + 8);
 	memcpy(dst, &x, sizeof(x));
+	return 0;
+}
+
+/* A file mode in octal: "0660", "660" (quoted or not); at most 0777. */
+int
+ld_p_mode(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	unsigned m = 0;
+	size_t i;
+	int one = 1;
+
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v) || v->len == 0 ||
+	    v->len > 4)
+		return ld_fail_type(l, v, "an octal file mode such as \"0660\"");
+	for (i = 0; i < v->len; i++) {
+		if (v->str[i] < '0' || v->str[i] > '7')
+			return ld_fail_type(l, v, "an octal file mode such as "
+			    "\"0660\"");
+		m = m * 8 + (unsigned)(v->str[i] - '0');
+	}
+	if (m > 0777)
+		return ld_fail(l, v, "%s is over 0777 (setuid, setgid and sticky "
+		    "bits mean nothing on a socket)", v->str);
+	if ((m & 0600) != 0600)
+		return ld_fail(l, v, "%04o leaves the gateway itself without read "
+		    "and write on its own socket", m);
+	memcpy(dst, &m, sizeof(m));
+	if (f->has)
+		memcpy((char *)dst - f->off + f->has_off, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * owner: / group: a user or group name that exists here, or a number: the
+ * id (a long), looked up now so that `stpgate check` finds a typo.
+ */
+int
+ld_p_owner(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
+{
+	const int group = (f->flags & P_GROUP) != 0;
+	const char *what = group ? "a group name or gid" : "a user name or uid";
+	char name[256];
+	uint64_t x;
+	long id;
+	int over;
+
+	if (v->kind != YTREE_SCALAR || ytree_is_null(v) || v->len == 0 ||
+	    v->len >= sizeof(name) || memchr(v->str, '\0', v->len) != NULL)
+		return ld_fail_type(l, v, what);
+	memcpy(name, v->str, v->len + 1);
+	if (ld_scan_u64(v->str, v->len, &x, &over) == v->len) {
+		if (over || x >= 0xffffffffull)
+			return ld_fail(l, v, "%s is out of range for an id", name);
+		id = (long)x;
+	} else if (group) {
+		struct group *gr = getgrnam(name);
+
+		if (gr == NULL)
+			return ld_fail(l, v, "no group named %s on this system",
+			    name);
+		id = (long)gr->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(name);
+
+		if (pw == NULL)
+			return ld_fail(l, v, "no user named %s on this system",
+			    name);
+		id = (long)pw->pw_uid;
+	}
+	memcpy(dst, &id, sizeof(id));
 	return 0;
 }

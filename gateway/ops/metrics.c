@@ -45,6 +45,8 @@ static const char *const stream_reason_names[M_ST_REASONS] = {
 	[M_ST_LIMIT] = "limit",
 	[M_ST_NO_SESSION] = "no_session",
 	[M_ST_PEER_REFUSED] = "peer_refused",
+	[M_ST_SOCKS] = "socks_request",     /* an app's SOCKS5 we cannot serve */
+	[M_ST_MALFORMED] = "malformed",     /* an open with bad addresses */
 };
 
 static const char *const rec_reason_names[M_REC_REASONS] = {

@@ -53,7 +53,8 @@ enum m_hs_reason {
 /* Why a stream open was refused. */
 enum m_stream_reason {
 	M_ST_NOT_ALLOWED, M_ST_UNKNOWN_SERVICE, M_ST_CONNECT_FAILED, M_ST_LIMIT,
-	M_ST_NO_SESSION, M_ST_PEER_REFUSED, M_ST_REASONS
+	M_ST_NO_SESSION, M_ST_PEER_REFUSED, M_ST_SOCKS, M_ST_MALFORMED,
+	M_ST_REASONS
 };
 
 /* Why a record (or session) was rejected after keys existed. */

@@ -256,6 +256,24 @@ rx_key_update(endpoint *e, uint64_t seq, const Stp__V1__KeyUpdate *ku)
 	return 0;
 }
 
+/*
+ * A StreamOpen's extension fields (STP.md, "Stream addresses", "Dynamic
+ * opens") count only when both Auths set the extension's bit; otherwise
+ * they are cleared, so the owner sees what a receiver without them would.
+ */
+static void
+ep_open_strip(const endpoint *e, Stp__V1__StreamOpen *o)
+{
+	if (!(e->features & HS_FEATURE_STREAM_ADDRESSES)) {
+		o->source_ip.len = o->destination_ip.len = 0;
+		o->source_port = o->destination_port = 0;
+	}
+	if (!(e->features & HS_FEATURE_DYNAMIC_OPEN)) {
+		o->target_host = (char *)protobuf_c_empty_string;
+		o->target_port = 0;
+	}
+}
+
 static const char *
 body_name(int b)
 {
@@ -379,6 +397,12 @@ rx_record(endpoint *e, endpoint_job *j)
 
 	switch (body) {
 	case STP__V1__RECORD__BODY_OPEN:
+		/* Fields of an extension not agreed are as if absent: what a
+		 * receiver that does not know them would see. */
+		if (rec->open != NULL)
+			ep_open_strip(e, rec->open);
+		/* The arena now belongs to this event until the next poll. */
+		return ep_push_event(e, EP_RECORD, rec, 0, 0, NULL);
 	case STP__V1__RECORD__BODY_ACCEPT:
 	case STP__V1__RECORD__BODY_DATA:
 	case STP__V1__RECORD__BODY_WINDOW:

@@ -47,11 +47,17 @@
 
 /*
  * Auth.features bits (proto/STP.md, "Extensions"): bit 0, the sender
- * understands IdentityUpdate records ("Identity update").  A receiver
+ * understands IdentityUpdate records ("Identity update"); bit 1, the
+ * addresses in StreamOpen ("Stream addresses"); bit 2, StreamOpen naming a
+ * host and port instead of a service ("Dynamic opens").  A receiver
  * ignores bits it does not know; an extension is used only when both Auths
  * set its bit.
  */
 #define HS_FEATURE_IDENTITY_UPDATE 1u
+#define HS_FEATURE_STREAM_ADDRESSES 2u
+#define HS_FEATURE_DYNAMIC_OPEN 4u
+#define HS_FEATURES_ALL (HS_FEATURE_IDENTITY_UPDATE | \
+	HS_FEATURE_STREAM_ADDRESSES | HS_FEATURE_DYNAMIC_OPEN)
 
 /* hs_input / hs_start results (non-negative); errors are negative STP_E*. */
 enum {

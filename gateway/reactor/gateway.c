@@ -341,8 +341,9 @@ rate_ok(gateway *gw, const struct sockaddr_storage *ss)
 
 /* A connection the peer listener accepted. */
 static void
-on_peer_connection(void *arg, uv_tcp_t *tcp)
+on_peer_connection(void *arg, uv_stream_t *h)
 {
+	uv_tcp_t *tcp = (uv_tcp_t *)h;  /* the peer listener is never unix: */
 	gateway *gw = arg;
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
@@ -392,7 +393,7 @@ on_peer_connection(void *arg, uv_tcp_t *tcp)
 
 /* A connection a forward listener accepted. */
 static void
-on_app_connection(void *arg, uv_tcp_t *tcp)
+on_app_connection(void *arg, uv_stream_t *app)
 {
 	struct fwd *f = arg;
 	gateway *gw = f->gw;
@@ -400,10 +401,10 @@ on_app_connection(void *arg, uv_tcp_t *tcp)
 
 	p = config_peer_by_name(gw->cfg, f->peer);
 	if (gw->draining || p < 0 || gateway_app_conn_add(gw) != 0) {
-		uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+		uv_close((uv_handle_t *)app, (uv_close_cb)free);
 		return;
 	}
-	session_accept_app(gw->sessions[p], tcp, f->service);
+	session_accept_app(gw->sessions[p], app, f->service, f->socks);
 }
 
 int
@@ -423,13 +424,26 @@ gw_fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
 	snprintf(f->service, sizeof(f->service), "%s", fc->service);
 	f->listen = fc->listen;
 	f->allow_remote = fc->allow_remote;
-	if ((rc = listener_open(gw->ls, M_ACC_FORWARD, &fc->listen, on_app_connection, f,
-	    &f->l, err, errlen)) != 0) {
+	f->socks = fc->socks;
+	f->ux.mode = fc->mode;
+	f->ux.uid = fc->uid;
+	f->ux.gid = fc->gid;
+	if ((rc = listener_open(gw->ls, M_ACC_FORWARD, &fc->listen, &f->ux,
+	    on_app_connection, f, &f->l, err, errlen)) != 0) {
 		free(f);
 		return rc;
 	}
-	log_info(f->peer, NULL, "listening on %s for %s/%s%s", listener_addr(f->l), f->peer,
-	    f->service, fc->allow_remote ? " (non-loopback: allow_remote is set)" : "");
+	if (fc->socks)
+		log_info(f->peer, NULL, "listening on %s (SOCKS5) for dynamic "
+		    "forwards through %s%s", listener_addr(f->l), f->peer,
+		    fc->allow_remote ? " (non-loopback: allow_remote is set)" : "");
+	else if (fc->listen.is_unix)
+		log_info(f->peer, NULL, "listening on %s (mode %04o) for %s/%s",
+		    listener_addr(f->l), fc->mode, f->peer, f->service);
+	else
+		log_info(f->peer, NULL, "listening on %s for %s/%s%s",
+		    listener_addr(f->l), f->peer, f->service, fc->allow_remote ?
+		    " (non-loopback: allow_remote is set)" : "");
 	f->next = gw->fwds;
 	gw->fwds = f;
 	return 0;
@@ -461,7 +475,7 @@ gw_plisten_open(gateway *gw, char *err, size_t errlen)
 
 	if (!gw->cfg->has_listen)
 		return 0;
-	if ((rc = listener_open(gw->ls, M_ACC_PEER, &gw->cfg->listen,
+	if ((rc = listener_open(gw->ls, M_ACC_PEER, &gw->cfg->listen, NULL,
 	    on_peer_connection, gw, &gw->plisten, err, errlen)) != 0) {
 		gw->plisten = NULL;
 		return rc;

@@ -29,6 +29,8 @@ struct fwd {
 	char peer[CFG_NAME_MAX];
 	char service[CFG_NAME_MAX];
 	cfg_addr listen;
+	listener_unix ux;           /* a unix: listener's mode and owners */
+	int socks;                  /* a dynamic forward (service is "") */
 	int allow_remote;
 	struct fwd *next;
 };

@@ -29,6 +29,7 @@
 #include "err.h"
 #include "log.h"
 #include "metrics.h"
+#include "unixsock.h"
 
 #define BACKLOG 511
 #define ACCEPT_BATCH 64   /* accepts per readable event, then other work */
@@ -50,6 +51,8 @@ struct listener {
 	listeners *set;
 	struct listener *next;      /* in set->all */
 	char at[CFG_HOST_MAX + 8];  /* the address, for logs */
+	int is_unix;
+	unixsock us;                /* a unix: listener's socket file */
 	listener_take_cb take;      /* a new connection */
 	void *arg;
 };
@@ -107,8 +110,35 @@ listener_addr(const listener *l)
 static void
 addr_text(const cfg_addr *a, char *out, size_t len)
 {
-	snprintf(out, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host,
-	    a->port);
+	if (a->is_unix)
+		snprintf(out, len, "unix:%s", a->host);
+	else
+		snprintf(out, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
+		    a->host, a->port);
+}
+
+/* A handle for an accepted descriptor: a uv_tcp_t, or a uv_pipe_t. */
+static uv_stream_t *
+handle_open(struct listener *l, int fd, int *rc)
+{
+	union app_handle *h = malloc(sizeof(*h));
+
+	if (h == NULL) {
+		*rc = UV_ENOMEM;
+		return NULL;
+	}
+	if (l->is_unix) {
+		uv_pipe_init(l->set->loop, &h->pipe, 0);
+		*rc = uv_pipe_open(&h->pipe, fd);
+	} else {
+		uv_tcp_init(l->set->loop, &h->tcp);
+		*rc = uv_tcp_open(&h->tcp, fd);
+	}
+	if (*rc != 0) {
+		uv_close((uv_handle_t *)h, (uv_close_cb)free);
+		return NULL;
+	}
+	return (uv_stream_t *)h;
 }
 
 /* The accept-error counter's reason for errno e. */
@@ -181,7 +211,7 @@ static void
 on_listener_readable(uv_poll_t *h, int status, int events)
 {
 	struct listener *l = h->data;
-	uv_tcp_t *tcp;
+	uv_stream_t *app;
 	int i, fd, rc;
 
 	(void)events;
@@ -207,15 +237,12 @@ on_listener_readable(uv_poll_t *h, int status, int events)
 			accept_failed(l, errno);
 			return;
 		}
-		if ((tcp = malloc(sizeof(*tcp))) == NULL) {
+		if ((app = handle_open(l, fd, &rc)) == NULL) {
 			close(fd);
-			accept_failed(l, ENOMEM);
-			return;
-		}
-		uv_tcp_init(l->set->loop, tcp);
-		if ((rc = uv_tcp_open(tcp, fd)) != 0) {
-			close(fd);
-			uv_close((uv_handle_t *)tcp, (uv_close_cb)free);
+			if (rc == UV_ENOMEM) {
+				accept_failed(l, ENOMEM);
+				return;
+			}
 			stp_metrics.accept_errors[l->kind][accept_reason(-rc)]++;
 			log_limited(LOG_WARN, l->kind == M_ACC_PEER ? "accept peer other" :
 			    "accept forward other", NULL, "accept on %s failed: %s", l->at,
@@ -224,7 +251,7 @@ on_listener_readable(uv_poll_t *h, int status, int events)
 		}
 		/* take may close the listener (not today; cheap to allow): its
 		 * memory lasts until the close callback, after this returns. */
-		l->take(l->arg, tcp);
+		l->take(l->arg, app);
 		if (uv_is_closing((uv_handle_t *)&l->poll))
 			return;
 	}
@@ -247,14 +274,15 @@ accept_timer_fired(uv_timer_t *t)
 }
 
 int
-listener_open(listeners *ls, int kind, const cfg_addr *a, listener_take_cb take,
-    void *arg, listener **out, char *err, size_t errlen)
+listener_open(listeners *ls, int kind, const cfg_addr *a,
+    const listener_unix *ux, listener_take_cb take, void *arg, listener **out,
+    char *err, size_t errlen)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
 	socklen_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	struct listener *l = calloc(1, sizeof(*l));
-	int on = 1, off = 0, e;
+	int on = 1, off = 0, e, rc;
 
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -265,6 +293,17 @@ listener_open(listeners *ls, int kind, const cfg_addr *a, listener_take_cb take,
 	l->kind = kind;
 	l->take = take;
 	l->arg = arg;
+	if (a->is_unix) {
+		l->is_unix = 1;
+		if ((rc = unixsock_listen(&l->us, "unix socket", a->host,
+		    BACKLOG, ux != NULL ? ux->mode : 0600, ux != NULL ?
+		    (uid_t)ux->uid : (uid_t)-1, ux != NULL ? (gid_t)ux->gid :
+		    (gid_t)-1, &l->fd, err, errlen)) != 0) {
+			free(l);
+			return rc == STP_EEXIST ? STP_EIO : rc;
+		}
+		goto poll;
+	}
 	if ((l->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) < 0)
 		goto fail;
@@ -275,8 +314,10 @@ listener_open(listeners *ls, int kind, const cfg_addr *a, listener_take_cb take,
 	    &off, sizeof(off)) != 0) ||
 	    bind(l->fd, sa, salen) != 0 || listen(l->fd, BACKLOG) != 0)
 		goto fail;
+poll:
 	if ((e = uv_poll_init_socket(ls->loop, &l->poll, l->fd)) != 0) {
 		close(l->fd);
+		unixsock_unlink(&l->us);
 		snprintf(err, errlen, "cannot listen on %s: %s", l->at, uv_strerror(e));
 		free(l);
 		return STP_EIO;
@@ -312,4 +353,5 @@ listener_close(listener *l)
 	uv_close((uv_handle_t *)&l->poll, (uv_close_cb)free);
 	close(l->fd);
 	l->fd = -1;
+	unixsock_unlink(&l->us);
 }

@@ -47,6 +47,19 @@ session_state_name(int state)
 	}
 }
 
+uint32_t
+session_features(const session *s)
+{
+	return s->c != NULL && session_up(s) ? endpoint_features(conn_endpoint(s->c)) :
+	    0;
+}
+
+const uint8_t *
+session_peer_key(const session *s)
+{
+	return endpoint_peer(conn_endpoint(s->c));
+}
+
 struct gateway *
 session_gateway(session *s)
 {
@@ -73,8 +86,8 @@ bucket(const session *s, uint32_t id)
 	return (id * 2654435761u) & (s->n_buckets - 1);
 }
 
-static stream *
-find_stream(session *s, uint32_t id)
+stream *
+sess_find_stream(session *s, uint32_t id)
 {
 	stream *st;
 
@@ -676,89 +689,6 @@ on_established(void *owner, conn *c)
 	session_attach(owner, c);
 }
 
-static void
-refuse_open(session *s, uint32_t id, uint32_t code, int metric, const char *fmt,
-    ...) __attribute__((format(printf, 5, 6)));
-
-static void
-refuse_open(session *s, uint32_t id, uint32_t code, int metric, const char *fmt,
-    ...)
-{
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
-	char why[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	stp_metrics.streams_refused[metric]++;
-	log_limited(LOG_WARN, "stream refused", s->name, "stream refused: %s", why);
-	rs.stream_id = id;
-	rs.code = code;
-	rs.reason = why;
-	r.body_case = STP__V1__RECORD__BODY_RESET;
-	r.reset = &rs;
-	(void)session_send(s, &r);
-}
-
-static void
-on_open(session *s, const Stp__V1__StreamOpen *o)
-{
-	gateway *gw = s->gw;
-	const config *cfg = gateway_config(gw);
-	int peer_parity = conn_initiator(s->c) ? 0 : 1; /* peer's ids: odd if it initiated */
-	long svc, p;
-	char svcname[CFG_NAME_MAX];
-	int long_name;
-
-	/*
-	 * For logs and the lookup: a name longer than any service can have is
-	 * cut here, and refused below as unknown, never matched by its start.
-	 */
-	snprintf(svcname, sizeof(svcname), "%s", o->service ? o->service : "");
-	for (size_t i = 0; svcname[i]; i++)
-		if (svcname[i] < 0x20 || svcname[i] > 0x7e)
-			svcname[i] = '?';
-	long_name = o->service != NULL && strlen(o->service) >= sizeof(svcname);
-	if (o->stream_id == 0 || (int)(o->stream_id & 1) != peer_parity ||
-	    o->stream_id <= s->last_peer_id || find_stream(s, o->stream_id)) {
-		stp_metrics.records_rejected[M_REC_PROTOCOL]++;
-		conn_close(s->c, 1, STP__V1__CLOSE_CODE__CLOSE_PROTOCOL,
-		    "stream id reused or of the wrong parity");
-		return;
-	}
-	s->last_peer_id = o->stream_id;
-	if (gateway_draining(gw))
-		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_REFUSED,
-		    M_ST_LIMIT, "%s: gateway is shutting down", svcname); return; }
-	/* Access is checked on every open, against the config in force now. */
-	svc = long_name ? -1 : config_service_by_name(cfg, svcname);
-	if (svc < 0)
-		{ refuse_open(s, o->stream_id,
-		    STP__V1__RESET_CODE__RESET_UNKNOWN_SERVICE, M_ST_UNKNOWN_SERVICE,
-		    "no service named \"%s\"", svcname); return; }
-	p = config_peer_by_name(cfg, s->name);
-	if (p < 0 || !config_service_allows(cfg, (size_t)svc, (size_t)p))
-		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_REFUSED,
-		    M_ST_NOT_ALLOWED, "service \"%s\" does not allow peer %s", svcname,
-		    s->name); return; }
-	if (s->n_streams >= cfg->limits.max_streams) {
-		stp_metrics.limits_hit++;
-		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_LIMIT,
-		    M_ST_LIMIT, "%s: %u streams open, the limit (limits.max_streams)",
-		    svcname, cfg->limits.max_streams); return; }
-	}
-	if (stream_new_remote(s, o->stream_id, o->window,
-	    cfg->services[svc].connect.host, cfg->services[svc].connect.port,
-	    svcname) == NULL && find_stream(s, o->stream_id) == NULL) {
-		/* Not created at all (limit or memory): tell the peer. */
-		stp_metrics.limits_hit++;
-		refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_LIMIT, M_ST_LIMIT,
-		    "%s: connection limit (limits.max_connections) reached", svcname);
-	}
-}
-
 static uint32_t
 record_stream_id(const Stp__V1__Record *r)
 {
@@ -781,11 +711,11 @@ on_record(void *owner, conn *c, const Stp__V1__Record *r)
 
 	(void)c;
 	if (r->body_case == STP__V1__RECORD__BODY_OPEN)
-		{ on_open(s, r->open); return; }
+		{ sess_on_open(s, r->open); return; }
 	id = record_stream_id(r);
 	if (id == 0)
 		return;
-	if ((st = find_stream(s, id)) != NULL) {
+	if ((st = sess_find_stream(s, id)) != NULL) {
 		stream_on_record(st, r);
 		return;
 	}
@@ -949,7 +879,7 @@ session_set_peer(session *s, const cfg_peer *p)
 }
 
 void
-session_accept_app(session *s, uv_tcp_t *app, const char *service)
+session_accept_app(session *s, uv_stream_t *app, const char *service, int socks)
 {
 	stream *st;
 	struct waiter *w;
@@ -969,7 +899,8 @@ session_accept_app(session *s, uv_tcp_t *app, const char *service)
 		gateway_app_conn_del(s->gw);
 		return;
 	}
-	if (!session_up(s)) {
+	/* A SOCKS app waits too: the session may go down while it talks. */
+	if (!session_up(s) || socks) {
 		if ((w = calloc(1, sizeof(*w))) == NULL) {
 			uv_close((uv_handle_t *)app, (uv_close_cb)free);
 			gateway_app_conn_del(s->gw);
@@ -978,7 +909,7 @@ session_accept_app(session *s, uv_tcp_t *app, const char *service)
 		/* Listed before the stream exists, so stream_new_local can find it. */
 		w->next = s->waiting;
 		s->waiting = w;
-		st = stream_new_local(s, app, service);
+		st = stream_new_local(s, app, service, socks);
 		if (st == NULL) {
 			s->waiting = w->next;
 			free(w);
@@ -987,7 +918,7 @@ session_accept_app(session *s, uv_tcp_t *app, const char *service)
 		w->st = st;
 		return;
 	}
-	(void)stream_new_local(s, app, service);
+	(void)stream_new_local(s, app, service, socks);
 }
 
 int

@@ -54,8 +54,12 @@ void session_shutdown(session *s, uint32_t code, const char *reason,
 /* An authenticated connection from or to this peer (the gateway hands it over). */
 void session_attach(session *s, conn *c);
 
-/* An app connected to a forward for this peer's `service`. */
-void session_accept_app(session *s, uv_tcp_t *app, const char *service);
+/*
+ * An app connected to a forward for this peer's `service`, or (socks) to a
+ * dynamic forward: it names its destination first (stream.h).
+ */
+void session_accept_app(session *s, uv_stream_t *app, const char *service,
+    int socks);
 
 /* Draining: no new streams; 1 when the session has no streams left. */
 int session_idle(const session *s);
@@ -64,6 +68,11 @@ int session_idle(const session *s);
 struct gateway *session_gateway(session *s);
 const cfg_peer *session_peer(const session *s);
 int session_up(const session *s);
+/* The extensions both sides agreed (HS_FEATURE_*): 0 while not up. */
+uint32_t session_features(const session *s);
+/* The key the peer holds now (its AUTH's, or its last update's); only
+ * while up. */
+const uint8_t *session_peer_key(const session *s);
 /* Send a record body; 0, STP_EAGAIN (congested), STP_ESTATE (not up). */
 int session_send(session *s, Stp__V1__Record *r);
 int session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len);

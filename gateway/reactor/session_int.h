@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session_int.h: a session's insides (session.h), shared by session.c (the
- * streams, sending, gathering, the connection's life, the stream opens it
- * carries) and session_dial.c (dialing: resolving, connecting, dialer
- * plugins, retries with backoff), and by nothing else.  Functions here are
- * named sess_*.
+ * streams, sending, gathering, the connection's life), session_open.c (the
+ * stream opens the peer sends: checks, refusals, dynamic destinations) and
+ * session_dial.c (dialing: resolving, connecting, dialer plugins, retries
+ * with backoff), and by nothing else.  Functions here are named sess_*.
  */
 #ifndef STP_SESSION_INT_H
 #define STP_SESSION_INT_H
@@ -86,6 +86,11 @@ struct session {
 /* The owner callbacks a session's connections get (session.c). */
 extern const conn_owner_ops sess_ops;
 
+/* The stream with this id, or NULL (session.c). */
+stream *sess_find_stream(session *s, uint32_t id);
+/* The peer's StreamOpen: check it, refuse it or start the stream
+ * (session_open.c). */
+void sess_on_open(session *s, const Stp__V1__StreamOpen *o);
 /* The peer key we dial with now (session.c). */
 const uint8_t *sess_dial_key(const session *s);
 /* Remember why the session is not up, for `stpgate status` (session.c). */

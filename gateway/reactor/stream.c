@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * stream.c: one tunneled TCP connection.  See stream.h for the flow control
- * and half-close rules this file implements.
+ * stream.c: one tunneled connection.  See stream.h for the flow control
+ * and half-close rules this file implements; an open's far end (connecting
+ * to the service) is stream_connect.c, a dynamic forward's SOCKS5 part
+ * stream_socks.c.
  *
  * Credit, in bytes:
  *   send_credit   what the peer still lets us send (its window minus what we
@@ -23,65 +25,19 @@
  * is copied.  A record that cannot be gathered is written at once, behind
  * whatever this stream gathered before it, so the order never changes.
  */
-#include "stream.h"
+#include "stream_int.h"
 
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "err.h"
 #include "frame.h"
-#include "gateway.h"
+#include "handshake.h"
 #include "log.h"
 #include "metrics.h"
-#include "session.h"
-
-enum st_state {
-	ST_WAIT_SESSION, /* local: app accepted, no session yet */
-	ST_OPENING,      /* local: StreamOpen sent, waiting for accept / reset */
-	ST_CONNECTING,   /* remote: connecting to the service */
-	ST_OPEN,
-	ST_DEAD,         /* handles closing */
-};
-
-struct stream {
-	struct session *s;
-	gateway *gw;
-	uint32_t id;
-	int local;
-	enum st_state state;
-	char service[CFG_NAME_MAX];
-	char target[CFG_HOST_MAX + 8];
-	uint16_t port;
-
-	uv_tcp_t *tcp;
-	uv_timer_t timer;
-	uv_connect_t creq;
-	uv_getaddrinfo_t gai;
-	uv_shutdown_t sreq;
-	int handles;
-	int resolving, connecting;
-
-	uint64_t send_credit;
-	uint64_t recv_avail;
-	uint32_t window;        /* current receive window we grant */
-	uint64_t budget;        /* window growth counted in the session's budget */
-	uint64_t unacked;
-	uint64_t queued;        /* bytes in uv_write to the local socket */
-	uint64_t gathered;      /* bytes noted in the session, not yet written */
-	int reading;
-	int eof_sent;           /* local EOF forwarded as StreamFin */
-	int fin_recv;           /* peer's StreamFin arrived */
-	int shut_done;          /* local shutdown(SHUT_WR) issued */
-	uint8_t *pending;       /* read but not yet sent (session refused it) */
-	size_t pending_len;
-	int reserved;           /* the read buffer is an endpoint reservation */
-
-	uint64_t bytes_in, bytes_out, last_active;
-	stream *hnext;          /* session's hash chain */
-};
 
 /* One write to the local socket: the request and the bytes, one allocation. */
 struct wreq {
@@ -126,24 +82,25 @@ stream_bytes_in(const stream *st)
 	return st->bytes_in;
 }
 
-static const char *
-peer_name(const stream *st)
+const char *
+st_peer_name(const stream *st)
 {
 	return session_peer(st->s)->name;
 }
 
-static void
-on_closed(uv_handle_t *h)
+void
+st_on_closed(uv_handle_t *h)
 {
 	stream *st = h->data;
 
-	if (h == (uv_handle_t *)st->tcp) {
-		free(st->tcp);
-		st->tcp = NULL;
+	if (h == (uv_handle_t *)st->h) {
+		free(st->h);
+		st->h = NULL;
 	}
 	if (--st->handles > 0)
 		return;
 	free(st->pending);
+	free(st->sx);
 	gateway_app_conn_del(st->gw);
 	free(st);
 }
@@ -172,18 +129,31 @@ teardown(stream *st, int rst)
 	uv_timer_stop(&st->timer);
 	if (st->resolving)
 		uv_cancel((uv_req_t *)&st->gai);
-	if (st->tcp != NULL && !uv_is_closing((uv_handle_t *)st->tcp)) {
+	if (st->socks_rep >= 0 && st->h != NULL && st->socks) {
+		/* A SOCKS app owed an answer gets it, and a plain close so
+		 * that an RST does not discard it. */
+		uint8_t out[SOCKS5SRV_REPLY_MAX];
+		uv_buf_t b = uv_buf_init((char *)out,
+		    (unsigned)socks5srv_reply((uint8_t)st->socks_rep, NULL, out));
+
+		(void)uv_try_write(st->h, &b, 1);
+		st->socks_rep = -1;
+		rst = 0;
+	}
+	if (st->h != NULL && !uv_is_closing((uv_handle_t *)st->h)) {
 		/*
 		 * An RST tells the app at once that the stream broke.  libuv
 		 * refuses it on a socket being connected or already shut down
 		 * for writing; those get a plain close (a close that failed to
-		 * start would leak the handle and the stream).
+		 * start would leak the handle and the stream).  A Unix socket
+		 * has no RST: a plain close.
 		 */
 		if (!rst || st->connecting || st->shut_done ||
-		    uv_tcp_close_reset(st->tcp, on_closed) != 0)
-			uv_close((uv_handle_t *)st->tcp, on_closed);
+		    st->h->type != UV_TCP ||
+		    uv_tcp_close_reset((uv_tcp_t *)st->h, st_on_closed) != 0)
+			uv_close((uv_handle_t *)st->h, st_on_closed);
 	}
-	uv_close((uv_handle_t *)&st->timer, on_closed);
+	uv_close((uv_handle_t *)&st->timer, st_on_closed);
 	stp_metrics.streams_closed++;
 }
 
@@ -212,12 +182,8 @@ stream_abort(stream *st, int tell_peer, uint32_t code, const char *reason)
 }
 
 /* A stream-level failure: reset both ends and log it. */
-static void
-stream_fail(stream *st, uint32_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-stream_fail(stream *st, uint32_t code, const char *fmt, ...)
+void
+st_fail(stream *st, uint32_t code, const char *fmt, ...)
 {
 	char why[160];
 	va_list ap;
@@ -225,13 +191,13 @@ stream_fail(stream *st, uint32_t code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_info(peer_name(st), NULL, "stream %u (%s) reset: %s", st->id,
+	log_info(st_peer_name(st), NULL, "stream %u (%s) reset: %s", st->id,
 	    st->service, why);
 	stream_abort(st, 1, code, why);
 }
 
-static stream *
-stream_alloc(struct session *s, int local, const char *service)
+stream *
+st_alloc(struct session *s, int local, const char *service)
 {
 	gateway *gw = session_gateway(s);
 	stream *st = calloc(1, sizeof(*st));
@@ -241,6 +207,7 @@ stream_alloc(struct session *s, int local, const char *service)
 	st->s = s;
 	st->gw = gw;
 	st->local = local;
+	st->socks_rep = -1;
 	snprintf(st->service, sizeof(st->service), "%s", service);
 	st->window = gateway_config(gw)->flow.window;
 	st->recv_avail = st->window;
@@ -307,7 +274,7 @@ maybe_shutdown(stream *st)
 		return;
 	st->shut_done = 1;
 	st->sreq.data = st;
-	if (uv_shutdown(&st->sreq, (uv_stream_t *)st->tcp, on_shutdown) != 0)
+	if (uv_shutdown(&st->sreq, st->h, on_shutdown) != 0)
 		stream_maybe_done(st);
 }
 
@@ -336,7 +303,7 @@ on_local_written(uv_write_t *req, int status)
 	session_buffered(st->s, -(int64_t)w->len);
 	if (status < 0) {
 		free(w);
-		stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+		st_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
 		    "writing to the local socket failed: %s", uv_strerror(status));
 		return;
 	}
@@ -360,9 +327,9 @@ write_local(stream *st, uv_buf_t *iov, size_t n, size_t total)
 	int rc;
 
 	if (st->queued == 0) {
-		rc = uv_try_write((uv_stream_t *)st->tcp, iov, (unsigned)n);
+		rc = uv_try_write(st->h, iov, (unsigned)n);
 		if (rc < 0 && rc != UV_EAGAIN)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
 			    "writing to the local socket failed: %s", uv_strerror(rc)); return; }
 		if (rc > 0)
 			done = (size_t)rc;
@@ -373,7 +340,7 @@ write_local(stream *st, uv_buf_t *iov, size_t n, size_t total)
 	 */
 	if ((left = total - done) > 0) {
 		if ((w = malloc(sizeof(*w) + left)) == NULL)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory"); return; }
 		w->st = st;
 		w->len = left;
 		off = done;
@@ -397,11 +364,11 @@ write_local(stream *st, uv_buf_t *iov, size_t n, size_t total)
 	if (w != NULL) {
 		uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 
-		rc = uv_write(&w->req, (uv_stream_t *)st->tcp, &b, 1,
+		rc = uv_write(&w->req, st->h, &b, 1,
 		    on_local_written);
 		if (rc != 0) {
 			free(w);
-			stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+			st_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
 			    "writing to the local socket failed: %s",
 			    uv_strerror(rc));
 			return;
@@ -452,10 +419,10 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 	size_t len;
 
 	if (st->fin_recv)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+		{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 		    "data after the peer's FIN"); return; }
 	if (d->data.len > st->recv_avail)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+		{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 		    "peer sent %zu bytes with only %llu of window left", d->data.len,
 		    (unsigned long long)st->recv_avail); return; }
 	if (d->data.len == 0)
@@ -490,7 +457,7 @@ static void
 stop_reading(stream *st)
 {
 	if (st->reading) {
-		uv_read_stop((uv_stream_t *)st->tcp);
+		uv_read_stop(st->h);
 		st->reading = 0;
 	}
 }
@@ -556,7 +523,7 @@ forward(stream *st, const uint8_t *data, size_t len)
 		session_data_cancel(st->s);
 	if (rc == STP_EAGAIN) {
 		if (st->pending == NULL)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
 			    "out of memory"); return; }
 		stop_reading(st);
 		return;
@@ -592,7 +559,7 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread < 0)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+		{ st_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
 		    "local connection: %s", uv_strerror((int)nread)); return; }
 	if (nread == 0)
 		return;
@@ -606,7 +573,7 @@ start_reading(stream *st)
 {
 	if (st->reading || !may_read(st))
 		return;
-	if (uv_read_start((uv_stream_t *)st->tcp, on_alloc, on_read) == 0)
+	if (uv_read_start(st->h, on_alloc, on_read) == 0)
 		st->reading = 1;
 }
 
@@ -615,7 +582,8 @@ stream_resume(stream *st)
 {
 	if (st->state != ST_OPEN)
 		return;
-	if (st->pending != NULL && !session_congested(st->s)) {
+	if (st->pending != NULL && !session_congested(st->s) &&
+	    st->pending_len <= st->send_credit) {
 		uint8_t *p = st->pending;
 		size_t n = st->pending_len;
 
@@ -651,14 +619,14 @@ idle_check(uv_timer_t *t)
 	if (idle == 0)
 		return;
 	if (now - st->last_active >= idle)
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_TIMEOUT,
+		{ st_fail(st, STP__V1__RESET_CODE__RESET_TIMEOUT,
 		    "idle for %llu s", (unsigned long long)(idle / 1000)); return; }
 	uv_timer_start(&st->timer, idle_check, idle - (now - st->last_active), 0);
 }
 
 /* The stream carries data from now on. */
-static void
-become_open(stream *st)
+void
+st_become_open(stream *st)
 {
 	uint64_t idle = gateway_config(st->gw)->timeouts.stream_idle_ms;
 
@@ -678,11 +646,25 @@ open_expired(uv_timer_t *t)
 
 	stp_metrics.streams_refused[st->state == ST_WAIT_SESSION ? M_ST_NO_SESSION :
 	    M_ST_CONNECT_FAILED]++;
-	log_info(peer_name(st), NULL, "stream to %s closed: %s within %llu ms",
-	    st->service, st->state == ST_WAIT_SESSION ? "no session to the peer" :
+	log_info(st_peer_name(st), NULL, "stream to %s closed: %s within %llu ms",
+	    st->service, st->state == ST_SOCKS ? "the app named no destination" :
+	    st->state == ST_WAIT_SESSION ? "no session to the peer" :
 	    "the peer did not answer", (unsigned long long)ms);
+	if (st->state != ST_SOCKS)
+		st->socks_rep = SOCKS5SRV_REP_HOSTUNREACH;
 	stream_abort(st, st->state == ST_OPENING, STP__V1__RESET_CODE__RESET_TIMEOUT,
 	    "open timed out");
+}
+
+/* An address as a StreamOpen carries it: 4 or 16 bytes, or none. */
+static void
+open_addr(const proxyhdr_addr *a, ProtobufCBinaryData *ip, uint32_t *port)
+{
+	if (a->family != AF_INET && a->family != AF_INET6)
+		return;
+	ip->data = (uint8_t *)a->ip;
+	ip->len = a->family == AF_INET ? 4 : 16;
+	*port = a->port;
 }
 
 void
@@ -690,15 +672,33 @@ stream_session_up(stream *st)
 {
 	Stp__V1__Record r = STP__V1__RECORD__INIT;
 	Stp__V1__StreamOpen o = STP__V1__STREAM_OPEN__INIT;
+	uint32_t features = session_features(st->s);
 
 	if (st->state != ST_WAIT_SESSION)
 		return;
+	if (st->socks && !(features & HS_FEATURE_DYNAMIC_OPEN)) {
+		stp_metrics.streams_refused[M_ST_PEER_REFUSED]++;
+		log_info(st_peer_name(st), NULL, "stream to %s refused: the peer's "
+		    "gateway does not take dynamic opens (an older version)",
+		    st->service);
+		st->socks_rep = SOCKS5SRV_REP_NOTALLOWED;
+		stream_abort(st, 0, 0, "no dynamic opens");
+		return;
+	}
 	if ((st->id = session_next_id(st->s)) == 0)
 		{ stream_abort(st, 0, 0, "stream ids exhausted"); return; }
 	session_add_stream(st->s, st);
 	o.stream_id = st->id;
-	o.service = st->service;
+	o.service = st->socks ? (char *)"" : st->service;
 	o.window = st->window;
+	if (features & HS_FEATURE_STREAM_ADDRESSES) {
+		open_addr(&st->src, &o.source_ip, &o.source_port);
+		open_addr(&st->dst, &o.destination_ip, &o.destination_port);
+	}
+	if (st->socks) {
+		o.target_host = st->dest;
+		o.target_port = st->dest_port;
+	}
 	r.body_case = STP__V1__RECORD__BODY_OPEN;
 	r.open = &o;
 	if (session_send(st->s, &r) != 0) {
@@ -708,162 +708,90 @@ stream_session_up(stream *st)
 	st->state = ST_OPENING;
 }
 
-stream *
-stream_new_local(struct session *s, uv_tcp_t *app, const char *service)
+/* A socket address as a PROXY header takes it; an IPv4-mapped IPv6
+ * address (an IPv4 app on a [::] listener) as the IPv4 address it is. */
+static void
+pp_addr(const struct sockaddr_storage *ss, proxyhdr_addr *a)
 {
-	stream *st = stream_alloc(s, 1, service);
+	memset(a, 0, sizeof(*a));
+	a->family = AF_UNSPEC;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		a->family = AF_INET;
+		memcpy(a->ip, &sin->sin_addr, 4);
+		a->port = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			a->family = AF_INET;
+			memcpy(a->ip, sin6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			a->family = AF_INET6;
+			memcpy(a->ip, &sin6->sin6_addr, 16);
+		}
+		a->port = ntohs(sin6->sin6_port);
+	}
+}
+
+/* No Nagle delay on a TCP socket: the app's writes are the records' sizes. */
+void
+st_nodelay(uv_stream_t *h)
+{
+	if (h->type == UV_TCP)
+		uv_tcp_nodelay((uv_tcp_t *)h, 1);
+}
+
+stream *
+stream_new_local(struct session *s, uv_stream_t *app, const char *service,
+    int socks)
+{
+	stream *st = st_alloc(s, 1, socks ? "socks" : service);
+	struct sockaddr_storage ss;
+	int len;
 
 	if (st == NULL) {
 		uv_close((uv_handle_t *)app, (uv_close_cb)free);
 		gateway_app_conn_del(session_gateway(s));
 		return NULL;
 	}
-	st->tcp = app;
+	st->h = app;
 	app->data = st;
 	st->handles++;
-	uv_tcp_nodelay(app, 1);
+	st_nodelay(app);
+	/* The app's connection as we see it, for the peer (PROXY headers). */
+	if (app->type == UV_TCP) {
+		memset(&ss, 0, sizeof(ss));
+		len = sizeof(ss);
+		if (uv_tcp_getpeername((uv_tcp_t *)app, (struct sockaddr *)&ss,
+		    &len) == 0)
+			pp_addr(&ss, &st->src);
+		memset(&ss, 0, sizeof(ss));
+		len = sizeof(ss);
+		if (uv_tcp_getsockname((uv_tcp_t *)app, (struct sockaddr *)&ss,
+		    &len) == 0)
+			pp_addr(&ss, &st->dst);
+	}
 	st->state = ST_WAIT_SESSION;
 	/* Bounded wait for the session and then for the peer's answer. */
 	uv_timer_start(&st->timer, open_expired,
 	    gateway_config(st->gw)->timeouts.connect_ms, 0);
+	if (socks) {
+		st->socks = 1;
+		st->state = ST_SOCKS;
+		if (st_socks_start(st) != 0) {
+			stream_abort(st, 0, 0, "out of memory");
+			return NULL;
+		}
+		return st;
+	}
 	if (session_up(s))
 		stream_session_up(st);
 	else
 		session_kick(s);
 	return st;
 }
-
-static void
-on_target_connected(uv_connect_t *req, int status)
-{
-	stream *st = req->data;
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__StreamAccept a = STP__V1__STREAM_ACCEPT__INIT;
-
-	st->connecting = 0;
-	if (st->state == ST_DEAD)
-		return;
-	if (status < 0) {
-		stp_metrics.streams_refused[M_ST_CONNECT_FAILED]++;
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
-		    "connect to %s:%u failed: %s", st->target, st->port,
-		    uv_strerror(status)); return; }
-	}
-	uv_tcp_nodelay(st->tcp, 1);
-	a.stream_id = st->id;
-	a.window = st->window;
-	r.body_case = STP__V1__RECORD__BODY_ACCEPT;
-	r.accept = &a;
-	if (session_send(st->s, &r) != 0)
-		{ stream_abort(st, 0, 0, "session gone"); return; }
-	log_debug(peer_name(st), NULL, "stream %u to %s (%s:%u) open", st->id,
-	    st->service, st->target, st->port);
-	become_open(st);
-}
-
-static void
-connect_to(stream *st, const struct sockaddr *sa)
-{
-	int rc;
-
-	st->creq.data = st;
-	rc = uv_tcp_connect(&st->creq, st->tcp, sa, on_target_connected);
-	if (rc != 0) {
-		stp_metrics.streams_refused[M_ST_CONNECT_FAILED]++;
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
-		    "connect to %s:%u failed: %s", st->target, st->port,
-		    uv_strerror(rc)); return; }
-	}
-	st->connecting = 1;
-}
-
-static void
-on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	stream *st = req->data;
-
-	st->resolving = 0;
-	if (st->state == ST_DEAD) {
-		uv_freeaddrinfo(res);
-		return;
-	}
-	if (status < 0 || res == NULL) {
-		uv_freeaddrinfo(res);
-		stp_metrics.streams_refused[M_ST_CONNECT_FAILED]++;
-		{ stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
-		    "cannot resolve %s: %s", st->target,
-		    status < 0 ? uv_strerror(status) : "no address"); return; }
-	}
-	connect_to(st, res->ai_addr);
-	uv_freeaddrinfo(res);
-}
-
-static void
-connect_expired(uv_timer_t *t)
-{
-	stream *st = t->data;
-
-	stp_metrics.streams_refused[M_ST_CONNECT_FAILED]++;
-	stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
-	    "connect to %s:%u timed out", st->target, st->port);
-}
-
-stream *
-stream_new_remote(struct session *s, uint32_t id, uint32_t peer_window,
-    const char *host, uint16_t port, const char *service)
-{
-	gateway *gw = session_gateway(s);
-	struct addrinfo hints;
-	struct sockaddr_storage ss;
-	char portstr[8];
-	stream *st;
-	int rc;
-
-	if (gateway_app_conn_add(gw) != 0)
-		return NULL;
-	if ((st = stream_alloc(s, 0, service)) == NULL) {
-		gateway_app_conn_del(gw);
-		return NULL;
-	}
-	st->id = id;
-	st->send_credit = peer_window;
-	snprintf(st->target, sizeof(st->target), "%s", host);
-	st->port = port;
-	st->state = ST_CONNECTING;
-	if ((st->tcp = malloc(sizeof(*st->tcp))) == NULL ||
-	    uv_tcp_init(gateway_loop(gw), st->tcp) != 0) {
-		free(st->tcp);
-		st->tcp = NULL;
-		uv_close((uv_handle_t *)&st->timer, on_closed);
-		return NULL;
-	}
-	st->tcp->data = st;
-	st->handles++;
-	session_add_stream(s, st);
-	uv_timer_start(&st->timer, connect_expired,
-	    gateway_config(gw)->timeouts.connect_ms, 0);
-	/* An IP literal connects at once; a name is resolved now, every time. */
-	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
-		connect_to(st, (struct sockaddr *)&ss);
-		return st;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	st->gai.data = st;
-	rc = uv_getaddrinfo(gateway_loop(gw), &st->gai, on_resolved, host, portstr,
-	    &hints);
-	if (rc != 0) {
-		/* Reset (with this reason) and on its way out: not a refusal. */
-		stream_fail(st, STP__V1__RESET_CODE__RESET_CONNECT_FAILED,
-		    "cannot resolve %s: %s", host, uv_strerror(rc));
-		return st;
-	}
-	st->resolving = 1;
-	return st;
-}
-
 /* ---- records from the peer ---- */
 
 void
@@ -874,25 +802,30 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 	switch (rec->body_case) {
 	case STP__V1__RECORD__BODY_ACCEPT:
 		if (!st->local || st->state != ST_OPENING)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 			    "unexpected accept"); return; }
 		st->send_credit = rec->accept->window;
-		log_debug(peer_name(st), NULL, "stream %u to %s open", st->id,
+		log_debug(st_peer_name(st), NULL, "stream %u to %s open", st->id,
 		    st->service);
-		become_open(st);
+		if (st->socks && st_socks_answer(st, SOCKS5SRV_REP_OK) != 0)
+			return;
+		st_become_open(st);
+		if (st->pending != NULL)
+			stream_resume(st);
 		break;
 	case STP__V1__RECORD__BODY_DATA:
 		if (st->state != ST_OPEN)
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 			    "data before the stream was open"); return; }
 		on_data(st, rec->data);
 		break;
 	case STP__V1__RECORD__BODY_WINDOW:
 		if (st->send_credit + rec->window->increment > (1ull << 32))
-			{ stream_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
+			{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 			    "window over 4 GiB"); return; }
 		st->send_credit += rec->window->increment;
-		start_reading(st);
+		/* A SOCKS app's first bytes may have waited for this credit. */
+		stream_resume(st);
 		break;
 	case STP__V1__RECORD__BODY_FIN:
 		st->fin_recv = 1;
@@ -909,11 +842,12 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 			if (why[i] < 0x20 || why[i] > 0x7e)
 				why[i] = '?';
 		if (st->state == ST_OPENING) {
+			st->socks_rep = st_socks_rep_for(rec->reset->code, why);
 			stp_metrics.streams_refused[M_ST_PEER_REFUSED]++;
-			log_info(peer_name(st), NULL,
+			log_info(st_peer_name(st), NULL,
 			    "stream to %s refused by the peer: %s", st->service, why);
 		} else {
-			log_debug(peer_name(st), NULL, "stream %u reset by the peer: %s",
+			log_debug(st_peer_name(st), NULL, "stream %u reset by the peer: %s",
 			    st->id, why);
 		}
 		stream_abort(st, 0, 0, why);

@@ -24,30 +24,53 @@
 
 #include <uv.h>
 
+#include "proxyhdr.h"
 #include "stp.pb-c.h"
 
 struct session;
+struct cfg_addr;
 typedef struct stream stream;
 
 /*
- * An app connection accepted on a forward listener, for `service` on the
- * session's peer.  The stream takes the handle over (closes and frees it).
- * It sends StreamOpen as soon as the session is up (at once if it is) and
- * reads nothing from the app until the peer accepts.  NULL if out of memory
- * (the handle is then closed).
+ * An app connection accepted on a forward listener (a union app_handle:
+ * TCP or unix:), for `service` on the session's peer, or with socks set
+ * for a dynamic forward (service is then ""): the app first speaks SOCKS5
+ * to name its destination (socks5srv.h), which the StreamOpen carries.
+ * The stream takes the handle over (closes and frees it).  It sends
+ * StreamOpen as soon as the session is up and the destination known, and
+ * reads nothing more from the app until the peer accepts.  A refused open
+ * reaches a SOCKS app as the SOCKS reply for the peer's reset code.  NULL
+ * if out of memory (the handle is then closed).
  */
-stream *stream_new_local(struct session *s, uv_tcp_t *app, const char *service);
+stream *stream_new_local(struct session *s, uv_stream_t *app,
+    const char *service, int socks);
+
+/* A StreamOpen from the peer, as the session checked it. */
+typedef struct stream_req {
+	uint32_t id, window;
+	const char *service;            /* the service's name; "" if dynamic */
+	const struct cfg_addr *to;      /* the service's connect address, or
+					 * NULL: a dynamic open to host:port */
+	const char *host;               /* dynamic: what the peer named */
+	uint16_t port;
+	int name_allowed;               /* dynamic: a name rule allowed host
+					 * (else each address it resolves to
+					 * must pass the peer's address rules) */
+	int proxy_protocol;             /* cfg_proxy_protocol: a header first */
+	proxyhdr_addr src, dst;         /* from the open (AF_UNSPEC: unknown) */
+} stream_req;
 
 /*
- * The peer opened stream id for a service we offer and allow: connect to
- * host:port (a name is resolved now), then answer StreamAccept, or
- * StreamReset with the reason if the connect fails or times out.  Returns
- * the stream (which may already have failed and sent its reset), or NULL
- * when none was made (limits.max_connections, out of memory): the caller
- * refuses the open.
+ * The peer opened stream q->id for a service we offer and allow, or a
+ * dynamic destination its policy allows: connect to it (a name is resolved
+ * now; unix:PATH too), write the PROXY header if the service wants one,
+ * then answer StreamAccept, or StreamReset with the reason if the connect
+ * fails, times out, or (dynamic) the name resolves to no allowed address.
+ * Returns the stream (which may already have failed and sent its reset),
+ * or NULL when none was made (limits.max_connections, out of memory): the
+ * caller refuses the open.
  */
-stream *stream_new_remote(struct session *s, uint32_t id, uint32_t peer_window,
-    const char *host, uint16_t port, const char *service);
+stream *stream_new_remote(struct session *s, const stream_req *q);
 
 /* The session is up (again): a waiting local stream sends its StreamOpen. */
 void stream_session_up(stream *st);

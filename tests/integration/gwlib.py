@@ -344,9 +344,12 @@ def yq(s):
 
 def config_text(identity, workers, listen=None, peers=None, forwards=None,
     services=None, timeouts=None, flow=None, rekey=None, log_level="info"):
-	"""A gateway config as YAML text.  peers: {name: {key, dial?}};
-	forwards: [(listen_port, peer, service)]; services: {name: (port,
-	[peers])}; timeouts/flow/rekey: {key: value} written as given."""
+	"""A gateway config as YAML text.  peers: {name: {key, dial?,
+	destinations?}}; forwards: [(listen, peer, service)] or [{key: value}]
+	(a listen or socks that is an int is a loopback port, a string is
+	written as given, e.g. "unix:/path"); services: {name: (connect,
+	[peers]) or (connect, [peers], {key: value})}; timeouts/flow/rekey:
+	{key: value} written as given."""
 	out = ["# written by tests/integration/gwlib.py",
 	    "identity: " + yq(identity)]
 	if listen is not None:
@@ -361,18 +364,31 @@ def config_text(identity, workers, listen=None, peers=None, forwards=None,
 			out.append("    dial: " + yq("%s:%d" % (HOST, p["dial"])))
 		if p.get("access_secret"):
 			out.append("    access_secret: " + yq(p["access_secret"]))
+		if p.get("destinations") is not None:
+			out.append("    destinations: [" + ", ".join(yq(d) for d in
+			    p["destinations"]) + "]")
+
+	def addr(a):
+		return yq("%s:%d" % (HOST, a) if isinstance(a, int) else a)
+
 	if forwards:
 		out.append("forwards:")
-		for port, peer, service in forwards:
-			out.append("  - listen: " + yq("%s:%d" % (HOST, port)))
-			out.append("    peer: " + peer)
-			out.append("    service: " + service)
+		for f in forwards:
+			if not isinstance(f, dict):
+				f = {"listen": f[0], "peer": f[1], "service": f[2]}
+			lead = "  - "
+			for k, v in f.items():
+				out.append(lead + "%s: %s" % (k, addr(v) if k in
+				    ("listen", "socks") else yq(v)))
+				lead = "    "
 	if services:
 		out.append("services:")
-		for name, (port, allow) in services.items():
+		for name, sv in services.items():
 			out.append("  %s:" % name)
-			out.append("    connect: " + yq("%s:%d" % (HOST, port)))
-			out.append("    allow: [" + ", ".join(allow) + "]")
+			out.append("    connect: " + addr(sv[0]))
+			out.append("    allow: [" + ", ".join(sv[1]) + "]")
+			for k, v in (sv[2] if len(sv) > 2 else {}).items():
+				out.append("    %s: %s" % (k, yq(v)))
 	if timeouts:
 		out.append("timeouts:")
 		for k, v in timeouts.items():

@@ -373,6 +373,42 @@ ep_pump(endpoint *e[2], struct wire log[2], uint64_t now, int delivered[2],
 	} while (moved);
 }
 
+void
+vec_pump(endpoint *e[2], struct wire *log_i, uint64_t now, int err[2],
+    void (*on)(void *cookie, int k, const ep_event *ev), void *cookie)
+{
+	struct iovec iov[16];
+	ep_event ev;
+	size_t cnt, i, total;
+	int k, moved, rc;
+
+	do {
+		moved = 0;
+		for (k = 0; k < 2; k++) {
+			while ((cnt = endpoint_output(e[k], iov, 16)) > 0) {
+				total = 0;
+				for (i = 0; i < cnt; i++) {
+					if (log_i != NULL && k == 0)
+						wire_add(log_i, iov[i].iov_base,
+						    iov[i].iov_len);
+					rc = endpoint_input(e[1 - k],
+					    iov[i].iov_base, iov[i].iov_len, now);
+					if (rc != 0 && err[1 - k] == 0)
+						err[1 - k] = rc;
+					total += iov[i].iov_len;
+				}
+				endpoint_output_done(e[k], total);
+				moved = 1;
+			}
+			while (endpoint_poll(e[k], &ev)) {
+				moved = 1;
+				if (on != NULL)
+					on(cookie, k, &ev);
+			}
+		}
+	} while (moved);
+}
+
 /* ---- the fixed parties ---- */
 
 uint64_t
@@ -401,6 +437,21 @@ vec_configs(endpoint_config *ci, endpoint_config *cr, uint32_t fl_i,
 	cr->hs.flags = fl_r;
 	cr->hs.features = features_r;
 	cr->lookup = lookup_i;
+}
+
+int
+vec_pair(endpoint *e[2], uint32_t features_i, uint32_t features_r,
+    uint64_t now)
+{
+	endpoint_config ci, cr;
+
+	vec_configs(&ci, &cr, 0, 0, features_i, features_r);
+	e[0] = endpoint_new(&ci, now);
+	e[1] = endpoint_new(&cr, now);
+	if (!T_OK(e[0] != NULL && e[1] != NULL) ||
+	    !T_INT(endpoint_start(e[0], now), 0))
+		return -1;
+	return 0;
 }
 
 int

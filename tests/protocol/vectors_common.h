@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * vectors_common.h: what the two STP vector programs share
+ * vectors_common.h: what the STP vector programs share
  * (test_vectors_stp.c: stp_v1_1_transcript.txt; test_vectors_stp_more.c:
- * stp_v1_1_more.txt): the list of `name = hex` values and its file, the
+ * stp_v1_1_more.txt; test_vectors_identity.c, test_vectors_opens.c: the
+ * Auth.features extensions): the list of `name = hex` values and its file, the
  * key schedule written out from proto/STP.md (HKDF-Expand over HMAC-SHA512,
  * Derive), a record opened with plain XChaCha20-Poly1305, frame splitting,
  * the fixed identities and clocks, and a pump between two endpoints.
@@ -90,6 +91,16 @@ void wire_add(struct wire *w, const void *p, size_t n);
 void ep_pump(endpoint *e[2], struct wire log[2], uint64_t now, int delivered[2],
     int r_pings);
 
+/*
+ * The same without failing on input errors, for runs that provoke them: the
+ * first endpoint_input error each side k gets is kept in err[k]; I's output
+ * is appended to log_i when it is not NULL; every event goes to
+ * on(cookie, k, ev) (when on is not NULL) before the next poll, while
+ * ev->rec is valid.
+ */
+void vec_pump(endpoint *e[2], struct wire *log_i, uint64_t now, int err[2],
+    void (*on)(void *cookie, int k, const ep_event *ev), void *cookie);
+
 /* ---- the fixed parties ---- */
 
 extern sign_key *id_i, *id_r;
@@ -107,6 +118,14 @@ int lookup_i(void *cookie, const uint8_t pk[32]);
  */
 void vec_configs(endpoint_config *ci, endpoint_config *cr, uint32_t fl_i,
     uint32_t fl_r, uint32_t features_i, uint32_t features_r);
+/*
+ * e[0] (I) and e[1] (R) from vec_configs with both Auth flags 0 and these
+ * features, I started at now (its HELLO is waiting in its output).  0, or -1
+ * (a failure) when either cannot be made; free both with endpoint_free
+ * either way.
+ */
+int vec_pair(endpoint *e[2], uint32_t features_i, uint32_t features_r,
+    uint64_t now);
 /* be32 into b. */
 void be32(uint8_t b[4], uint32_t x);
 

@@ -1044,7 +1044,7 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    kye: x\n"
 	    "    key: @K1@\n",
 	    "4:5: peers.bob.kye: unknown key (expected one of: key, dial, "
-	    "access_secret, proxy, sign_records)");
+	    "access_secret, proxy, sign_records, destinations)");
 	bad(STP_EPARSE, "identity: @ID@\nlimits: {max_stream: 5}\n",
 	    "2:10: limits.max_stream: unknown key (expected one of: "
 	    "max_sessions, max_handshakes, handshakes_per_source, max_streams, "
@@ -1052,11 +1052,11 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\nforwards:\n  - listen: 127.0.0.1:1\n"
 	    "    peer: bob\n    service: x\n    remote: true\n",
 	    "6:5: forwards[0].remote: unknown key (expected one of: listen, "
-	    "peer, service, allow_remote)");
+	    "socks, peer, service, allow_remote, mode, owner, group)");
 	bad(STP_EPARSE, "identity: @ID@\nservices:\n  x:\n    connect: a:1\n"
 	    "    allowed: [bob]\n",
 	    "5:5: services.x.allowed: unknown key (expected one of: connect, "
-	    "allow)");
+	    "proxy_protocol, allow)");
 	bad(STP_EPARSE, "identity: @ID@\ntimeouts:\n  idle: 5s\n",
 	    "3:3: timeouts.idle: unknown key (expected one of: handshake, "
 	    "connect, keepalive, dead_after, stream_idle, drain, "
@@ -1319,7 +1319,7 @@ test_errors(void)
 	    "from A-Z a-z 0-9 _ . -, got \"b!\"");
 	bad(STP_EPARSE, "identity: @ID@\nforwards:\n  - 127.0.0.1:1\n",
 	    "3:5: forwards[0]: expected a mapping (listen, peer, service, "
-	    "allow_remote), got \"127.0.0.1:1\"");
+	    "...), got \"127.0.0.1:1\"");
 	bad(STP_EPARSE, "identity: @ID@\nforwards:\n  - listen: 127.0.0.1:1\n"
 	    "    peer: bob\n",
 	    "3:5: forwards[0]: missing key \"service\"");
@@ -2144,7 +2144,8 @@ test_include_errors(void)
 	    "inc/x/f.yaml]\nforwards:\n"
 	    "  - {listen: 127.0.0.1:8, peer: bob, service: pg}\n",
 	    "inc/x/f.yaml", "3:39: forwards[1].servic: unknown key (expected "
-	    "one of: listen, peer, service, allow_remote)");
+	    "one of: listen, socks, peer, service, allow_remote, mode, owner, "
+	    "group)");
 	/* Values in the main file come in its order, then the included lists. */
 	bad(STP_EPARSE, "identity: @ID@\ninclude: inc/x/v.yaml\nworkers: 99\n",
 	    "3:10: workers: 99 is out of range 0..64");

@@ -446,6 +446,16 @@ test_roundtrip(void)
 	open.stream_id = 3;
 	open.service = svc;
 	open.window = 262144;
+	/* The extensions' fields (STP.md "Stream addresses", "Dynamic opens"):
+	 * only an encoding check, so one open may hold them all. */
+	open.source_ip.data = (uint8_t *)"\xc0\x00\x02\x0a";
+	open.source_ip.len = 4;
+	open.source_port = 50000;
+	open.destination_ip.data = (uint8_t *)"\x7f\x00\x00\x01";
+	open.destination_ip.len = 4;
+	open.destination_port = 5432;
+	open.target_host = (char *)"example.com";
+	open.target_port = 443;
 	acc.stream_id = 3;
 	acc.window = 1 << 20;
 	sd.stream_id = 5;

@@ -242,6 +242,8 @@ static const struct field timeouts_fields[] = {
 	{ F("stream_idle", ld_p_dur, config, timeouts.stream_idle_ms),
 	    RANGE(0, 720 * HOUR) },
 	{ F("drain", ld_p_dur, config, timeouts.drain_ms), RANGE(0, HOUR) },
+	{ F("datagram_idle", ld_p_dur, config, timeouts.datagram_idle_ms),
+	    RANGE(SEC, 24 * HOUR) },
 	{ F("reconnect_min", ld_p_dur, config, timeouts.reconnect_min_ms),
 	    RANGE(10, HOUR) },
 	{ F("reconnect_max", ld_p_dur, config, timeouts.reconnect_max_ms),
@@ -279,7 +281,8 @@ static const struct field peer_fields[] = {
 
 static const struct field forward_fields[] = {
 	/* listen: with service:, or socks: (forward_kind checks which). */
-	{ F("listen", ld_p_addr, cfg_forward, listen), .flags = A_IP | A_UNIX },
+	{ F("listen", ld_p_addr, cfg_forward, listen),
+	    .flags = A_IP | A_UNIX | A_UDP },
 	{ F("socks", ld_p_addr, cfg_forward, listen), .flags = A_IP | A_UNIX,
 	    HAS(cfg_forward, socks) },
 	/* Checked as a name here, resolved to an index in pass 2. */
@@ -296,7 +299,7 @@ static const char *const proxy_protocols[] = { "off", "v1", "v2", NULL };
 
 static const struct field service_fields[] = {
 	{ F("connect", ld_p_addr, cfg_service, connect), .required = 1,
-	    .flags = A_IP | A_NAME | A_UNIX },
+	    .flags = A_IP | A_NAME | A_UNIX | A_UDP },
 	{ F("proxy_protocol", ld_p_enum, cfg_service, proxy_protocol),
 	    .words = proxy_protocols },
 	{ .name = "allow", .parse = p_allow },
@@ -617,6 +620,7 @@ set_defaults(config *c)
 	c->timeouts.dead_ms = 45 * SEC;
 	c->timeouts.stream_idle_ms = 0;
 	c->timeouts.drain_ms = 10 * SEC;
+	c->timeouts.datagram_idle_ms = 30 * SEC;
 	c->timeouts.reconnect_min_ms = 1 * SEC;
 	c->timeouts.reconnect_max_ms = 60 * SEC;
 	c->flow.window = 256 * KiB;

@@ -49,13 +49,16 @@ typedef struct cfg_pos {
  * host:port as written.  host is an IP literal or (dial, proxy, a
  * service's connect) a DNS name.  Where a Unix socket is allowed (a
  * forward's listen, a service's connect), "unix:PATH" gives is_unix, host
- * the path (relative to the config's directory, resolved) and port 0.
+ * the path (relative to the config's directory, resolved) and port 0; and
+ * "udp:HOST:PORT" is HOST:PORT with is_udp (datagram flows, flow.h).
  */
 typedef struct cfg_addr {
 	char host[CFG_HOST_MAX];
 	uint16_t port;
 	int is_ip;                          /* host parsed as an IPv4/IPv6 literal */
 	int is_unix;                        /* unix:PATH: ss is its sockaddr_un */
+	int is_udp;                         /* udp:HOST:PORT: datagrams (a forward's
+					     * listen, a service's connect) */
 	struct sockaddr_storage ss;         /* valid when is_ip or is_unix */
 	socklen_t ss_len;
 	cfg_pos pos;
@@ -169,6 +172,8 @@ typedef struct config {
 		uint64_t handshake_ms, connect_ms, keepalive_ms, dead_ms;
 		uint64_t stream_idle_ms;        /* 0 = no idle timeout */
 		uint64_t drain_ms;
+		uint64_t datagram_idle_ms;      /* a UDP flow ends after this
+						 * long without a datagram */
 		uint64_t reconnect_min_ms, reconnect_max_ms;
 	} timeouts;
 	struct {

@@ -166,6 +166,8 @@ addr_clash(const cfg_addr *a, const cfg_addr *b)
 {
 	int fa = a->ss.ss_family, fb = b->ss.ss_family;
 
+	if (a->is_udp != b->is_udp)
+		return -1;      /* UDP and TCP ports are apart */
 	if (a->is_unix || b->is_unix)
 		return a->is_unix && b->is_unix && strcmp(a->host, b->host) == 0 ?
 		    0 : -1;
@@ -379,6 +381,15 @@ ld_relations(struct ld *l)
 	for (i = 0; i < c->n_services; i++) {
 		cfg_service *s = &c->services[i];
 
+		/* A PROXY header leads a byte stream; a datagram has none. */
+		n = ytree_get(ytree_value(l->services, i), "proxy_protocol");
+		if (s->connect.is_udp && s->proxy_protocol != PROXY_OFF &&
+		    n != NULL) {
+			snprintf(key, sizeof(key), "services.%s.proxy_protocol",
+			    s->name);
+			ld_xfail(l, ld_pos(n), key, "applies to stream services, "
+			    "not to a udp: one");
+		}
 		n = ytree_get(ytree_value(l->services, i), "allow");
 		if (n == NULL || (m = ytree_count(n)) == 0)
 			continue;

@@ -45,6 +45,7 @@
 #define A_NAME 0x2         /* a DNS name (with A_IP: either) */
 #define A_LOOPBACK 0x4     /* an IP literal on the loopback interface */
 #define A_UNIX 0x8         /* or unix:PATH, a Unix socket */
+#define A_UDP 0x10         /* or udp:HOST:PORT, datagrams */
 
 /* Path flags. */
 #define P_EMPTY_OK 0x1     /* "" means none */

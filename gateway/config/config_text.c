@@ -496,16 +496,19 @@ ld_addr_is_loopback(const cfg_addr *a)
 	return 0;
 }
 
-/* "host:port", "[host]:port" for IPv6, or "unix:PATH". */
+/* "host:port", "[host]:port" for IPv6, or "unix:PATH"; "udp:" before a
+ * datagram address. */
 const char *
 ld_fmt_addr(char *buf, size_t len, const cfg_addr *a)
 {
+	const char *u = a->is_udp ? "udp:" : "";
+
 	if (a->is_unix)
 		snprintf(buf, len, "unix:%s", a->host);
 	else if (a->is_ip && a->ss.ss_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a->host, (unsigned)a->port);
+		snprintf(buf, len, "%s[%s]:%u", u, a->host, (unsigned)a->port);
 	else
-		snprintf(buf, len, "%s:%u", a->host, (unsigned)a->port);
+		snprintf(buf, len, "%s%s:%u", u, a->host, (unsigned)a->port);
 	return buf;
 }
 

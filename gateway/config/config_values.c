@@ -311,7 +311,10 @@ unix_addr(struct ld *l, const ytree_node *v, cfg_addr *a)
 int
 ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 {
-	const char *what = (f->flags & A_UNIX) ? ((f->flags & A_NAME) ?
+	const char *what = (f->flags & A_UDP) ? ((f->flags & A_NAME) ?
+	    "HOST:PORT with an IP address or DNS name, unix:PATH or "
+	    "udp:HOST:PORT" : "HOST:PORT with an IP address, unix:PATH or "
+	    "udp:HOST:PORT") : (f->flags & A_UNIX) ? ((f->flags & A_NAME) ?
 	    "HOST:PORT with an IP address or DNS name, or unix:PATH" :
 	    "HOST:PORT with an IP address, or unix:PATH") : (f->flags & A_NAME) ?
 	    "HOST:PORT with an IP address or DNS name" :
@@ -331,6 +334,14 @@ ld_p_addr(struct ld *l, const ytree_node *v, const struct field *f, void *dst)
 			    "allowed here", what);
 		if ((rc = unix_addr(l, v, a)) != 0)
 			return rc;
+	} else if (v->len >= 4 && memcmp(v->str, "udp:", 4) == 0) {
+		if (!(f->flags & A_UDP))
+			return ld_fail(l, v, "expected %s; UDP is not allowed "
+			    "here", what);
+		if (ld_addr_parse(v->str + 4, v->len - 4, f->flags, a, why,
+		    sizeof(why)) != 0)
+			return ld_fail(l, v, "%s", why);
+		a->is_udp = 1;
 	} else if (ld_addr_parse(v->str, v->len, f->flags, a, why,
 	    sizeof(why)) != 0) {
 		return ld_fail(l, v, "%s", why);

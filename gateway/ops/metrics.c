@@ -49,6 +49,14 @@ static const char *const stream_reason_names[M_ST_REASONS] = {
 	[M_ST_MALFORMED] = "malformed",     /* an open with bad addresses */
 };
 
+static const char *const dg_drop_names[M_DG_DROPS] = {
+	[M_DG_CONGESTED] = "congested",
+	[M_DG_QUEUE] = "queue",
+	[M_DG_TOO_BIG] = "too_big",
+	[M_DG_LIMIT] = "limit",
+	[M_DG_CLOSED] = "closed",
+};
+
 static const char *const rec_reason_names[M_REC_REASONS] = {
 	[M_REC_AUTH] = "auth",
 	[M_REC_SIGNATURE] = "signature",
@@ -280,6 +288,21 @@ render_streams(struct mbuf *b, const struct peers *ps)
 		active += ps->v[i].streams;
 	family(b, "streams_active", "gauge", "Streams open now, all peers.");
 	mb_printf(b, "stpgate_streams_active %llu\n", active);
+	family(b, "flows_active", "gauge",
+	    "Datagram (UDP) flows open or opening now, all peers.");
+	mb_printf(b, "stpgate_flows_active %llu\n",
+	    (unsigned long long)m->flows_active);
+	family(b, "datagrams_total", "counter",
+	    "Datagrams of UDP flows sent to peers and received from them.");
+	mb_printf(b, "stpgate_datagrams_total{direction=\"sent\"} %llu\n",
+	    (unsigned long long)m->datagrams[M_DG_SENT]);
+	mb_printf(b, "stpgate_datagrams_total{direction=\"received\"} %llu\n",
+	    (unsigned long long)m->datagrams[M_DG_RECEIVED]);
+	family(b, "datagrams_dropped_total", "counter",
+	    "Datagrams dropped (UDP's contract), by reason.");
+	for (r = 0; r < M_DG_DROPS; r++)
+		mb_printf(b, "stpgate_datagrams_dropped_total{reason=\"%s\"} %llu\n",
+		    dg_drop_names[r], (unsigned long long)m->datagrams_dropped[r]);
 }
 
 static void

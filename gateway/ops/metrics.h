@@ -66,6 +66,17 @@ enum m_rec_reason {
 	M_REC_REASONS
 };
 
+/* Datagrams of flows (flow.h): which way, and why one was dropped. */
+enum m_dg_dir { M_DG_SENT, M_DG_RECEIVED, M_DG_DIRS };
+enum m_dg_drop {
+	M_DG_CONGESTED,   /* the session's output, or a socket, was full */
+	M_DG_QUEUE,       /* before the peer accepted, the flow's queue was full */
+	M_DG_TOO_BIG,     /* over STP_MAX_DATAGRAM, or cut by the socket */
+	M_DG_LIMIT,       /* a new flow over limits.max_connections */
+	M_DG_CLOSED,      /* its flow ended before it could go */
+	M_DG_DROPS
+};
+
 /* Which listener could not accept, and why (stpgate_accept_errors_total). */
 enum m_acc_listener { M_ACC_PEER, M_ACC_FORWARD, M_ACC_LISTENERS };
 enum m_acc_reason {
@@ -92,6 +103,9 @@ typedef struct metrics {
 	uint64_t accept_errors[M_ACC_LISTENERS][M_ACC_REASONS];
 	uint64_t config_reloads, config_reload_failures;
 	uint64_t crypto_jobs_loop;    /* jobs run on the loop (pool ones: workers_stats) */
+	uint64_t datagrams[M_DG_DIRS];          /* to / from peers */
+	uint64_t datagrams_dropped[M_DG_DROPS];
+	uint64_t flows_active;                  /* gauge: datagram flows */
 } metrics;
 
 /* The process-wide counters. */

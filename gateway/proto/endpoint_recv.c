@@ -258,7 +258,7 @@ rx_key_update(endpoint *e, uint64_t seq, const Stp__V1__KeyUpdate *ku)
 
 /*
  * A StreamOpen's extension fields (STP.md, "Stream addresses", "Dynamic
- * opens") count only when both Auths set the extension's bit; otherwise
+ * opens", "Datagram flows") count only when both Auths set the extension's bit; otherwise
  * they are cleared, so the owner sees what a receiver without them would.
  */
 static void
@@ -272,6 +272,8 @@ ep_open_strip(const endpoint *e, Stp__V1__StreamOpen *o)
 		o->target_host = (char *)protobuf_c_empty_string;
 		o->target_port = 0;
 	}
+	if (!(e->features & HS_FEATURE_DATAGRAMS))
+		o->datagram = 0;
 }
 
 static const char *
@@ -292,6 +294,7 @@ body_name(int b)
 	case STP__V1__RECORD__BODY_CLOSE: return "close";
 	case STP__V1__RECORD__BODY_COVER: return "cover";
 	case STP__V1__RECORD__BODY_IDENTITY_UPDATE: return "identity_update";
+	case STP__V1__RECORD__BODY_DATAGRAM: return "datagram";
 	default: return "no";
 	}
 }
@@ -452,6 +455,19 @@ rx_record(endpoint *e, endpoint_job *j)
 		return rekem_on_init(e, seq, rec->kem_init);
 	case STP__V1__RECORD__BODY_KEM_REPLY:
 		return rekem_on_reply(e, seq, rec->kem_reply);
+	case STP__V1__RECORD__BODY_DATAGRAM:
+		if (!(e->features & HS_FEATURE_DATAGRAMS))
+			return ep_fail(e, STP_EPROTO, "record %llu: datagram, "
+			    "an extension not agreed in the Auths",
+			    (unsigned long long)seq);
+		if (rec->datagram == NULL ||
+		    rec->datagram->data.len > STP_MAX_DATAGRAM)
+			return ep_fail(e, STP_EPROTO, "record %llu: datagram of "
+			    "%zu bytes, over the %d allowed",
+			    (unsigned long long)seq, rec->datagram != NULL ?
+			    rec->datagram->data.len : 0, STP_MAX_DATAGRAM);
+		/* The arena now belongs to this event until the next poll. */
+		return ep_push_event(e, EP_RECORD, rec, 0, 0, NULL);
 	case STP__V1__RECORD__BODY_IDENTITY_UPDATE:
 		if (e->features & HS_FEATURE_IDENTITY_UPDATE)
 			return rx_identity_update(e, seq, rec->identity_update);

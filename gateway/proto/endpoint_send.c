@@ -382,6 +382,13 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 		if (r->data != NULL && r->data->data.len > STP_MAX_DATA)
 			return STP_ETOOBIG;
 		break;
+	case STP__V1__RECORD__BODY_DATAGRAM:
+		if (!(e->features & HS_FEATURE_DATAGRAMS))
+			return STP_EPROTO;
+		if (r->datagram != NULL &&
+		    r->datagram->data.len > STP_MAX_DATAGRAM)
+			return STP_ETOOBIG;
+		break;
 	default:
 		return STP_EINVAL;  /* no body, or one that is the endpoint's */
 	}

@@ -26,6 +26,7 @@ enum frame_type {
 };
 
 #define STP_MAX_DATA 65536          /* StreamData.data bytes per record */
+#define STP_MAX_DATAGRAM 65507      /* Datagram.data bytes: the largest UDP payload over IPv4 */
 #define STP_MAX_RECORD_PT 66560     /* record plaintext: data + fields + padding + signature */
 #define FRAME_MAX_HELLO 2048
 #define FRAME_MAX_CHALLENGE 512

@@ -49,15 +49,18 @@
  * Auth.features bits (proto/STP.md, "Extensions"): bit 0, the sender
  * understands IdentityUpdate records ("Identity update"); bit 1, the
  * addresses in StreamOpen ("Stream addresses"); bit 2, StreamOpen naming a
- * host and port instead of a service ("Dynamic opens").  A receiver
+ * host and port instead of a service ("Dynamic opens"); bit 3, datagram
+ * flows: StreamOpen.datagram and Datagram records ("Datagram flows").  A receiver
  * ignores bits it does not know; an extension is used only when both Auths
  * set its bit.
  */
 #define HS_FEATURE_IDENTITY_UPDATE 1u
 #define HS_FEATURE_STREAM_ADDRESSES 2u
 #define HS_FEATURE_DYNAMIC_OPEN 4u
+#define HS_FEATURE_DATAGRAMS 8u
 #define HS_FEATURES_ALL (HS_FEATURE_IDENTITY_UPDATE | \
-	HS_FEATURE_STREAM_ADDRESSES | HS_FEATURE_DYNAMIC_OPEN)
+	HS_FEATURE_STREAM_ADDRESSES | HS_FEATURE_DYNAMIC_OPEN | \
+	HS_FEATURE_DATAGRAMS)
 
 /* hs_input / hs_start results (non-negative); errors are negative STP_E*. */
 enum {

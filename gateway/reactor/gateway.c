@@ -33,6 +33,7 @@
 #include "fdbudget.h"
 #include "gateway_int.h"
 #include "identity.h"
+#include "flow.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -165,6 +166,12 @@ gateway_conn_count(gateway *gw, int delta)
 	gw->n_conns += delta;
 	if (gw->stopping && gw->n_conns == 0 && gw->n_sessions_closing == 0)
 		stop_now(gw);
+}
+
+session *
+gateway_session(gateway *gw, size_t i)
+{
+	return gw->sessions[i];
 }
 
 session *
@@ -428,6 +435,18 @@ gw_fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
 	f->ux.mode = fc->mode;
 	f->ux.uid = fc->uid;
 	f->ux.gid = fc->gid;
+	if (fc->listen.is_udp) {
+		if ((rc = udpfwd_open(gw, fc, f->peer, &f->uf, err, errlen)) != 0) {
+			free(f);
+			return rc;
+		}
+		log_info(f->peer, NULL, "listening on %s for %s/%s (datagrams)%s",
+		    udpfwd_addr(f->uf), f->peer, f->service, fc->allow_remote ?
+		    " (non-loopback: allow_remote is set)" : "");
+		f->next = gw->fwds;
+		gw->fwds = f;
+		return 0;
+	}
 	if ((rc = listener_open(gw->ls, M_ACC_FORWARD, &fc->listen, &f->ux,
 	    on_app_connection, f, &f->l, err, errlen)) != 0) {
 		free(f);
@@ -452,8 +471,17 @@ gw_fwd_open(gateway *gw, size_t i, char *err, size_t errlen)
 void
 gw_fwd_close(struct fwd *f)
 {
-	listener_close(f->l);
+	if (f->uf != NULL)
+		udpfwd_close(f->uf);
+	else
+		listener_close(f->l);
 	free(f);
+}
+
+const char *
+gw_fwd_addr(const struct fwd *f)
+{
+	return f->uf != NULL ? udpfwd_addr(f->uf) : listener_addr(f->l);
 }
 
 /* Close every forward listener (drain and stop: no new app connections). */

@@ -63,6 +63,8 @@ int gateway_app_conn_add(gateway *gw);
 void gateway_app_conn_del(gateway *gw);
 /* A conn we dialed or accepted authenticated peer `key`: its session, or NULL. */
 struct session *gateway_session_for(gateway *gw, const uint8_t key[32]);
+/* The session of config.peers[i]. */
+struct session *gateway_session(gateway *gw, size_t i);
 /* STP connections alive (conn.c counts them: +1 new, -1 freed). */
 void gateway_conn_count(gateway *gw, int delta);
 

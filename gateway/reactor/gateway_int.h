@@ -23,7 +23,8 @@
 
 /* A forward listener: app connections to it go to a service of a peer. */
 struct fwd {
-	listener *l;
+	listener *l;                /* a stream forward's listener, or */
+	struct udpfwd *uf;          /* a udp: forward's socket */
 	gateway *gw;
 	size_t idx;                 /* in the current config's forwards */
 	char peer[CFG_NAME_MAX];
@@ -80,6 +81,8 @@ struct gateway {
 int gw_fwd_open(gateway *gw, size_t i, char *err, size_t errlen);
 /* Close a forward's listener and free it (already off gw->fwds). */
 void gw_fwd_close(struct fwd *f);
+/* What a forward listens on, for logs ("udp:..." for datagrams). */
+const char *gw_fwd_addr(const struct fwd *f);
 /* The peer listener, if gw->cfg has one; 0, or why not in err. */
 int gw_plisten_open(gateway *gw, char *err, size_t errlen);
 void gw_plisten_close(gateway *gw);

@@ -72,6 +72,7 @@ same_forward(const struct fwd *f, const config *c, const cfg_forward *nf)
 	return strcmp(f->listen.host, nf->listen.host) == 0 &&
 	    f->listen.port == nf->listen.port &&
 	    f->listen.is_unix == nf->listen.is_unix && f->socks == nf->socks &&
+	    f->listen.is_udp == nf->listen.is_udp &&
 	    f->ux.mode == nf->mode && f->ux.uid == nf->uid &&
 	    f->ux.gid == nf->gid &&
 	    strcmp(f->peer, c->peers[nf->peer].name) == 0 &&
@@ -198,7 +199,7 @@ reload(gateway *gw, char *msg, size_t len)
 		}
 		*fp = f->next;
 		log_info(f->peer, NULL, "reload: forward %s closed",
-		    listener_addr(f->l));
+		    gw_fwd_addr(f));
 		gw_fwd_close(f);
 	}
 	for (j = 0; j < nc->n_forwards; j++) {

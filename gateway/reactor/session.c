@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "flow.h"
 #include "gateway.h"
 #include "identity.h"
 #include "log.h"
@@ -45,6 +46,37 @@ session_state_name(int state)
 	case SESS_CLOSING: return "closing";
 	default: return "?";
 	}
+}
+
+int
+session_send_reset(session *s, uint32_t id, uint32_t code, const char *reason)
+{
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
+
+	rs.stream_id = id;
+	rs.code = code;
+	rs.reason = (char *)reason;
+	r.body_case = STP__V1__RECORD__BODY_RESET;
+	r.reset = &rs;
+	return session_send(s, &r);
+}
+
+void
+session_reason_text(char out[SESSION_REASON_MAX], const char *reason)
+{
+	size_t i;
+
+	snprintf(out, SESSION_REASON_MAX, "%s", reason != NULL ? reason : "");
+	for (i = 0; out[i] != '\0'; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+}
+
+struct flow **
+session_flow_list(session *s)
+{
+	return &s->flows;
 }
 
 uint32_t
@@ -190,6 +222,7 @@ abort_all(session *s, const char *why)
 	}
 	while (s->waiting != NULL)
 		stream_abort(s->waiting->st, 0, 0, why);
+	flow_abort_all(s, why);
 	s->windows = 0;
 	s->ng = 0;  /* every piece belonged to a stream now gone */
 }
@@ -567,6 +600,7 @@ adopt(session *s, conn *c)
 		next = w->next;
 		stream_session_up(w->st); /* may unlink w */
 	}
+	flow_session_up(s);
 }
 
 /*
@@ -698,6 +732,7 @@ record_stream_id(const Stp__V1__Record *r)
 	case STP__V1__RECORD__BODY_WINDOW: return r->window->stream_id;
 	case STP__V1__RECORD__BODY_FIN: return r->fin->stream_id;
 	case STP__V1__RECORD__BODY_RESET: return r->reset->stream_id;
+	case STP__V1__RECORD__BODY_DATAGRAM: return r->datagram->stream_id;
 	default: return 0;
 	}
 }
@@ -715,26 +750,21 @@ on_record(void *owner, conn *c, const Stp__V1__Record *r)
 	id = record_stream_id(r);
 	if (id == 0)
 		return;
-	if ((st = sess_find_stream(s, id)) != NULL) {
+	if (r->body_case != STP__V1__RECORD__BODY_DATAGRAM &&
+	    (st = sess_find_stream(s, id)) != NULL) {
 		stream_on_record(st, r);
 		return;
 	}
+	if (flow_on_record(s, id, r))
+		return;
 	/*
 	 * A record for a stream we no longer know: normal just after a reset
 	 * crossed it on the wire.  An accept for one we gave up on gets a reset,
 	 * so the other side does not keep a half-open stream.
 	 */
-	if (r->body_case == STP__V1__RECORD__BODY_ACCEPT) {
-		Stp__V1__Record rr = STP__V1__RECORD__INIT;
-		Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
-
-		rs.stream_id = id;
-		rs.code = STP__V1__RESET_CODE__RESET_ABORTED;
-		rs.reason = (char *)"stream already closed";
-		rr.body_case = STP__V1__RECORD__BODY_RESET;
-		rr.reset = &rs;
-		(void)session_send(s, &rr);
-	}
+	if (r->body_case == STP__V1__RECORD__BODY_ACCEPT)
+		(void)session_send_reset(s, id, STP__V1__RESET_CODE__RESET_ABORTED,
+		    "stream already closed");
 }
 
 static void
@@ -924,6 +954,7 @@ session_accept_app(session *s, uv_stream_t *app, const char *service, int socks)
 int
 session_idle(const session *s)
 {
+	/* Flows do not hold a drain: UDP has no end to wait for. */
 	return s->n_streams == 0 && s->waiting == NULL;
 }
 

@@ -68,11 +68,20 @@ int session_idle(const session *s);
 struct gateway *session_gateway(session *s);
 const cfg_peer *session_peer(const session *s);
 int session_up(const session *s);
+/* The head of the session's list of datagram flows (flow.c's). */
+struct flow **session_flow_list(session *s);
 /* The extensions both sides agreed (HS_FEATURE_*): 0 while not up. */
 uint32_t session_features(const session *s);
 /* The key the peer holds now (its AUTH's, or its last update's); only
  * while up. */
 const uint8_t *session_peer_key(const session *s);
+/* StreamReset{id, code, reason} to the peer: session_send's result. */
+int session_send_reset(session *s, uint32_t id, uint32_t code,
+    const char *reason);
+/* A peer's reason as we show it: its first 129 bytes, each outside
+ * 0x20..0x7e as '?'. */
+#define SESSION_REASON_MAX 130
+void session_reason_text(char out[SESSION_REASON_MAX], const char *reason);
 /* Send a record body; 0, STP_EAGAIN (congested), STP_ESTATE (not up). */
 int session_send(session *s, Stp__V1__Record *r);
 int session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len);

@@ -65,6 +65,7 @@ struct session {
 	stream **buckets;
 	size_t n_buckets, n_streams;
 	struct waiter *waiting;  /* local streams waiting for the session */
+	struct flow *flows;      /* datagram flows (flow.c keeps the list) */
 	uint32_t next_id;
 	uint32_t last_peer_id;   /* highest id the peer opened */
 	uint64_t windows;        /* sum of receive windows granted beyond the initial */

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "destpolicy.h"
+#include "flow.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -30,8 +31,6 @@ static void
 refuse_open(session *s, uint32_t id, uint32_t code, int metric, const char *fmt,
     ...)
 {
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
 	char why[384];
 	va_list ap;
 
@@ -40,12 +39,7 @@ refuse_open(session *s, uint32_t id, uint32_t code, int metric, const char *fmt,
 	va_end(ap);
 	stp_metrics.streams_refused[metric]++;
 	log_limited(LOG_WARN, "stream refused", s->name, "stream refused: %s", why);
-	rs.stream_id = id;
-	rs.code = code;
-	rs.reason = why;
-	r.body_case = STP__V1__RECORD__BODY_RESET;
-	r.reset = &rs;
-	(void)session_send(s, &r);
+	(void)session_send_reset(s, id, code, why);
 }
 
 /*
@@ -129,6 +123,10 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 	    open_addr(&o->destination_ip, o->destination_port, &q.dst) != 0)
 		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_PROTOCOL,
 		    M_ST_MALFORMED, "malformed stream address"); return; }
+	if (target[0] != '\0' && o->datagram)
+		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_PROTOCOL,
+		    M_ST_MALFORMED, "a datagram flow names a service, not a "
+		    "target"); return; }
 	if (target[0] != '\0') {
 		if (svcname[0] != '\0')
 			{ refuse_open(s, o->stream_id,
@@ -182,6 +180,24 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 			    STP__V1__RESET_CODE__RESET_REFUSED, M_ST_NOT_ALLOWED,
 			    "service \"%s\" does not allow peer %s", svcname,
 			    s->name); return; }
+		/* A flow for a udp: service, a stream for any other. */
+		if (o->datagram != cfg->services[svc].connect.is_udp)
+			{ refuse_open(s, o->stream_id,
+			    STP__V1__RESET_CODE__RESET_REFUSED, M_ST_NOT_ALLOWED,
+			    o->datagram ? "service \"%s\" is not a datagram (udp:) "
+			    "service" : "service \"%s\" takes datagrams (udp:), "
+			    "not a stream", svcname); return; }
+		if (o->datagram) {
+			if (flow_new_remote(s, o->stream_id, svcname,
+			    &cfg->services[svc].connect) != 0) {
+				stp_metrics.limits_hit++;
+				refuse_open(s, o->stream_id,
+				    STP__V1__RESET_CODE__RESET_LIMIT, M_ST_LIMIT,
+				    "%s: connection limit (limits.max_connections) "
+				    "reached", svcname);
+			}
+			return;
+		}
 		q.service = svcname;
 		q.to = &cfg->services[svc].connect;
 		q.proxy_protocol = cfg->services[svc].proxy_protocol;

@@ -97,6 +97,12 @@ st_on_closed(uv_handle_t *h)
 		free(st->h);
 		st->h = NULL;
 	}
+	st_release(st);
+}
+
+void
+st_release(stream *st)
+{
 	if (--st->handles > 0)
 		return;
 	free(st->pending);
@@ -157,27 +163,13 @@ teardown(stream *st, int rst)
 	stp_metrics.streams_closed++;
 }
 
-static int
-send_reset(stream *st, uint32_t code, const char *reason)
-{
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__StreamReset rs = STP__V1__STREAM_RESET__INIT;
-
-	rs.stream_id = st->id;
-	rs.code = code;
-	rs.reason = (char *)reason;
-	r.body_case = STP__V1__RECORD__BODY_RESET;
-	r.reset = &rs;
-	return session_send(st->s, &r);
-}
-
 void
 stream_abort(stream *st, int tell_peer, uint32_t code, const char *reason)
 {
 	if (st->state == ST_DEAD)
 		return;
 	if (tell_peer && st->id != 0 && session_up(st->s))
-		(void)send_reset(st, code, reason);
+		(void)session_send_reset(st->s, st->id, code, reason);
 	teardown(st, 1);
 }
 
@@ -833,14 +825,9 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 		stream_maybe_done(st);
 		break;
 	case STP__V1__RECORD__BODY_RESET: {
-		char why[130];
-		size_t i;
+		char why[SESSION_REASON_MAX];
 
-		snprintf(why, sizeof(why), "%s", rec->reset->reason ?
-		    rec->reset->reason : "");
-		for (i = 0; why[i] != '\0'; i++)
-			if (why[i] < 0x20 || why[i] > 0x7e)
-				why[i] = '?';
+		session_reason_text(why, rec->reset->reason);
 		if (st->state == ST_OPENING) {
 			st->socks_rep = st_socks_rep_for(rec->reset->code, why);
 			stp_metrics.streams_refused[M_ST_PEER_REFUSED]++;

@@ -149,8 +149,10 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	st->resolving = 0;
 	if (st->state == ST_DEAD) {
 		uv_freeaddrinfo(res);
+		st_release(st);
 		return;
 	}
+	st->handles--;  /* the lookup's; the handles keep the stream */
 	if (status < 0 || res == NULL) {
 		uv_freeaddrinfo(res);
 		stp_metrics.streams_refused[M_ST_CONNECT_FAILED]++;
@@ -267,5 +269,6 @@ stream_new_remote(struct session *s, const stream_req *q)
 		return st;
 	}
 	st->resolving = 1;
+	st->handles++;  /* released in on_resolved */
 	return st;
 }

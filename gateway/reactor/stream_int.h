@@ -92,6 +92,12 @@ struct socks_phase {
 const char *st_peer_name(const stream *st);
 /* The close callback of every handle of a stream; the last one frees it. */
 void st_on_closed(uv_handle_t *h);
+/*
+ * One fewer thing the stream waits for (a handle closed, a name lookup
+ * done): the last frees it.  A lookup counts as one, since its callback
+ * runs even when cancelled, and may run after the handles' close callbacks.
+ */
+void st_release(stream *st);
 /* A stream-level failure: reset both ends and log it. */
 void st_fail(stream *st, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

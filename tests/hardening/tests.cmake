@@ -64,6 +64,13 @@ if(PYTHON3)
     set_tests_properties(hard_faults PROPERTIES LABELS "faults" TIMEOUT 300
       SKIP_RETURN_CODE 77 RESOURCE_LOCK gateway_heavy)
 
+    # UDP forwards over 5% loss and 20 ms delay: 30 dig queries through
+    # dnsmasq all right, bursts through an echo flow intact.
+    add_test(NAME hard_udp_loss COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_udp_loss.py
+      --stpgate $<TARGET_FILE:stpgate> --workers 2)
+    set_tests_properties(hard_udp_loss PROPERTIES LABELS "faults" TIMEOUT 300
+      SKIP_RETURN_CODE 77 RESOURCE_LOCK gateway_heavy)
+
     # RLIMIT_NOFILE (issue 15): the soft limit raised at start; under a
     # limit of 40, limits.max_connections lowered with a warning, and a
     # burst of app connections each served or closed at once, accept

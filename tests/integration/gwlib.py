@@ -257,6 +257,21 @@ class Harness:
 			return p
 		raise RuntimeError("no free port")
 
+	def udp_port(self):
+		"""Like port(), and free for UDP as well (for udp: forwards and
+		UDP services)."""
+		for _ in range(50):
+			p = self.port()
+			s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+			try:
+				s.bind((HOST, p))
+			except OSError:
+				continue
+			finally:
+				s.close()
+			return p
+		raise RuntimeError("no free UDP port")
+
 	def keygen(self, name):
 		"""A new identity file NAME.key; returns (path, public key text)."""
 		path = self.path(name + ".key")
@@ -676,6 +691,94 @@ def source_handler(pattern, total=None):
 				srv.state["sent"] = srv.state.get("sent", 0) + k
 		c.shutdown(socket.SHUT_WR)
 	return h
+
+
+# ---- UDP: an echo service, dnsmasq and dig ----
+
+class UdpEcho:
+	"""A UDP echo service on a fresh port of host, in the network namespace
+	of the thread that makes it: each datagram goes back whole to where it
+	came from.  count: datagrams; sources: {(ip, port): datagrams};
+	tap(data, addr), if given, sees each one first (in the echo's thread)."""
+
+	def __init__(self, host=HOST, tap=None):
+		self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+			try:
+				self.sock.setsockopt(socket.SOL_SOCKET, opt, 4 * MiB)
+			except OSError:
+				pass
+		self.sock.bind((host, 0))
+		self.sock.settimeout(0.2)
+		self.port = self.sock.getsockname()[1]
+		self.tap = tap
+		self.count = 0
+		self.send_errors = 0
+		self.sources = {}
+		self.lock = threading.Lock()
+		self.stopping = threading.Event()
+		threading.Thread(target=self._loop, daemon=True).start()
+
+	def _loop(self):
+		while not self.stopping.is_set():
+			try:
+				d, a = self.sock.recvfrom(65536)
+			except socket.timeout:
+				continue
+			except OSError:
+				return
+			with self.lock:
+				self.count += 1
+				self.sources[a] = self.sources.get(a, 0) + 1
+			if self.tap:
+				self.tap(d, a)
+			try:
+				self.sock.sendto(d, a)
+			except OSError:
+				with self.lock:
+					self.send_errors += 1
+
+	def close(self):
+		self.stopping.set()
+		try:
+			self.sock.close()
+		except OSError:
+			pass
+
+
+def dnsmasq_argv(port, args=(), host=HOST):
+	"""dnsmasq (Debian's dnsmasq-base) as a DNS server for the tests: in
+	the foreground as the process we started (--no-daemon: no fork, no
+	change of user, so it dies with the test), on host:port only, with no
+	system config, upstream or hosts file, logging queries to stderr.
+	args: its records, e.g. "--host-record=a.test,192.0.2.1"."""
+	return ["dnsmasq", "--no-daemon", "--port=%d" % port,
+	    "--listen-address=%s" % host, "--bind-interfaces", "--no-resolv",
+	    "--no-hosts", "--no-poll", "--conf-file=/dev/null", "--pid-file=",
+	    "--log-facility=-", "--log-queries"] + list(args)
+
+
+def dig(port, name, qtype="A", server=HOST, wrapper=(), extra=(), timeout=30):
+	"""One query with dig (bind9-dnsutils) at server:port, 3 tries 2 s
+	apart: (status such as "NOERROR", or None when no answer came; the
+	answer section's rdata for qtype, e.g. ["192.0.2.1"]; dig's output).
+	wrapper: a command to run dig under (["ip", "netns", "exec", NS])."""
+	argv = list(wrapper) + ["dig", "@" + server, "-p", str(port), name, qtype,
+	    "+tries=3", "+time=2", "+noall", "+comments", "+answer"] + list(extra)
+	try:
+		p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+	except subprocess.TimeoutExpired:
+		return None, [], "dig did not end in %d s" % timeout
+	out = p.stdout + p.stderr
+	m = re.search(r"status: ([A-Z]+)", out)
+	answers = []
+	for line in p.stdout.splitlines():
+		if line.startswith(";") or not line.strip():
+			continue
+		f = line.split(None, 4)
+		if len(f) == 5 and f[2] == "IN" and f[3] == qtype:
+			answers.append(f[4].strip())
+	return (m.group(1) if m else None), answers, out
 
 
 # ---- app side helpers ----

@@ -453,4 +453,4 @@ if __name__ == "__main__":
 		print("test_reach.py: haproxy is not installed (apt-get install haproxy)")
 		print("0 passed, 1 failed")
 		sys.exit(1)
-	test_main(run, __doc__)
+	sys.exit(test_main(run, __doc__))

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "destpolicy.h"
 #include "crypto/sign.h"
 #include "err.h"
 #include "identity.h"
@@ -1013,6 +1014,122 @@ test_addresses(void)
 	}
 }
 
+/*
+ * Beyond TCP ports: unix: and udp: addresses, a unix: listener's mode and
+ * owners, socks: forwards, proxy_protocol, destinations, datagram_idle;
+ * what each refuses.
+ */
+static void
+test_reach(void)
+{
+	config *c;
+
+	t_set_ctx("reach: loads");
+	c = good("identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    destinations: [\"10.0.0.0/8:*\", \"db.x:5432\"]\n"
+	    "forwards:\n"
+	    "  - {listen: \"unix:s/pg.sock\", mode: \"0660\", group: 0, "
+	    "peer: bob, service: pg}\n"
+	    "  - {socks: 127.0.0.1:1080, peer: bob}\n"
+	    "  - {listen: \"udp:127.0.0.1:1080\", peer: bob, service: dns}\n"
+	    "services:\n"
+	    "  pg: {connect: \"unix:/run/pg.sock\", allow: [bob], "
+	    "proxy_protocol: v2}\n"
+	    "  dns: {connect: \"udp:127.0.0.1:53\", allow: [bob]}\n"
+	    "timeouts: {datagram_idle: 5s}\n");
+	if (c != NULL) {
+		T_INT(c->forwards[0].listen.is_unix, 1);
+		T_OK(strstr(c->forwards[0].listen.host, "/s/pg.sock") != NULL &&
+		    c->forwards[0].listen.host[0] == '/');
+		T_INT(c->forwards[0].mode, 0660);
+		T_INT(c->forwards[0].gid, 0);
+		T_INT(c->forwards[0].uid, -1);
+		T_INT(c->forwards[1].socks, 1);
+		T_OK(c->forwards[1].service[0] == '\0');
+		T_INT(c->forwards[2].listen.is_udp, 1);
+		T_INT(c->forwards[2].listen.port, 1080);
+		T_INT(c->forwards[0].mode == 0660 && c->forwards[1].mode == 0600, 1);
+		T_INT(c->services[0].connect.is_unix, 1);
+		T_INT(c->services[0].proxy_protocol, PROXY_V2);
+		T_INT(c->services[1].connect.is_udp, 1);
+		T_INT(c->services[1].proxy_protocol, PROXY_OFF);
+		T_INT(c->timeouts.datagram_idle_ms, 5000);
+		T_OK(c->peers[0].destinations != NULL &&
+		    destpolicy_count(c->peers[0].destinations) == 2);
+		config_free(c);
+	}
+	c = good("identity: @ID@\n");
+	if (c != NULL) {
+		T_INT(c->timeouts.datagram_idle_ms, 30000);
+		config_free(c);
+	}
+
+	t_set_ctx("reach: refusals");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: 127.0.0.1:1, mode: \"0660\", peer: bob, service: x}\n",
+	    "5:33: forwards[0].mode: applies only to a unix:PATH listen "
+	    "address");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"unix:a.sock\", mode: \"0460\", peer: bob, "
+	    "service: x}\n", "5:35: forwards[0].mode: 0460 leaves the gateway itself "
+	    "without read and write on its own socket");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"unix:a.sock\", mode: \"1777\", peer: bob, "
+	    "service: x}\n", "5:35: forwards[0].mode: 1777 is over 0777 (setuid, setgid "
+	    "and sticky bits mean nothing on a socket)");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"unix:a.sock\", owner: no-such-user-here, peer: bob, "
+	    "service: x}\n", "5:36: forwards[0].owner: no user named no-such-user-here on "
+	    "this system");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"unix:\", peer: bob, service: x}\n", "5:14: forwards[0].listen: expected unix:PATH, got an empty "
+	    "path");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: 127.0.0.1:1, socks: 127.0.0.1:2, peer: bob}\n",
+	    "5:34: forwards[0]: a forward has listen: (with service:) or "
+	    "socks: (a dynamic forward), not both");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {peer: bob, service: x}\n", "5:5: forwards[0]: missing key \"listen\" (or \"socks\" for "
+	    "a dynamic forward)");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {socks: 127.0.0.1:2, peer: bob, service: x}\n", "5:46: forwards[0]: a dynamic forward (socks:) takes its "
+	    "destination from each app; it has no service");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: 127.0.0.1:2, peer: bob}\n", "5:5: forwards[0]: missing key \"service\"");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {socks: \"udp:127.0.0.1:2\", peer: bob}\n", "5:13: forwards[0].socks: expected HOST:PORT with an IP "
+	    "address, or unix:PATH; UDP is not allowed here");
+	bad(STP_EPARSE, "identity: @ID@\nlisten: \"udp:127.0.0.1:2\"\n",
+	    "2:9: listen: expected HOST:PORT with an IP address; UDP is "
+	    "not allowed here");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\n"
+	    "services:\n  d: {connect: \"udp:127.0.0.1:53\", allow: [bob], "
+	    "proxy_protocol: v1}\n", "5:66: services.d.proxy_protocol: applies to stream "
+	    "services, not to a udp: one");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\n"
+	    "services:\n  d: {connect: x:1, proxy_protocol: v3}\n", "5:37: services.d.proxy_protocol: expected off, v1 or v2, "
+	    "got \"v3\"");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    destinations: [\"10.0.0.1/8:*\"]\n", "5:20: peers.bob.destinations[0]: 10.0.0.1 has bits set past "
+	    "its prefix length 8");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob:\n    key: @K1@\n"
+	    "    destinations: \"*:*\"\n", "5:19: peers.bob.destinations: expected a sequence of "
+	    "HOST:PORTS rules, got a quoted string \"*:*\"");
+	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"udp:127.0.0.1:7\", peer: bob, service: x}\n"
+	    "  - {listen: \"udp:127.0.0.1:7\", peer: bob, service: y}\n",
+	    "6:14: forwards[1].listen: same address as "
+	    "forwards[0].listen (line 5)");
+	bad(STP_EPARSE, "identity: @ID@\ntimeouts: {datagram_idle: 500ms}\n",
+	    "2:27: timeouts.datagram_idle: 500ms is out of range 1s..24h");
+	/* One TCP and one UDP listener may share a port. */
+	c = good("identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
+	    "  - {listen: \"udp:127.0.0.1:7\", peer: bob, service: x}\n"
+	    "  - {listen: 127.0.0.1:7, peer: bob, service: y}\n");
+	config_free(c);
+	t_section("unix:, udp:, socks:, proxy_protocol, destinations");
+}
+
 /* Every refusal: exact position, key path and reason. */
 static void
 test_errors(void)
@@ -1060,7 +1177,7 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\ntimeouts:\n  idle: 5s\n",
 	    "3:3: timeouts.idle: unknown key (expected one of: handshake, "
 	    "connect, keepalive, dead_after, stream_idle, drain, "
-	    "reconnect_min, reconnect_max)");
+	    "datagram_idle, reconnect_min, reconnect_max)");
 	bad(STP_EPARSE, "identity: @ID@\nlog: {colour: yes}\n",
 	    "2:7: log.colour: unknown key (expected one of: level, format)");
 	bad(STP_EPARSE, "identity: @ID@\nbad\xc3\xa9key: 1\n",
@@ -2387,6 +2504,7 @@ main(void)
 	t_section("loading");
 	test_units();
 	test_addresses();
+	test_reach();
 	t_section("values");
 	test_errors();
 	test_relations();

@@ -16,8 +16,8 @@
 #include "testlib.h"
 
 /* stp.proto defines 18 messages; Record's body oneof has 13 members. */
-#define N_MESSAGES 19
-#define N_BODIES 14
+#define N_MESSAGES 20
+#define N_BODIES 15
 #define N_GARBAGE 100000
 
 /* splitmix64: a fixed, seedable stream, so every run tests the same inputs. */
@@ -418,6 +418,7 @@ test_roundtrip(void)
 	Stp__V1__Close cl = STP__V1__CLOSE__INIT;
 	Stp__V1__Cover cov = STP__V1__COVER__INIT;
 	Stp__V1__IdentityUpdate idu = STP__V1__IDENTITY_UPDATE__INIT;
+	Stp__V1__Datagram dg = STP__V1__DATAGRAM__INIT;
 	Stp__V1__Record rec = STP__V1__RECORD__INIT;
 	const ProtobufCMessageDescriptor *seen[N_MESSAGES + 4];
 	const ProtobufCFieldDescriptor *f;
@@ -456,6 +457,7 @@ test_roundtrip(void)
 	open.destination_port = 5432;
 	open.target_host = (char *)"example.com";
 	open.target_port = 443;
+	open.datagram = 1;
 	acc.stream_id = 3;
 	acc.window = 1 << 20;
 	sd.stream_id = 5;
@@ -476,6 +478,8 @@ test_roundtrip(void)
 	cl.reason = reason;
 	idu.identity = bin(x25519_a, 32);
 	idu.signature = bin(sig_a, 64);
+	dg.stream_id = 7;
+	dg.data = bin(sig_a, 29);
 
 	tops[0] = &hello.base;
 	tops[1] = &chal.base;
@@ -496,6 +500,7 @@ test_roundtrip(void)
 	bodies[11] = &cl.base;
 	bodies[12] = &cov.base;
 	bodies[13] = &idu.base;
+	bodies[14] = &dg.base;
 
 	a = env_arena_new(2 * STP_MAX_RECORD_PT);
 	T_OK(a != NULL);

@@ -402,19 +402,29 @@ keepalive(uv_timer_t *t)
 	session *s = t->data;
 	const config *cfg = gateway_config(s->gw);
 	uint64_t now = gateway_now(s->gw);
+	uint64_t quiet, dead = cfg->timeouts.dead_ms, ka = cfg->timeouts.keepalive_ms;
 	endpoint *e;
 	int rc;
 
 	if (!session_up(s))
 		return;
-	if (now - conn_last_recv_ms(s->c) >= cfg->timeouts.dead_ms) {
+	quiet = now - conn_last_recv_ms(s->c);
+	if (quiet >= dead) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "peer dead: nothing received for %llu ms",
-		    (unsigned long long)(now - conn_last_recv_ms(s->c)));
+		    (unsigned long long)quiet);
 		conn_close(s->c, 0, 0, why); /* runs on_closed */
 		return;
 	}
+	/*
+	 * When the peer would reach dead_after of silence before the next
+	 * tick, look again then, so that a dead peer is found within
+	 * dead_after (not dead_after plus up to one keepalive interval); the
+	 * ticks then go on every keepalive from there.
+	 */
+	if (dead - quiet < ka)
+		uv_timer_start(t, keepalive, dead - quiet, ka);
 	e = conn_endpoint(s->c);
 	rc = endpoint_tick(e, now);
 	if (rc == 0)

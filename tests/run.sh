@@ -16,7 +16,7 @@ unit, vectors, protocol, ct, integration, fuzz), then builds again with
 ASan+UBSan and runs the suite there (label "sanitize"), then with
 ThreadSanitizer for the worker pool, the endpoint and the gateway integration
 tests, then builds the fuzz harnesses with clang (libFuzzer, ASan+UBSan) and
-runs each for STP_FUZZ_SECONDS (default 15) on a copy of its seed corpus
+runs each for STP_FUZZ_SECONDS (default 12) on a copy of its seed corpus
 (ctest -L fuzz).
 
   --quick       skip the sanitizer and fuzzing passes and the long vector runs
@@ -90,11 +90,11 @@ fuzz_suite() {
 	rm -rf "$dir"
 	CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTP_TESTS=ON \
 		-DSTP_LONG_TESTS=OFF -DSTP_WERROR=OFF \
-		-DSTP_FUZZ_SECONDS="${STP_FUZZ_SECONDS:-15}" >/dev/null
+		-DSTP_FUZZ_SECONDS="${STP_FUZZ_SECONDS:-12}" >/dev/null
 	say "[fuzz] build"
 	cmake --build "$dir" -j "$jobs" --target fuzz_all -- --no-print-directory >/dev/null 2>&1 ||
 		cmake --build "$dir" -j 1 --target fuzz_all -- --no-print-directory
-	say "[fuzz] test (${STP_FUZZ_SECONDS:-15} s per fuzzer)"
+	say "[fuzz] test (${STP_FUZZ_SECONDS:-12} s per fuzzer)"
 	(cd "$dir" && ctest -L fuzz --output-on-failure --timeout 900 -j "$jobs")
 }
 

@@ -4,7 +4,7 @@
 test_udp.py: UDP forwarding (datagram flows) between two gateways on
 loopback.  alice has udp: forwards to bob's udp: services: "dns" (dnsmasq),
 "echo" (a UDP echo server in this process) and "nosuch" (a service bob does
-not have); timeouts.datagram_idle is 2 s; both gateways serve metrics.
+not have); timeouts.datagram_idle is 1 s; both gateways serve metrics.
 
   - dig through alice's forward gets dnsmasq's answers: several names (host
     records, a wildcard domain, NXDOMAIN for an unknown name, a ~3 KB TXT
@@ -18,7 +18,7 @@ not have); timeouts.datagram_idle is 2 s; both gateways serve metrics.
   - datagrams of 0, 1, ... 65,507 bytes (IPv4's largest) come back whole.
   - metrics: flows_active counts open flows on both sides; what alice sent
     bob received and the other way (datagrams_total), once quiet.
-  - a flow with a datagram every 0.5 s for 4 s stays one flow (the echo
+  - a flow with a datagram every 0.3 s for 2.4 s stays one flow (the echo
     sees one source for it); after silence it ends on both sides
     (flows_active 0) and the next datagram from the same app opens a new
     flow that works.
@@ -44,7 +44,7 @@ from gwlib import (test_main, FAST_TIMEOUTS, HOST, UP_WAIT,  # noqa: E402
     UdpEcho, config_text, dig, dnsmasq_argv, metric_samples, metrics_text,
     peer_line, say, spawn, wait_for, wait_sessions_up)
 
-IDLE = "2s"
+IDLE = "1s"
 
 # name -> (query type, expected answers)
 RECORDS = {
@@ -397,16 +397,16 @@ def run(h):
 	oks = 0
 	for i in range(8):
 		oks += ask(k, fwd_echo, b"keep %03d" % i)[0]
-		time.sleep(0.5)
+		time.sleep(0.3)
 	with tap_lock:
 		ksrc = [a_ for a_, fs in tapped.items()
 		    if any(isinstance(f, bytes) for f in fs)]
-	r.ok(oks == 8 and len(ksrc) == 1, "a datagram every 0.5 s for 4 s "
+	r.ok(oks == 8 and len(ksrc) == 1, "a datagram every 0.3 s for 2.4 s "
 	    "(datagram_idle %s): all answered, one flow throughout" % IDLE,
 	    "%d answered, %d sources at the echo" % (oks, len(ksrc)))
-	time.sleep(3)
+	time.sleep(2)
 	r.ok(wait_for(lambda: flows_a() == 0 and flows_b() == 0, 5),
-	    "after 3 s of silence the flow is gone on both sides",
+	    "after 2 s of silence the flow is gone on both sides",
 	    "alice %s, bob %s" % (flows_a(), flows_b()))
 	ok, why = ask(k, fwd_echo, b"keep 999")
 	r.ok(ok, "the same app's next datagram opens a new flow that works", why)

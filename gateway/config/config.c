@@ -910,7 +910,7 @@ config_summary(const config *c, char *out, size_t len)
 		    secrets);
 	if (c->has_listen) {
 		memcpy(lsn, "listen ", 7);
-		ld_fmt_addr(lsn + 7, sizeof(lsn) - 7, &c->listen);
+		config_addr_text(lsn + 7, sizeof(lsn) - 7, &c->listen);
 	} else {
 		snprintf(lsn, sizeof(lsn), "not listening");
 	}

@@ -252,6 +252,13 @@ const char *config_pos_file(const config *c, cfg_pos pos);
 /* A peer or service name: 1..63 of A-Z a-z 0-9 _ . - (config_text.c). */
 int config_name_ok(const char *s, size_t len);
 
+/* "host:port", with an IPv6 host in brackets ("[::1]:7400"); returns buf. */
+const char *config_hostport_text(char *buf, size_t len, const char *host,
+    unsigned port);
+/* An address as written: host:port as above, "unix:PATH", or "udp:" and
+ * host:port; returns buf. */
+const char *config_addr_text(char *buf, size_t len, const cfg_addr *a);
+
 /* Index of the peer that lists this public key, or -1. */
 long config_peer_by_key(const config *c, const uint8_t key[32]);
 /* 1 if peer p lists key (any of its keys). */

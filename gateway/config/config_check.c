@@ -228,8 +228,8 @@ check_listeners(struct ld *l)
 					    "as %s (%s)", an, at);
 				else
 					ld_xfail(l, v[b].a->pos, bn, "%s overlaps "
-					    "%s %s (%s)", ld_fmt_addr(bs,
-					    sizeof(bs), v[b].a), an, ld_fmt_addr(as,
+					    "%s %s (%s)", config_addr_text(bs,
+					    sizeof(bs), v[b].a), an, config_addr_text(as,
 					    sizeof(as), v[a].a), at);
 				break;
 			}

@@ -172,7 +172,6 @@ int ld_parse_dur(const char *s, size_t len, uint64_t *out);
 /* Store v in an unsigned integer of w bytes at dst. */
 void ld_store_u(void *dst, size_t w, uint64_t v);
 int ld_addr_is_loopback(const cfg_addr *a);
-const char *ld_fmt_addr(char *buf, size_t len, const cfg_addr *a);
 /* HOST:PORT as flags (A_*) allow; 0, or -1 with why. */
 int ld_addr_parse(const char *s, size_t len, int flags, cfg_addr *out,
     char *why, size_t whylen);

@@ -496,19 +496,25 @@ ld_addr_is_loopback(const cfg_addr *a)
 	return 0;
 }
 
-/* "host:port", "[host]:port" for IPv6, or "unix:PATH"; "udp:" before a
- * datagram address. */
 const char *
-ld_fmt_addr(char *buf, size_t len, const cfg_addr *a)
+config_hostport_text(char *buf, size_t len, const char *host, unsigned port)
 {
-	const char *u = a->is_udp ? "udp:" : "";
+	/* Only an IPv6 literal holds a ':'. */
+	snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host,
+	    port);
+	return buf;
+}
 
+const char *
+config_addr_text(char *buf, size_t len, const cfg_addr *a)
+{
 	if (a->is_unix)
 		snprintf(buf, len, "unix:%s", a->host);
-	else if (a->is_ip && a->ss.ss_family == AF_INET6)
-		snprintf(buf, len, "%s[%s]:%u", u, a->host, (unsigned)a->port);
-	else
-		snprintf(buf, len, "%s%s:%u", u, a->host, (unsigned)a->port);
+	else if (a->is_udp && len > 4) {
+		memcpy(buf, "udp:", 4);
+		config_hostport_text(buf + 4, len - 4, a->host, a->port);
+	} else
+		config_hostport_text(buf, len, a->host, a->port);
 	return buf;
 }
 

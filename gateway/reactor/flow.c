@@ -594,9 +594,7 @@ udpfwd_open(struct gateway *gw, const cfg_forward *fc, const char *peer,
 	u->gw = gw;
 	snprintf(u->peer, sizeof(u->peer), "%s", peer);
 	snprintf(u->service, sizeof(u->service), "%s", fc->service);
-	snprintf(u->at, sizeof(u->at), "udp:%s", "");
-	addr_text((const struct sockaddr *)&fc->listen.ss, u->at + 4,
-	    sizeof(u->at) - 4);
+	config_addr_text(u->at, sizeof(u->at), &fc->listen);
 	uv_udp_init(gateway_loop(gw), &u->udp);
 	u->udp.data = u;
 	if ((rc = uv_udp_bind(&u->udp, (const struct sockaddr *)&fc->listen.ss,
@@ -711,8 +709,7 @@ flow_new_remote(struct session *s, uint32_t id, const char *service,
 		return -1;
 	f->id = id;
 	f->port = to->port;
-	snprintf(f->where, sizeof(f->where), strchr(to->host, ':') != NULL ?
-	    "udp:[%s]:%u" : "udp:%s:%u", to->host, to->port);
+	config_addr_text(f->where, sizeof(f->where), to);
 	f->state = FL_OPENING;
 	if ((f->udp = malloc(sizeof(*f->udp))) == NULL ||
 	    uv_udp_init(gateway_loop(gw), f->udp) != 0) {

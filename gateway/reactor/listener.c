@@ -107,16 +107,6 @@ listener_addr(const listener *l)
 	return l->at;
 }
 
-static void
-addr_text(const cfg_addr *a, char *out, size_t len)
-{
-	if (a->is_unix)
-		snprintf(out, len, "unix:%s", a->host);
-	else
-		snprintf(out, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u",
-		    a->host, a->port);
-}
-
 /* A handle for an accepted descriptor: a uv_tcp_t, or a uv_pipe_t. */
 static uv_stream_t *
 handle_open(struct listener *l, int fd, int *rc)
@@ -288,7 +278,7 @@ listener_open(listeners *ls, int kind, const cfg_addr *a,
 		snprintf(err, errlen, "out of memory");
 		return STP_ENOMEM;
 	}
-	addr_text(a, l->at, sizeof(l->at));
+	config_addr_text(l->at, sizeof(l->at), a);
 	l->set = ls;
 	l->kind = kind;
 	l->take = take;

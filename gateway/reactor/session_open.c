@@ -136,8 +136,8 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 			{ refuse_open(s, o->stream_id,
 			    STP__V1__RESET_CODE__RESET_PROTOCOL, M_ST_MALFORMED,
 			    "malformed target"); return; }
-		snprintf(svcname, sizeof(svcname), strchr(target, ':') != NULL ?
-		    "[%s]:%u" : "%s:%u", target, (unsigned)o->target_port);
+		config_hostport_text(svcname, sizeof(svcname), target,
+		    o->target_port);
 	}
 	if (gateway_draining(gw))
 		{ refuse_open(s, o->stream_id, STP__V1__RESET_CODE__RESET_REFUSED,

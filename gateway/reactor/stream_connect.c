@@ -225,11 +225,10 @@ stream_new_remote(struct session *s, const stream_req *q)
 	st->name_allowed = q->name_allowed;
 	st->dest_port = port;
 	snprintf(st->host, sizeof(st->host), "%s", host);
-	if (is_unix)
-		snprintf(st->target, sizeof(st->target), "unix:%s", host);
+	if (to != NULL)
+		config_addr_text(st->target, sizeof(st->target), to);
 	else
-		snprintf(st->target, sizeof(st->target), strchr(host, ':') != NULL ?
-		    "[%s]:%u" : "%s:%u", host, port);
+		config_hostport_text(st->target, sizeof(st->target), host, port);
 	st->state = ST_CONNECTING;
 	if (st->dynamic)
 		snprintf(st->service, sizeof(st->service), "%s", st->target);

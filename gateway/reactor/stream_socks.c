@@ -37,8 +37,7 @@ socks_named(stream *st, const char *host, uint16_t port)
 	uv_read_stop(st->h);
 	snprintf(st->dest, sizeof(st->dest), "%s", host);
 	st->dest_port = port;
-	snprintf(st->service, sizeof(st->service), strchr(host, ':') != NULL ?
-	    "[%s]:%u" : "%s:%u", host, port);
+	config_hostport_text(st->service, sizeof(st->service), host, port);
 	st->socks_rep = SOCKS5SRV_REP_FAILURE;
 	/* Bytes the app sent after its request are its stream's first. */
 	if (x->len > 0) {

@@ -11,14 +11,15 @@
  * *out alone; a success holds an identity,
  * peers with unique names and keys (each found again by name and key),
  * forwards and service allow-lists that point at real peers (the lists
- * sorted, without repeats), non-loopback forward listeners only with
- * allow_remote, and the documented orderings (window <= max_window,
+ * sorted, without repeats), forward listeners that are unix paths or
+ * IP addresses with a port (non-loopback only with allow_remote), and the documented orderings (window <= max_window,
  * keepalive < dead_after, reconnect_min <= reconnect_max).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include "base64url.h"
 #include "config.h"
@@ -88,9 +89,20 @@ check(const config *c)
 		const cfg_forward *f = &c->forwards[i];
 
 		FUZZ_ASSERT(f->peer < c->n_peers);
-		FUZZ_ASSERT(f->listen.is_ip);
-		FUZZ_ASSERT(f->listen.port != 0);
-		FUZZ_ASSERT(f->allow_remote || is_loopback(&f->listen));
+		if (f->listen.is_unix) {
+			/* unix:PATH: a path that fits sun_path, no port */
+			FUZZ_ASSERT(!f->listen.is_ip && !f->listen.is_udp);
+			FUZZ_ASSERT(f->listen.ss.ss_family == AF_UNIX);
+			FUZZ_ASSERT(f->listen.host[0] != '\0');
+			FUZZ_ASSERT(strlen(f->listen.host) <
+			    sizeof(((struct sockaddr_un *)0)->sun_path));
+			FUZZ_ASSERT(strcmp(((const struct sockaddr_un *)(const void *)
+			    &f->listen.ss)->sun_path, f->listen.host) == 0);
+		} else {
+			FUZZ_ASSERT(f->listen.is_ip);
+			FUZZ_ASSERT(f->listen.port != 0);
+			FUZZ_ASSERT(f->allow_remote || is_loopback(&f->listen));
+		}
 	}
 	for (i = 0; i < c->n_services; i++) {
 		const cfg_service *s = &c->services[i];

@@ -484,6 +484,27 @@ yamls(const char *example)
 	    "rekey: {bytes: 1MiB, interval: 1s, fresh_interval: 168h}\n"
 	    "plugins: {pow: {bits: 20}}\n", pk0);
 	put_str("config", "one-peer", -1, text);
+	/* The other kinds of forward and service: unix:, socks:, udp:. */
+	snprintf(text, sizeof(text),
+	    "identity: id.key\n"
+	    "peers:\n"
+	    "  alice:\n"
+	    "    key: %s\n"
+	    "    destinations: [\"10.0.0.0/8:*\", \"[fd00::]/8:443\", "
+	    "db.internal:5432, \"*.corp:80-90\"]\n"
+	    "forwards:\n"
+	    "  - {listen: unix:s/pg.sock, mode: \"0660\", group: 0, peer: alice, "
+	    "service: pg}\n"
+	    "  - {socks: 127.0.0.1:1080, peer: alice}\n"
+	    "  - {socks: unix:/tmp/socks.sock, peer: alice}\n"
+	    "  - {listen: udp:127.0.0.1:5353, peer: alice, service: dns}\n"
+	    "services:\n"
+	    "  pg: {connect: unix:/run/postgresql/.s.PGSQL.5432, allow: [alice], "
+	    "proxy_protocol: v2}\n"
+	    "  web: {connect: 127.0.0.1:80, allow: [alice], proxy_protocol: v1}\n"
+	    "  dns: {connect: \"udp:[::1]:53\", allow: [alice]}\n"
+	    "timeouts: {datagram_idle: 5s}\n", pk0);
+	put_str("config", "reach", -1, text);
 	put_str("config", "json", -1,
 	    "{\"identity\": \"id.key\", \"peers\": {}, \"forwards\": [], "
 	    "\"metrics\": \"127.0.0.1:9474\"}\n");

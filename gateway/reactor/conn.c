@@ -25,6 +25,8 @@
  */
 #include "conn_int.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -813,6 +815,21 @@ uint64_t
 conn_last_recv_ms(const conn *c)
 {
 	return c->last_recv_ms;
+}
+
+uint32_t
+conn_rtt_us(const conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	uv_os_fd_t fd;
+
+	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0)
+		return 0;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 0;
+	return ti.tcpi_rtt != 0 ? ti.tcpi_rtt : ti.tcpi_rcv_rtt;
 }
 
 uint64_t

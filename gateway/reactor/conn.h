@@ -85,6 +85,11 @@ int conn_heard(const conn *c);
 const char *conn_peer_addr(const conn *c);
 uint64_t conn_last_recv_ms(const conn *c);   /* loop time of the last bytes in */
 uint64_t conn_established_ms(const conn *c);
+/*
+ * The kernel's smoothed RTT of the connection, in microseconds (TCP_INFO:
+ * the sender's estimate, else the receiver's); 0 when it has none yet.
+ */
+uint32_t conn_rtt_us(const conn *c);
 
 /*
  * After sending through the endpoint (endpoint_send*, endpoint_ping,

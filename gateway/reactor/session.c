@@ -255,6 +255,28 @@ session_window_budget(session *s, uint32_t grow)
 	return 1;
 }
 
+#define PATH_RTT_REFRESH_MS 100
+#define PATH_RTT_GUESS_MS 100
+
+uint32_t
+session_path_rtt_ms(session *s)
+{
+	uint64_t now = gateway_now(s->gw);
+	uint32_t us;
+
+	if (s->path_rtt_ms == 0 || now - s->path_rtt_at >= PATH_RTT_REFRESH_MS) {
+		us = s->c != NULL ? conn_rtt_us(s->c) : 0;
+		if (us != 0)
+			s->path_rtt_ms = (us + 999) / 1000;
+		else if (s->rtt_ms != 0)
+			s->path_rtt_ms = (uint32_t)(s->rtt_ms < 60000 ? s->rtt_ms : 60000);
+		else if (s->path_rtt_ms == 0)
+			s->path_rtt_ms = PATH_RTT_GUESS_MS;
+		s->path_rtt_at = now;
+	}
+	return s->path_rtt_ms;
+}
+
 void
 session_buffered(session *s, int64_t delta)
 {

@@ -108,6 +108,12 @@ void session_kick(session *s);
 int session_window_budget(session *s, uint32_t grow);
 /* A closing stream gives back the growth it was granted. */
 void session_window_release(session *s, uint64_t n);
+/*
+ * The round trip of the session's path in ms, at least 1: the kernel's
+ * smoothed RTT of its connection (read at most every 100 ms), else the last
+ * ping's, else 100.  What a stream's receive window must cover.
+ */
+uint32_t session_path_rtt_ms(session *s);
 /* Bytes held for local apps (in uv_write) went up or down by delta. */
 void session_buffered(session *s, int64_t delta);
 

@@ -72,6 +72,8 @@ struct session {
 	int64_t buffered;
 
 	uint64_t up_since_ms, rtt_ms;
+	uint64_t path_rtt_at;     /* when path_rtt_ms was read (loop ms) */
+	uint32_t path_rtt_ms;     /* the session connection's TCP sRTT */
 	uint64_t bytes_in, bytes_out;    /* of streams already closed */
 	char last_error[160];
 	uint8_t sid[16];

@@ -15,6 +15,14 @@
  *                 WindowUpdate; at half the window we return them, and grow
  *                 the window if the local app kept up (nothing queued).
  *
+ * A window starts at flow.window, or, on a long path, at what START_RATE
+ * carries in one round trip of the session (st_start_window): a stream
+ * that starts below the bandwidth-delay product is held to window / RTT
+ * for its first round trips, and over a lossy path each stall of the
+ * session's TCP (a lost segment holds back everything behind it) costs
+ * another round trip before the window can grow; TCP's congestion control
+ * then takes the stream for a slow sender and settles low.
+ *
  * What we hold for the local app is at most our window (bytes in flight in
  * uv_write); the session caps the sum of all windows (limits.session_buffer).
  *
@@ -213,6 +221,28 @@ st_alloc(struct session *s, int local, const char *service)
 	return st;
 }
 
+/* 100 Mbit/s, in bytes per ms: the rate a new stream's window covers. */
+#define START_RATE 12500
+
+void
+st_start_window(stream *st)
+{
+	const config *cfg = gateway_config(st->gw);
+	uint64_t want = (uint64_t)session_path_rtt_ms(st->s) * START_RATE;
+	uint32_t grow;
+
+	if (want > cfg->flow.max_window)
+		want = cfg->flow.max_window;
+	if (want <= st->window)
+		return;
+	grow = (uint32_t)(want - st->window);
+	if (!session_window_budget(st->s, grow))
+		return;         /* the budget is taken: flow.window it is */
+	st->budget += grow;     /* given back to the session at teardown */
+	st->window += grow;
+	st->recv_avail += grow;
+}
+
 /* ---- writing to the local socket ---- */
 
 static void
@@ -222,19 +252,17 @@ send_window_update(stream *st)
 	Stp__V1__Record r = STP__V1__RECORD__INIT;
 	Stp__V1__WindowUpdate w = STP__V1__WINDOW_UPDATE__INIT;
 	uint64_t inc = st->unacked;
+	uint32_t grow = st->window;
 
 	/*
 	 * The app kept up (nothing waiting in uv_write): the window, not the
 	 * app, limits this stream, so double it, within max_window and the
 	 * session's budget.
 	 */
-	if (st->queued == 0 && st->window < cfg->flow.max_window &&
-	    session_window_budget(st->s, st->window)) {
-		uint32_t grow = st->window;
-
+	if (grow > cfg->flow.max_window - st->window)
+		grow = cfg->flow.max_window - st->window;
+	if (st->queued == 0 && grow > 0 && session_window_budget(st->s, grow)) {
 		st->budget += grow; /* given back to the session at teardown */
-		if ((uint64_t)st->window + grow > cfg->flow.max_window)
-			grow = cfg->flow.max_window - st->window;
 		st->window += grow;
 		inc += grow;
 	}
@@ -682,6 +710,7 @@ stream_session_up(stream *st)
 	session_add_stream(st->s, st);
 	o.stream_id = st->id;
 	o.service = st->socks ? (char *)"" : st->service;
+	st_start_window(st);
 	o.window = st->window;
 	if (features & HS_FEATURE_STREAM_ADDRESSES) {
 		open_addr(&st->src, &o.source_ip, &o.source_port);
@@ -797,8 +826,9 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 			{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 			    "unexpected accept"); return; }
 		st->send_credit = rec->accept->window;
-		log_debug(st_peer_name(st), NULL, "stream %u to %s open", st->id,
-		    st->service);
+		log_debug(st_peer_name(st), NULL, "stream %u to %s open (windows: "
+		    "ours %u, the peer's %llu)", st->id, st->service, st->window,
+		    (unsigned long long)st->send_credit);
 		if (st->socks && st_socks_answer(st, SOCKS5SRV_REP_OK) != 0)
 			return;
 		st_become_open(st);

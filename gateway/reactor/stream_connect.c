@@ -95,13 +95,15 @@ on_target_connected(uv_connect_t *req, int status)
 	if (st->proxy != PROXY_OFF && write_proxy_header(st) != 0)
 		return;
 	a.stream_id = st->id;
+	st_start_window(st);
 	a.window = st->window;
 	r.body_case = STP__V1__RECORD__BODY_ACCEPT;
 	r.accept = &a;
 	if (session_send(st->s, &r) != 0)
 		{ stream_abort(st, 0, 0, "session gone"); return; }
-	log_debug(st_peer_name(st), NULL, "stream %u to %s (%s) open", st->id,
-	    st->service, st->target);
+	log_debug(st_peer_name(st), NULL, "stream %u to %s (%s) open (windows: "
+	    "ours %u, the peer's %llu)", st->id, st->service, st->target,
+	    st->window, (unsigned long long)st->send_credit);
 	st_become_open(st);
 }
 

@@ -105,6 +105,11 @@ void st_fail(stream *st, uint32_t code, const char *fmt, ...)
 stream *st_alloc(struct session *s, int local, const char *service);
 /* Accepted or connected: data may flow. */
 void st_become_open(stream *st);
+/*
+ * Before our open or accept names our window: on a long path, start it
+ * above flow.window (stream.c), charged to the session's budget.
+ */
+void st_start_window(stream *st);
 /* No Nagle delay on a TCP socket. */
 void st_nodelay(uv_stream_t *h);
 

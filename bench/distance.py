@@ -7,16 +7,16 @@ Run it through bench/distance.sh, which installs iperf3 and gnuplot and
 builds stpgate first.
 
 Two network namespaces of our own (stpd-<pid>-a and stpd-<pid>-b), each with
-a TUN device, joined by the link emulator below: hlib.py's emulator
-(tests/hardening) with a rate knob added.  Each direction of the link is a
-serializer at RATE bit/s (packets leave one after the other, each taking
-len*8/RATE), behind a drop-tail queue of QUEUE bytes (default one
-bandwidth-delay product), then a fixed one-way delay of RTT/2, and an
-independent loss of each packet (applied in both directions, as netem on both
-ends of a veth pair would).  No jitter, no reordering.  The TUN devices have
-the default MTU (1500) and no offloads, so the link carries 1500-byte packets.
-We always use the emulator, netem or not, so that figures from different
-kernels compare.
+a TUN device, joined by tests/hardening/hlib.py's link emulator with its rate
+knob set.  Each direction of the link is a serializer at RATE bit/s (packets
+leave one after the other, each taking len*8/RATE), behind a drop-tail queue
+of QUEUE bytes (default one bandwidth-delay product), then a fixed one-way
+delay of RTT/2, and an independent loss of each packet (applied in both
+directions, as netem on both ends of a veth pair would).  No jitter, no
+reordering.  The TUN devices have the default MTU (1500) and no offloads, so
+the link carries 1500-byte packets.  We always use the emulator, netem or
+not, so that figures from different kernels compare.  Leftover namespaces of
+a run that was killed (its pid gone) are deleted at the next start.
 
 Systems, in turn run by run (A B, B A, ...):
   direct   iperf3 -c 10.199.0.2 in namespace A, iperf3 -s in namespace B
@@ -49,9 +49,7 @@ import collections
 import datetime
 import json
 import os
-import random
 import re
-import select
 import shutil
 import signal
 import statistics
@@ -75,190 +73,32 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------
-# the link emulator (a process of its own: `distance.py linkemu A B DEV SEED`)
+# the link: hlib's namespaces and emulator, with its rate knob
 # ---------------------------------------------------------------------------
 
-def linkemu(ns_a, ns_b, dev, seed):
-	"""Carry IP packets between a TUN device in ns_a and one in ns_b.  Per
-	direction: loss, then a drop-tail queue of QLIMIT bytes in front of a
-	serializer at RATE bytes/s, then DELAY.  Release times are monotonic per
-	direction, so a deque per direction is the whole schedule.  Commands on
-	stdin, one per line, each answered by one line: `set RATE_BPS LOSS
-	DELAY_MS QLIMIT_BYTES` (RATE_BPS 0: no rate limit), `stats` (JSON, since
-	the last `set` or `zero`), `zero`, `quit`."""
-	rng = random.Random(seed)
-	fa = hlib._tun_open(ns_a, dev)
-	fb = hlib._tun_open(ns_b, dev)
-	peer = {fa: fb, fb: fa}
-	name = {fa: "b_to_a", fb: "a_to_b"}     # keyed by destination
-	rate = 0.0       # bytes per second, 0: unlimited
-	loss = 0.0
-	delay = 0.0
-	qlimit = 1 << 30
-	busy = {fa: 0.0, fb: 0.0}
-	q = {fa: collections.deque(), fb: collections.deque()}
+class Link(hlib.NetPair):
+	"""Our two namespaces (PREFIX<pid>-a and -b) joined by TUN devices and
+	hlib's link emulator (always the emulator, never netem: see the
+	docstring), with the per-run helpers the benches here need.  Leftover
+	namespaces of a run that was killed (its pid gone) are deleted."""
 
-	def zero():
-		return {name[d]: {"pkts": 0, "bytes": 0, "lost": 0, "overflow": 0,
-		    "maxq": 0, "write_err": 0} for d in (fa, fb)}
-	st = zero()
-	stdin = sys.stdin.fileno()
-	inbuf = b""
-	mono = time.monotonic
-	rand = rng.random
-	sys.stdout.write("ready\n")
-	sys.stdout.flush()
-	while True:
-		now = mono()
-		tmo = 1.0
-		for dst in (fa, fb):
-			dq = q[dst]
-			while dq and dq[0][0] <= now:
-				pkt = dq.popleft()[1]
-				try:
-					os.write(dst, pkt)
-				except OSError:
-					st[name[dst]]["write_err"] += 1
-			if dq:
-				tmo = min(tmo, dq[0][0] - now)
-		r, _, _ = select.select([fa, fb, stdin], [], [], max(0.0, tmo))
-		for fd in r:
-			if fd == stdin:
-				d = os.read(stdin, 4096)
-				if not d:
-					return
-				inbuf += d
-				while b"\n" in inbuf:
-					line, inbuf = inbuf.split(b"\n", 1)
-					w = line.decode().split()
-					if not w:
-						continue
-					if w[0] == "set" and len(w) == 5:
-						rate = float(w[1]) / 8.0
-						loss = float(w[2])
-						delay = float(w[3]) / 1000.0
-						qlimit = int(w[4])
-						st = zero()
-						ans = "ok"
-					elif w[0] == "stats":
-						ans = json.dumps(st)
-					elif w[0] == "zero":
-						st = zero()
-						ans = "ok"
-					elif w[0] == "quit":
-						return
-					else:
-						ans = "bad command"
-					sys.stdout.write(ans + "\n")
-					sys.stdout.flush()
-				continue
-			dst = peer[fd]
-			dq = q[dst]
-			s = st[name[dst]]
-			for _ in range(64):
-				try:
-					pkt = os.read(fd, 65536)
-				except OSError:     # BlockingIOError included
-					break
-				if loss and rand() < loss:
-					s["lost"] += 1
-					continue
-				now = mono()
-				if rate:
-					start = busy[dst]
-					if start < now:
-						start = now
-					backlog = (start - now) * rate
-					if backlog + len(pkt) > qlimit:
-						s["overflow"] += 1
-						continue
-					if backlog > s["maxq"]:
-						s["maxq"] = int(backlog)
-					busy[dst] = start + len(pkt) / rate
-					t = busy[dst] + delay
-				else:
-					t = now + delay
-				s["pkts"] += 1
-				s["bytes"] += len(pkt)
-				if t <= now and not dq:
-					try:
-						os.write(dst, pkt)
-					except OSError:
-						s["write_err"] += 1
-				else:
-					dq.append((t, pkt))
+	def __init__(self, seed, prefix="stpd-"):
+		super().__init__(kind="tun", seed=seed, prefix=prefix, dev=DEV,
+		    txqueuelen=1000)
 
+	def shape(self, rate_mbit, loss, rtt_ms, qlimit):
+		"""Both directions: a serializer at rate_mbit (0: none) behind a
+		drop-tail queue of qlimit bytes, RTT/2 of delay, loss (a fraction);
+		no packet limit (the queue's bytes are the limit).  The counters
+		start again from 0."""
+		self.set(loss=loss, delay_ms=rtt_ms / 2.0, limit=1 << 30,
+		    rate_mbit=rate_mbit, queue_bytes=qlimit)
+		self.zero()
 
-class Link:
-	"""Our two namespaces and the emulator between them."""
-
-	def __init__(self, seed):
-		pid = os.getpid()
-		self.names = ["stpd-%d-a" % pid, "stpd-%d-b" % pid]
-		self.created = []
-		self.emu = None
-		atexit.register(self.destroy)
-		try:
-			stale = [n for n in os.listdir(hlib.NETNS_DIR)
-			    if re.match(r"stpd-(\d+)-[ab]$", n)
-			    and not os.path.exists("/proc/%s" % n.split("-")[1])]
-		except OSError:
-			stale = []
-		if stale:
-			say("note: namespaces left by an earlier run that was killed: %s "
-			    "(not touched; `ip netns del NAME` removes one)" % " ".join(stale))
-		for n in self.names:
-			hlib.run(["ip", "netns", "add", n])
-			self.created.append(n)
-			hlib.run(["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"])
-		if not os.path.exists("/dev/net/tun"):
-			raise RuntimeError("/dev/net/tun is not available")
-		self.emu = subprocess.Popen([sys.executable, os.path.abspath(__file__),
-		    "linkemu", self.a, self.b, DEV, str(seed)],
-		    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-		    preexec_fn=hlib._pdeathsig)
-		if self._read(15) != "ready":
-			raise RuntimeError("the link emulator did not start")
-		for ns, me, other in ((self.a, ADDR_A, ADDR_B), (self.b, ADDR_B, ADDR_A)):
-			hlib.run(["ip", "netns", "exec", ns, "ip", "addr", "add", me, "peer",
-			    other, "dev", DEV])
-			hlib.run(["ip", "netns", "exec", ns, "ip", "link", "set", DEV,
-			    "txqueuelen", "1000", "up"])
-		say("namespaces %s and %s joined by TUN devices and the rate-limited "
-		    "link emulator (pid %d)" % (self.a, self.b, self.emu.pid))
-
-	@property
-	def a(self):
-		return self.names[0]
-
-	@property
-	def b(self):
-		return self.names[1]
-
-	def _read(self, timeout):
-		r, _, _ = select.select([self.emu.stdout], [], [], timeout)
-		if not r:
-			return None
-		return self.emu.stdout.readline().strip()
-
-	def cmd(self, line):
-		self.emu.stdin.write(line + "\n")
-		self.emu.stdin.flush()
-		ans = self._read(10)
-		if ans is None:
-			raise RuntimeError("the link emulator did not answer %r" % line)
-		return ans
-
-	def set(self, rate_mbit, loss, rtt_ms, qlimit):
-		if self.cmd("set %d %g %g %d" % (int(rate_mbit * 1e6), loss, rtt_ms / 2.0,
-		    qlimit)) != "ok":
-			raise RuntimeError("the link emulator refused set")
-
-	def stats(self):
-		try:
-			return json.loads(self.cmd("stats"))
-		except ValueError:
-			return {}
+	def counters(self):
+		"""The emulator's counters per direction since the last zero():
+		{"a_to_b": {...}, "b_to_a": {...}} (see hlib.NetPair.stats)."""
+		return self.stats().get("dir", {})
 
 	def sysctl(self, key, value=None):
 		out = {}
@@ -281,19 +121,6 @@ class Link:
 			except (ValueError, KeyError, IndexError):
 				pass
 		return n
-
-	def destroy(self):
-		if self.emu is not None:
-			try:
-				self.emu.kill()
-				self.emu.wait(timeout=10)
-			except (OSError, subprocess.TimeoutExpired):
-				pass
-			self.emu = None
-		while self.created:
-			n = self.created.pop()
-			subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=30)
-			say("deleted namespace %s" % n)
 
 
 # ---------------------------------------------------------------------------
@@ -483,7 +310,7 @@ class Bench:
 		pids = {"emu": emu_pid, "alice": self.ga.pid if self.ga.running() else None,
 		    "bob": self.gb.pid if self.gb.running() else None}
 		t0c = {k: cpu_ticks(v) if v else None for k, v in pids.items()}
-		self.link.cmd("zero")
+		self.link.zero()
 		drops0 = self.link.tun_drops()
 		t0 = time.monotonic()
 		cli = spawn_split(["ip", "netns", "exec", self.link.a, "iperf3", "-c", host,
@@ -511,7 +338,7 @@ class Bench:
 		except subprocess.TimeoutExpired:
 			os.kill(srv.pid, signal.SIGKILL)
 			srv.wait(timeout=10)
-		emu = self.link.stats()
+		emu = self.link.counters()
 		drops = self.link.tun_drops() - drops0
 		rec = {"n": n, "system": system, "secs": secs, "wall": round(wall, 2),
 		    "mbit": None, "steady": None, "error": None, "emu": emu,
@@ -565,7 +392,7 @@ class Bench:
 			say("rate: %g Mbit/s, given (no calibration)" % a.rate)
 			return
 		# the emulator without a rate limit first: what it carries at all
-		self.link.set(0, 0, rtt, self.qlimit(0, rtt))
+		self.link.shape(0, 0, rtt, self.qlimit(0, rtt))
 		r = self.iperf("direct", a.cal_time)
 		r.update(rate=0, rtt=rtt)
 		self.cal.append(r)
@@ -573,7 +400,7 @@ class Bench:
 		    "CPU %s)" % (rtt, fmt(r["mbit"]), fmt(r["cpu"].get("emu"))))
 		best = None
 		for rate in a.rates:
-			self.link.set(rate, 0, rtt, self.qlimit(rate, rtt))
+			self.link.shape(rate, 0, rtt, self.qlimit(rate, rtt))
 			got = []
 			for _ in range(a.cal_runs):
 				r = self.iperf("direct", a.cal_time)
@@ -601,7 +428,7 @@ class Bench:
 		for rtt in a.rtts:
 			for loss in a.losses:
 				say("cell: %g Mbit/s, RTT %g ms, loss %g%%" % (self.rate, rtt, loss))
-				self.link.set(self.rate, loss / 100.0, rtt, self.qlimit(self.rate, rtt))
+				self.link.shape(self.rate, loss / 100.0, rtt, self.qlimit(self.rate, rtt))
 				self.restart_gateways()
 				w = self.iperf("stpgate", a.warm, snaps=False)
 				say("  warm-up stpgate %g s: %s Mbit/s" % (a.warm, fmt(w["mbit"])))
@@ -745,7 +572,7 @@ def report(b, args, t_start, link_info):
 	    "tcp_wmem %s, tcp_no_metrics_save 1 (no cached ssthresh between runs)" % (
 	    link_info["cc"], link_info["rmem"], link_info["wmem"]))
 	L.append("- link: two namespaces, TUN devices (MTU 1500, no offloads) joined by "
-	    "bench/distance.py's userspace emulator (hlib.py's with a rate knob): per "
+	    "tests/hardening/hlib.py's userspace emulator with its rate knob: per "
 	    "direction a drop-tail queue of %g× the bandwidth-delay product (at least "
 	    "64 packets), a serializer at the rate, RTT/2 of delay, and independent "
 	    "loss of each packet in both directions; no jitter, no reordering" % a.queue_bdp)
@@ -1042,10 +869,4 @@ def main():
 
 
 if __name__ == "__main__":
-	if len(sys.argv) == 6 and sys.argv[1] == "linkemu":
-		try:
-			linkemu(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
-		except KeyboardInterrupt:
-			pass
-		sys.exit(0)
 	main()

@@ -5,11 +5,17 @@ config sections gwlib does not write (limits, metrics), a metrics scraper,
 a checker that every byte received is a true prefix of what was sent,
 network namespaces with a faulty link between them, and that link's
 emulator (`python3 hlib.py linkemu ...`, run by the faults test when the
-kernel has no netem).
+kernel has no netem, and always by the benches in bench/ that need a link
+of a given rate: distance.py, fairness.py).
 
-Namespaces are only ever ones this process created (named stpf-<pid>-a/b);
-they are deleted at exit, and leftovers of a run that was killed (its pid
-gone) are deleted at the next start.  Python 3 standard library only.
+The emulator has netem's knobs (loss, delay, jitter, reordering, a packet
+limit, a cut) and, off by default, a rate: a serializer at RATE bit/s behind
+a drop-tail queue of so many bytes.
+
+Namespaces are only ever ones this process created (named stpf-<pid>-a/b,
+or another prefix given); they are deleted at exit, and leftovers of a run
+that was killed (its pid gone) are deleted at the next start.  Python 3
+standard library only.
 """
 
 import atexit
@@ -226,22 +232,30 @@ def sweep_stale(prefix="stpf-"):
 
 class NetPair:
 	"""Two namespaces A and B joined by a link whose faults we set: veth with
-	tc netem when the kernel has netem, else a pair of TUN devices joined by
-	the link emulator below (same knobs: loss, delay, jitter, reordering, a
-	queue limit, cut).  A is ADDR_A, B is ADDR_B."""
+	tc netem when the kernel has netem (kind "auto" or "netem"), else (or
+	with kind "tun") a pair of TUN devices joined by the link emulator below
+	(same knobs: loss, delay, jitter, reordering, a queue limit, cut; and a
+	rate, which only the emulator has).  A is ADDR_A, B is ADDR_B.  The
+	namespaces are PREFIX<pid>-a and -b; the TUN devices are named dev, with
+	txqueuelen packets of queue in the kernel if given (else the kernel's
+	default)."""
 
 	ADDR_A = "10.199.0.1"
 	ADDR_B = "10.199.0.2"
+	txqueuelen = None       # a class default: SoakNet sets its own fields
 
-	def __init__(self, kind="auto", seed=1):
-		self.names = ["stpf-%d-a" % os.getpid(), "stpf-%d-b" % os.getpid()]
+	def __init__(self, kind="auto", seed=1, prefix="stpf-", dev="stpl0",
+	    txqueuelen=None):
+		self.names = ["%s%d-a" % (prefix, os.getpid()),
+		    "%s%d-b" % (prefix, os.getpid())]
 		self.created = []
 		self.kind = None
 		self.emu = None
 		self.seed = seed
-		self.dev = "stpl0"
+		self.dev = dev
+		self.txqueuelen = txqueuelen
 		atexit.register(self.destroy)
-		sweep_stale()
+		sweep_stale(prefix)
 		for n in self.names:
 			run(["ip", "netns", "add", n])
 			self.created.append(n)
@@ -255,7 +269,8 @@ class NetPair:
 			self.kind = "tun"
 		say("namespaces %s and %s joined by %s" % (self.names[0], self.names[1],
 		    "veth + tc netem" if self.kind == "netem" else
-		    "TUN devices + the userspace link emulator (no netem in this kernel)"))
+		    "TUN devices + the userspace link emulator (pid %d)%s" % (self.emu.pid,
+		    " (no netem in this kernel)" if kind == "auto" else "")))
 
 	@property
 	def a(self):
@@ -303,7 +318,10 @@ class NetPair:
 		    (self.b, self.ADDR_B, self.ADDR_A)):
 			run(["ip", "netns", "exec", ns, "ip", "addr", "add", me, "peer",
 			    other, "dev", self.dev])
-			run(["ip", "netns", "exec", ns, "ip", "link", "set", self.dev, "up"])
+			qlen = [] if self.txqueuelen is None else ["txqueuelen",
+			    str(self.txqueuelen)]
+			run(["ip", "netns", "exec", ns, "ip", "link", "set", self.dev] + qlen
+			    + ["up"])
 
 	def _emu_read(self, timeout):
 		r, _, _ = select.select([self.emu.stdout], [], [], timeout)
@@ -316,28 +334,47 @@ class NetPair:
 		self.emu.stdin.flush()
 		return self._emu_read(10)
 
-	def set(self, loss=0.0, delay_ms=0, jitter_ms=0, reorder=0.0, limit=1000):
-		"""The same faults in both directions (netem on each veth end)."""
+	def set(self, loss=0.0, delay_ms=0, jitter_ms=0, reorder=0.0, limit=None,
+	    rate_mbit=0, queue_bytes=None):
+		"""The same faults in both directions (netem on each veth end).
+		limit: packets held per direction (default 1000, netem's; with a
+		rate, no limit: the queue's bytes are).  rate_mbit (0: none, the
+		default): each direction a serializer at this rate behind a
+		drop-tail queue of queue_bytes (default one bandwidth-delay product
+		for an RTT of twice delay_ms, at least 64 packets of 1500 bytes),
+		ahead of the delay; the TUN emulator only."""
+		if rate_mbit and self.kind != "tun":
+			raise RuntimeError("a rate needs the TUN link emulator "
+			    "(NetPair(kind=\"tun\")); this link is %s" % self.kind)
+		if limit is None:
+			limit = (1 << 30) if rate_mbit else 1000
+		if rate_mbit and queue_bytes is None:
+			queue_bytes = int(max(64 * 1500,
+			    rate_mbit * 1e6 / 8 * 2 * delay_ms / 1000.0))
 		if self.kind == "netem":
 			for ns, dev in self.veth.items():
 				argv = ["ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", dev,
 				    "root", "netem", "limit", str(limit)]
 				if delay_ms:
-					argv += ["delay", "%dms" % delay_ms]
+					argv += ["delay", "%gms" % delay_ms]
 					if jitter_ms:
-						argv += ["%dms" % jitter_ms]
+						argv += ["%gms" % jitter_ms]
 					if reorder:
 						argv += ["reorder", "%g%%" % (reorder * 100)]
 				if loss:
 					argv += ["loss", "%g%%" % (loss * 100)]
 				run(argv)
 		else:
-			r = self._emu("set %g %d %d %g %d" % (loss, delay_ms, jitter_ms,
-			    reorder, limit))
+			cmd = "set %g %g %g %g %d" % (loss, delay_ms, jitter_ms, reorder, limit)
+			if rate_mbit:
+				cmd += " %d %d" % (int(rate_mbit * 1e6), queue_bytes)
+			r = self._emu(cmd)
 			if r != "ok":
 				raise RuntimeError("link emulator: %r" % r)
-		say("link: loss %g%%, delay %d ms +- %d ms, reorder %g%%, limit %d packets"
-		    % (loss * 100, delay_ms, jitter_ms, reorder * 100, limit))
+		say("link: loss %g%%, delay %g ms +- %g ms, reorder %g%%, limit %d packets%s"
+		    % (loss * 100, delay_ms, jitter_ms, reorder * 100, limit,
+		    ", rate %g Mbit/s behind a queue of %d bytes" % (rate_mbit, queue_bytes)
+		    if rate_mbit else ""))
 
 	def cut(self):
 		"""Everything sent either way is lost (netem loss 100%)."""
@@ -357,12 +394,21 @@ class NetPair:
 		say("link: back")
 
 	def stats(self):
+		"""The emulator's counters since it started or the last zero():
+		totals, and under "dir" per direction ("a_to_b", "b_to_a": pkts and
+		bytes taken onto the link, lost, overflow, maxq (the most bytes
+		queued ahead of the serializer), write_err).  {} with netem."""
 		if self.kind != "tun":
 			return {}
 		try:
 			return json.loads(self._emu("stats") or "{}")
 		except ValueError:
 			return {}
+
+	def zero(self):
+		"""The emulator's counters back to 0 (nothing to do with netem)."""
+		if self.kind == "tun" and self._emu("zero") != "ok":
+			raise RuntimeError("link emulator refused zero")
 
 	def destroy(self):
 		if self.emu is not None:
@@ -410,17 +456,37 @@ def linkemu(ns_a, ns_b, dev, seed):
 	packet), delay with uniform jitter (packets leave in time order, so
 	jitter reorders), reorder (that share leaves at once, ahead of the
 	delayed ones), a queue limit (tail drop), and down (drop all, and
-	what is queued).  Commands on stdin, one per line: `set LOSS DELAY_MS
-	JITTER_MS REORDER LIMIT`, `down`, `up`, `stats`, `quit`; each answers one
-	line."""
+	what is queued).  And a rate, off unless set: then each direction is
+	first a drop-tail queue of QLIMIT bytes in front of a serializer at
+	RATE bit/s (a packet leaves it len*8/RATE seconds after the one before
+	it), then the delay (the reordered share skips the delay, not the
+	serializer).  Commands on stdin, one per line: `set LOSS DELAY_MS
+	JITTER_MS REORDER LIMIT [RATE_BPS QLIMIT_BYTES]` (no RATE_BPS, or 0: no
+	rate limit; every set sets every knob), `down`, `up`, `stats` (JSON:
+	totals, and per direction under "dir"), `zero` (the counters to 0),
+	`quit`; each answers one line."""
 	rng = random.Random(seed)
+	rand = rng.random
+	uniform = rng.uniform
+	mono = time.monotonic
 	fa = _tun_open(ns_a, dev)
 	fb = _tun_open(ns_b, dev)
 	peer = {fa: fb, fb: fa}
-	p = {"loss": 0.0, "delay": 0.0, "jitter": 0.0, "reorder": 0.0, "limit": 1000,
-	    "down": False}
-	st = {"forwarded": 0, "lost": 0, "cut": 0, "overflow": 0, "reordered": 0,
-	    "delayed": 0, "overtaken": 0}
+	dname = {fa: "b_to_a", fb: "a_to_b"}   # a direction, named by where it goes
+	loss = delay = jitter = reorder = 0.0
+	limit = 1000
+	rate = 0.0         # bytes per second; 0: no serializer
+	qlimit = 1 << 30   # bytes waiting for the serializer, at most
+	down = False
+
+	def zero():
+		tot = {"forwarded": 0, "lost": 0, "cut": 0, "overflow": 0, "reordered": 0,
+		    "delayed": 0, "overtaken": 0}
+		per = {d: {"pkts": 0, "bytes": 0, "lost": 0, "overflow": 0, "maxq": 0,
+		    "write_err": 0} for d in (fa, fb)}
+		return tot, per
+	st, dst_st = zero()
+	busy = {fa: 0.0, fb: 0.0}   # when each direction's serializer is next free
 	last = {fa: 0.0, fb: 0.0}   # latest release time queued per direction
 	heap = []          # (time, n, fd, packet)
 	queued = {fa: 0, fb: 0}
@@ -430,7 +496,7 @@ def linkemu(ns_a, ns_b, dev, seed):
 	sys.stdout.write("ready\n")
 	sys.stdout.flush()
 	while True:
-		now = time.monotonic()
+		now = mono()
 		while heap and heap[0][0] <= now:
 			_, _, fd, pkt = heapq.heappop(heap)
 			queued[fd] -= 1
@@ -438,7 +504,7 @@ def linkemu(ns_a, ns_b, dev, seed):
 				os.write(fd, pkt)
 				st["forwarded"] += 1
 			except OSError:
-				pass
+				dst_st[fd]["write_err"] += 1
 		timeout = max(0.0, heap[0][0] - now) if heap else 1.0
 		r, _, _ = select.select([fa, fb, stdin], [], [], timeout)
 		for fd in r:
@@ -452,23 +518,29 @@ def linkemu(ns_a, ns_b, dev, seed):
 					w = line.decode().split()
 					if not w:
 						continue
-					if w[0] == "set" and len(w) == 6:
-						p["loss"], p["delay"], p["jitter"], p["reorder"] = (
-						    float(w[1]), float(w[2]) / 1000, float(w[3]) / 1000,
-						    float(w[4]))
-						p["limit"] = int(w[5])
+					if w[0] == "set" and len(w) in (6, 8):
+						loss, delay, jitter, reorder = (float(w[1]),
+						    float(w[2]) / 1000, float(w[3]) / 1000, float(w[4]))
+						limit = int(w[5])
+						rate = float(w[6]) / 8.0 if len(w) == 8 else 0.0
+						qlimit = int(w[7]) if len(w) == 8 else 1 << 30
 						ans = "ok"
 					elif w[0] == "down":
-						p["down"] = True
+						down = True
 						st["cut"] += len(heap)
 						heap = []
 						queued = {fa: 0, fb: 0}
+						busy = {fa: 0.0, fb: 0.0}
 						ans = "ok"
 					elif w[0] == "up":
-						p["down"] = False
+						down = False
 						ans = "ok"
 					elif w[0] == "stats":
-						ans = json.dumps(st)
+						ans = json.dumps(dict(st, dir={dname[d]: dst_st[d]
+						    for d in (fa, fb)}))
+					elif w[0] == "zero":
+						st, dst_st = zero()
+						ans = "ok"
 					elif w[0] == "quit":
 						return
 					else:
@@ -477,39 +549,68 @@ def linkemu(ns_a, ns_b, dev, seed):
 					sys.stdout.flush()
 				continue
 			dst = peer[fd]
+			ds = dst_st[dst]
 			for _ in range(256):
 				try:
 					pkt = os.read(fd, 65536)
-				except BlockingIOError:
+				except OSError:     # BlockingIOError included
 					break
-				except OSError:
-					break
-				if p["down"]:
+				if down:
 					st["cut"] += 1
 					continue
-				if p["loss"] and rng.random() < p["loss"]:
+				if loss and rand() < loss:
 					st["lost"] += 1
+					ds["lost"] += 1
 					continue
-				if p["delay"] == 0 or (p["reorder"] and rng.random() < p["reorder"]):
-					if p["delay"]:
+				skip = delay == 0 or (reorder and rand() < reorder)
+				if not rate:
+					if skip:
+						if delay:
+							st["reordered"] += 1
+						ds["pkts"] += 1
+						ds["bytes"] += len(pkt)
+						try:
+							os.write(dst, pkt)
+							st["forwarded"] += 1
+						except OSError:
+							ds["write_err"] += 1
+						continue
+					if queued[dst] >= limit:
+						st["overflow"] += 1
+						ds["overflow"] += 1
+						continue
+					t = mono() + delay + uniform(-jitter, jitter)
+				else:
+					if queued[dst] >= limit:
+						st["overflow"] += 1
+						ds["overflow"] += 1
+						continue
+					now = mono()
+					start = busy[dst]
+					if start < now:
+						start = now
+					backlog = (start - now) * rate
+					if backlog + len(pkt) > qlimit:
+						st["overflow"] += 1
+						ds["overflow"] += 1
+						continue
+					if backlog > ds["maxq"]:
+						ds["maxq"] = int(backlog)
+					t = busy[dst] = start + len(pkt) / rate
+					if not skip:
+						t += delay + uniform(-jitter, jitter)
+					elif delay:
 						st["reordered"] += 1
-					try:
-						os.write(dst, pkt)
-						st["forwarded"] += 1
-					except OSError:
-						pass
-					continue
-				if queued[dst] >= p["limit"]:
-					st["overflow"] += 1
-					continue
-				t = time.monotonic() + p["delay"] + rng.uniform(-p["jitter"], p["jitter"])
-				if t < last[dst]:
-					st["overtaken"] += 1   # jitter put it before an earlier one
-				last[dst] = max(last[dst], t)
+				if not skip:
+					if t < last[dst]:
+						st["overtaken"] += 1   # jitter put it before an earlier one
+					last[dst] = max(last[dst], t)
+					st["delayed"] += 1
+				ds["pkts"] += 1
+				ds["bytes"] += len(pkt)
 				n += 1
 				heapq.heappush(heap, (t, n, dst, pkt))
 				queued[dst] += 1
-				st["delayed"] += 1
 
 
 if __name__ == "__main__":

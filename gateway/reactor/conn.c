@@ -18,6 +18,16 @@
  * more is written until it completes.  Reads go straight into the
  * endpoint's input buffer, where records are opened in place.
  *
+ * How much waits: a record waits behind our output (sealed or being
+ * sealed) and behind the bytes in the socket the kernel has not sent.
+ * Both are held to about OUT_DELAY_MS of the rate the kernel takes our
+ * bytes at (pace(): the high-water mark at which streams stop reading, and
+ * the socket's TCP_NOTSENT_LOWAT), between OUT_FLOOR and high_cap.  That
+ * keeps the connection busy while an interactive stream's record waits
+ * milliseconds, not the seconds a full send buffer of bulk data takes on a
+ * slow path.  On loopback the rate is gigabytes per second and the ceiling
+ * applies, as before.
+ *
  * A responder's conn starts with a gate instead (gate.h): a few KiB that
  * read the first frame and say nothing whatever it is; the endpoint is
  * made only for a HELLO that passed mac1 and the freshness step.  That
@@ -328,6 +338,48 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	cn_process(c);
 }
 
+#define OUT_FLOOR (64 * 1024)
+#define OUT_DELAY_MS 5
+#define RATE_PERIOD_MS 10
+
+static void
+set_lowat(conn *c, size_t lowat)
+{
+	uv_os_fd_t fd;
+	int v = (int)lowat;
+
+	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)) != 0)
+		return;
+	c->lowat = lowat;
+}
+
+/* The kernel took `done` more bytes: follow its rate (see the top). */
+static void
+pace(conn *c, size_t done)
+{
+	uint64_t now = gateway_now(c->gw), el, r, want;
+
+	c->rate_bytes += done;
+	el = now - c->rate_at;
+	if (el < RATE_PERIOD_MS)
+		return;
+	r = c->rate_bytes * 1000 / el;
+	/* Up at once; down by a quarter a period (a pause is not a slow path). */
+	c->rate = r >= c->rate ? r : c->rate - (c->rate - r) / 4;
+	c->rate_at = now;
+	c->rate_bytes = 0;
+	want = c->rate * OUT_DELAY_MS / 1000;
+	if (want < OUT_FLOOR)
+		want = OUT_FLOOR;
+	if (want > c->high_cap)
+		want = c->high_cap;
+	c->high = (size_t)want;
+	/* The socket option only when it moves by a quarter or more. */
+	if (want > c->lowat + c->lowat / 4 || want < c->lowat - c->lowat / 4)
+		set_lowat(c, (size_t)want);
+}
+
 static void
 on_written(uv_write_t *req, int status)
 {
@@ -339,6 +391,7 @@ on_written(uv_write_t *req, int status)
 		return;
 	}
 	endpoint_output_done(c->ep, c->wbytes);
+	pace(c, c->wbytes);
 	c->wbytes = 0;
 	cn_process(c);
 }
@@ -389,6 +442,7 @@ write_out(conn *c)
 		done = rc > 0 ? (size_t)rc : 0;
 		/* Frees what was written; the rest of the buffers stay put. */
 		endpoint_output_done(c->ep, done);
+		pace(c, done);
 		if (done == total)
 			continue;  /* more may be ready (over CONN_MAX_IOV) */
 		for (i = 0; done >= c->bufs[i].len; i++)
@@ -718,10 +772,15 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	c->initiator = initiator;
 	c->ops = ops;
 	c->owner = owner;
-	/* Streams stop reading above this; sends are refused at twice it. */
-	c->high = cfg->limits.session_buffer / 4;
-	if (c->high < 256 * 1024)
-		c->high = 256 * 1024;
+	/*
+	 * Streams stop reading above high, which pace() moves up to high_cap;
+	 * sends are refused at twice high_cap.
+	 */
+	c->high_cap = cfg->limits.session_buffer / 4;
+	if (c->high_cap < 256 * 1024)
+		c->high_cap = 256 * 1024;
+	c->high = OUT_FLOOR;
+	c->rate_at = gateway_now(gw);
 	c->plug = plugins_ref(gateway_plugins(gw));
 	if (initiator)
 		memcpy(c->peer_pub, peer_pub, sizeof(c->peer_pub));
@@ -734,6 +793,7 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	c->timer.data = c;
 	c->handles = 2;
 	uv_tcp_nodelay(tcp, 1);
+	set_lowat(c, OUT_FLOOR);
 	format_addr(c);
 	gateway_conn_count(gw, 1);
 	c->last_recv_ms = gateway_now(gw);
@@ -895,9 +955,32 @@ conn_congested(const conn *c)
 {
 	conn *m = (conn *)c;
 
-	if (endpoint_output_pending(c->ep) >= CONN_HIGH_WATER(c))
+	size_t p = endpoint_output_pending(c->ep);
+
+	if (p >= CONN_HIGH_WATER(c))
 		m->congested = 1;
-	return m->congested;
+	return m->congested && p >= CONN_LOW_WATER(c);
+}
+
+int
+conn_paced(const conn *c)
+{
+	return c->high < c->high_cap;
+}
+
+void
+conn_want_turn(conn *c)
+{
+	c->congested = 1;
+	mark_dirty(c);          /* conn_turn_end calls writable() */
+}
+
+size_t
+conn_output_room(const conn *c)
+{
+	size_t p = endpoint_output_pending(c->ep);
+
+	return p < c->high ? c->high - p : 0;
 }
 
 void

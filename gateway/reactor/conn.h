@@ -112,7 +112,27 @@ int conn_keep(conn *c);
 void conn_turn_end(struct gateway *gw);
 
 /* 1 if the endpoint's queued output is above the high-water mark. */
+/*
+ * Output over the high-water mark (or held by conn_hold_output) and not yet
+ * back under the low-water mark, half of it: streams wait.  The owner's
+ * writable callback comes when it is back under.
+ */
 int conn_congested(const conn *c);
+/*
+ * The owner wants its writable callback (a turn) once the output is under
+ * the low-water mark, even if it never went over the high one; until then
+ * the output counts as congested from the low-water mark up.  Used when
+ * the room was given out, so that nobody takes it between turns, and when
+ * a stream stopped to wait for the next turn.
+ */
+void conn_want_turn(conn *c);
+/*
+ * 1 while pacing holds the output below its ceiling (a path slower than
+ * high_cap per OUT_DELAY_MS, about 6 Gbit/s at the default session_buffer).
+ */
+int conn_paced(const conn *c);
+/* Bytes of output below the high-water mark (0 when at or over it). */
+size_t conn_output_room(const conn *c);
 
 /*
  * Close: with a Close record first (code, reason) when established and

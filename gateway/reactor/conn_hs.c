@@ -279,7 +279,7 @@ cn_make_endpoint(conn *c, const uint8_t *peer_pub)
 	ec.rekey_bytes = cfg->rekey.bytes;
 	ec.rekey_interval_ms = cfg->rekey.interval_ms;
 	ec.rekem_interval_ms = cfg->rekey.fresh_interval_ms;
-	ec.max_output = 2 * c->high;
+	ec.max_output = 2 * c->high_cap;
 	ec.lookup = lookup_peer;
 	ec.peer_name = peer_name;
 	ec.cookie = c->gw;

@@ -66,7 +66,17 @@ struct conn {
 	uv_write_t wreq;
 	uv_buf_t *bufs;          /* CONN_MAX_IOV, made with the endpoint */
 	size_t wbytes;
-	size_t high;             /* output high-water mark */
+	/*
+	 * Output pacing (conn.c, "How much waits"): the high-water mark and
+	 * the socket's TCP_NOTSENT_LOWAT follow the rate the kernel takes our
+	 * bytes at, between OUT_FLOOR and high_cap.
+	 */
+	size_t high;             /* output high-water mark, now */
+	size_t high_cap;         /* its ceiling: limits.session_buffer / 4 */
+	size_t lowat;            /* TCP_NOTSENT_LOWAT set on the socket (0: none) */
+	uint64_t rate;           /* bytes per second the kernel took, estimated */
+	uint64_t rate_at;        /* loop ms: start of the current count */
+	uint64_t rate_bytes;     /* bytes the kernel took since rate_at */
 	char addr[64];
 	struct sockaddr_storage ss;  /* the remote address (admission plugins) */
 	plugins *plug;           /* the plugin set this conn's handshake uses */

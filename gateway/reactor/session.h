@@ -114,6 +114,26 @@ void session_window_release(session *s, uint64_t n);
  * ping's, else 100.  What a stream's receive window must cover.
  */
 uint32_t session_path_rtt_ms(session *s);
+/*
+ * While streams contend for the session's output: what each may read in a
+ * turn, the room the turn gave out shared among the streams that took part
+ * (at least 4 KiB), so that each sends its part.  STP_MAX_DATA otherwise.
+ */
+size_t session_read_share(const session *s);
+/* A stream waits for the next turn: make sure one comes. */
+void session_want_turn(session *s);
+/* The head of the list of streams waiting for a turn (stream.c keeps it). */
+struct stream **session_turn_list(session *s);
+/* The current turn (on_writable's count; 0 before the first). */
+uint32_t session_turn(const session *s);
+/*
+ * A stream read from its app: counted once per turn (*read_turn is the
+ * stream's note of the last turn it read in).  1 if this is its first read
+ * in the turn.
+ */
+int session_read_turn(session *s, uint32_t *read_turn);
+/* 1 while streams contend for the output (two or more read last turn). */
+int session_contended(const session *s);
 /* Bytes held for local apps (in uv_write) went up or down by delta. */
 void session_buffered(session *s, int64_t delta);
 

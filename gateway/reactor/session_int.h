@@ -64,6 +64,11 @@ struct session {
 
 	stream **buckets;
 	size_t n_buckets, n_streams;
+	uint32_t turn;           /* on_writable's turns, from 1 (0: none yet) */
+	unsigned turn_readers;   /* streams that read in this turn */
+	struct stream *turn_list; /* streams waiting for a turn (stream.c) */
+	int contended;           /* two or more read in the turn before */
+	size_t read_share;       /* session_read_share; 0 before the first turn */
 	struct waiter *waiting;  /* local streams waiting for the session */
 	struct flow *flows;      /* datagram flows (flow.c keeps the list) */
 	uint32_t next_id;

@@ -26,6 +26,13 @@
  * What we hold for the local app is at most our window (bytes in flight in
  * uv_write); the session caps the sum of all windows (limits.session_buffer).
  *
+ * Reading from the local app: while the session's output has room, as the
+ * socket gives; when it is full, the stream stops and waits on the
+ * session's turn list (pause_for_turn).  Each turn (session.c,
+ * on_writable) gives every waiting stream a ticket, and while streams
+ * contend on a paced connection, a share of the room per turn
+ * (turn_left), so no stream takes every turn.
+ *
  * Writing to the local app: the data of the records one read of the
  * session brought is gathered (session_gather: the records stay where they
  * were opened) and written with one writev per stream when the session has
@@ -59,6 +66,7 @@ static uint8_t read_buf[STP_MAX_DATA];
 
 static void stream_maybe_done(stream *st);
 static void start_reading(stream *st);
+static void leave_turns(stream *st);
 
 uint32_t
 stream_id(const stream *st)
@@ -126,6 +134,7 @@ teardown(stream *st, int rst)
 	if (st->state == ST_DEAD)
 		return;
 	st->state = ST_DEAD;
+	leave_turns(st);
 	if (st->gathered > 0) {
 		session_gather_drop(st->s, st);
 		st->gathered = 0;
@@ -466,11 +475,42 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 
 /* ---- reading from the local socket ---- */
 
+/*
+ * What the stream may still read in this turn: while streams contend, its
+ * share of the room the turn gave out, less what it read since; else a
+ * record's worth.
+ */
+static size_t
+turn_left(stream *st)
+{
+	size_t share;
+
+	if (!session_contended(st->s))
+		return STP_MAX_DATA;
+	share = session_read_share(st->s);
+	if (st->read_turn != session_turn(st->s))
+		return share;
+	return share > st->turn_bytes ? share - st->turn_bytes : 0;
+}
+
+/*
+ * With some of this turn's share left, and: not congested, or holding this
+ * turn's ticket (for one read, or while streams contend, for the share).
+ */
+static int
+may_send(stream *st)
+{
+	if (turn_left(st) == 0)
+		return 0;
+	return (st->ticket != 0 && st->ticket == session_turn(st->s)) ||
+	    !session_congested(st->s);
+}
+
 static int
 may_read(stream *st)
 {
 	return st->state == ST_OPEN && !st->eof_sent && st->send_credit > 0 &&
-	    st->pending == NULL && !session_congested(st->s);
+	    st->pending == NULL && may_send(st);
 }
 
 static void
@@ -480,6 +520,46 @@ stop_reading(stream *st)
 		uv_read_stop(st->h);
 		st->reading = 0;
 	}
+}
+
+/* Off the session's list of streams waiting for a turn. */
+static void
+leave_turns(stream *st)
+{
+	if (!st->turn_listed)
+		return;
+	if (st->turn_prev != NULL)
+		st->turn_prev->turn_next = st->turn_next;
+	else
+		*session_turn_list(st->s) = st->turn_next;
+	if (st->turn_next != NULL)
+		st->turn_next->turn_prev = st->turn_prev;
+	st->turn_next = st->turn_prev = NULL;
+	st->turn_listed = 0;
+}
+
+/*
+ * Stop reading.  If the session's output (or a turn already used) is what
+ * stops us, wait on the session's turn list for its next turn
+ * (on_writable); no credit, EOF sent or a stream not open are not the
+ * output's to resume (a WindowUpdate resumes the first).
+ */
+static void
+pause_for_turn(stream *st)
+{
+	stream **head = session_turn_list(st->s);
+
+	stop_reading(st);
+	if (st->turn_listed || st->state != ST_OPEN || st->eof_sent ||
+	    (st->send_credit == 0 && st->pending == NULL))
+		return;
+	session_want_turn(st->s);
+	st->turn_prev = NULL;
+	st->turn_next = *head;
+	if (*head != NULL)
+		(*head)->turn_prev = st;
+	*head = st;
+	st->turn_listed = 1;
 }
 
 /*
@@ -500,6 +580,8 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		n = 0;
 	if (n > sizeof(read_buf))
 		n = sizeof(read_buf);
+	if (n > turn_left(st))
+		n = turn_left(st);
 	if (n > 0 && (p = session_data_reserve(st->s, (size_t)n)) != NULL) {
 		st->reserved = 1;
 		buf->base = (char *)p;
@@ -545,7 +627,7 @@ forward(stream *st, const uint8_t *data, size_t len)
 		if (st->pending == NULL)
 			{ st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
 			    "out of memory"); return; }
-		stop_reading(st);
+		pause_for_turn(st);
 		return;
 	}
 	if (rc != 0)
@@ -568,7 +650,7 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 	if (st->state == ST_DEAD)
 		return;
 	if (nread == UV_ENOBUFS) {
-		stop_reading(st);
+		pause_for_turn(st);
 		return;
 	}
 	if (nread == UV_EOF) {
@@ -583,16 +665,25 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 		    "local connection: %s", uv_strerror((int)nread)); return; }
 	if (nread == 0)
 		return;
+	if (!session_contended(st->s))
+		st->ticket = 0; /* one read; contending, the share limits */
+	if (session_read_turn(st->s, &st->read_turn))
+		st->turn_bytes = 0;
+	st->turn_bytes += (size_t)nread;
 	forward(st, (const uint8_t *)buf->base, (size_t)nread);
 	if (st->state != ST_DEAD && !may_read(st))
-		stop_reading(st);
+		pause_for_turn(st);
 }
 
 static void
 start_reading(stream *st)
 {
-	if (st->reading || !may_read(st))
+	if (st->reading)
 		return;
+	if (!may_read(st)) {
+		pause_for_turn(st);
+		return;
+	}
 	if (uv_read_start(st->h, on_alloc, on_read) == 0)
 		st->reading = 1;
 }
@@ -602,19 +693,37 @@ stream_resume(stream *st)
 {
 	if (st->state != ST_OPEN)
 		return;
-	if (st->pending != NULL && !session_congested(st->s) &&
+	if (st->pending != NULL && may_send(st) &&
 	    st->pending_len <= st->send_credit) {
 		uint8_t *p = st->pending;
 		size_t n = st->pending_len;
 
 		st->pending = NULL;
 		st->pending_len = 0;
+		st->ticket = 0;
 		forward(st, p, n);
 		free(p);
 		if (st->state == ST_DEAD)
 			return;
 	}
 	start_reading(st);
+}
+
+int
+stream_take_turn(stream *st)
+{
+	leave_turns(st);
+	if (st->state != ST_OPEN)
+		return 0;
+	st->ticket = session_turn(st->s);
+	stream_resume(st);
+	return st->state == ST_OPEN && st->reading;
+}
+
+stream *
+stream_turn_next(stream *st)
+{
+	return st->turn_next;
 }
 
 /* Both directions finished: the stream is over. */

@@ -78,8 +78,16 @@ void stream_session_up(stream *st);
 /* A record for this stream (accept, data, window, fin, reset). */
 void stream_on_record(stream *st, const Stp__V1__Record *rec);
 
-/* The session can take output again: resume reading if there is credit. */
+/* Credit or room again: resume reading (and send what waited) if we may. */
 void stream_resume(stream *st);
+/*
+ * The session's turn (room in its output again): the stream may read once
+ * this turn, even if the output fills first; then as stream_resume.  1 if
+ * it is reading (it takes part in the turn).
+ */
+int stream_take_turn(stream *st);
+/* The next stream on the session's turn list. */
+stream *stream_turn_next(stream *st);
 
 /*
  * Write the data gathered for this stream (session_gather) to the local

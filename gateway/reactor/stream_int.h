@@ -76,6 +76,11 @@ struct stream {
 	uint8_t *pending;       /* read but not yet sent (session refused it) */
 	size_t pending_len;
 	int reserved;           /* the read buffer is an endpoint reservation */
+	uint32_t ticket;        /* the session turn we may read in (0: none) */
+	uint32_t read_turn;     /* the last session turn we read in */
+	size_t turn_bytes;      /* what we read in it */
+	struct stream *turn_next, *turn_prev; /* the session's turn list */
+	int turn_listed;        /* the session turn we may read in (0: none) */
 
 	uint64_t bytes_in, bytes_out, last_active;
 	stream *hnext;          /* session's hash chain */

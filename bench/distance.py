@@ -44,158 +44,31 @@ usage: distance.py --stpgate PATH [--quick] [--runs N] [--time S] [--rate MBIT]
 """
 
 import argparse
-import atexit
 import collections
-import datetime
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "hardening"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-import hlib  # noqa: E402
+import benchlib  # noqa: E402
 import gwlib  # noqa: E402
-from gwlib import HOST, Harness, config_text, peer_line, say, spawn  # noqa: E402
-
-ADDR_A = "10.199.0.1"
-ADDR_B = "10.199.0.2"
-DEV = "stpd0"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-# ---------------------------------------------------------------------------
-# the link: hlib's namespaces and emulator, with its rate knob
-# ---------------------------------------------------------------------------
-
-class Link(hlib.NetPair):
-	"""Our two namespaces (PREFIX<pid>-a and -b) joined by TUN devices and
-	hlib's link emulator (always the emulator, never netem: see the
-	docstring), with the per-run helpers the benches here need.  Leftover
-	namespaces of a run that was killed (its pid gone) are deleted."""
-
-	def __init__(self, seed, prefix="stpd-"):
-		super().__init__(kind="tun", seed=seed, prefix=prefix, dev=DEV,
-		    txqueuelen=1000)
-
-	def shape(self, rate_mbit, loss, rtt_ms, qlimit):
-		"""Both directions: a serializer at rate_mbit (0: none) behind a
-		drop-tail queue of qlimit bytes, RTT/2 of delay, loss (a fraction);
-		no packet limit (the queue's bytes are the limit).  The counters
-		start again from 0."""
-		self.set(loss=loss, delay_ms=rtt_ms / 2.0, limit=1 << 30,
-		    rate_mbit=rate_mbit, queue_bytes=qlimit)
-		self.zero()
-
-	def counters(self):
-		"""The emulator's counters per direction since the last zero():
-		{"a_to_b": {...}, "b_to_a": {...}} (see hlib.NetPair.stats)."""
-		return self.stats().get("dir", {})
-
-	def sysctl(self, key, value=None):
-		out = {}
-		for ns in self.names:
-			argv = ["ip", "netns", "exec", ns, "sysctl", "-n" if value is None
-			    else "-w", key if value is None else "%s=%s" % (key, value)]
-			out[ns] = hlib.run(argv).stdout.strip()
-		return out
-
-	def tun_drops(self):
-		"""TX drops of both TUN devices (what the kernel could not hand the
-		emulator because it fell behind)."""
-		n = 0
-		for ns in self.names:
-			p = hlib.run(["ip", "netns", "exec", ns, "ip", "-s", "-j", "link",
-			    "show", DEV], check=False)
-			try:
-				j = json.loads(p.stdout)[0]["stats64"]
-				n += j["tx"]["dropped"] + j["rx"]["dropped"]
-			except (ValueError, KeyError, IndexError):
-				pass
-		return n
+from benchlib import (ADDR_B, Link, cpu_ticks_of, cpu_shares, fmt,  # noqa: E402
+    gateway_pair, listening, loadavg, port_of, queue_limit, ss, start_pair)
+from gwlib import HOST, say, spawn  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
 # measurements
 # ---------------------------------------------------------------------------
-
-def cpu_ticks(pid):
-	try:
-		with open("/proc/%d/stat" % pid) as f:
-			f_ = f.read().rsplit(")", 1)[1].split()
-		return int(f_[11]) + int(f_[12])
-	except (OSError, IndexError, ValueError):
-		return None
-
-
-def ss(ns):
-	"""Established TCP sockets of namespace ns: a list of dicts with local,
-	peer, recvq, sendq and what `ss -ti` tells of each."""
-	p = subprocess.run(["ip", "netns", "exec", ns, "ss", "-tinmHO"],
-	    capture_output=True, text=True, timeout=10)
-	out = []
-	for line in p.stdout.splitlines():
-		w = line.split()
-		if len(w) < 5 or w[0] != "ESTAB":
-			continue
-		d = {"recvq": int(w[1]), "sendq": int(w[2]), "local": w[3], "peer": w[4]}
-		rest = " ".join(w[5:])
-		m = re.search(r"\bcwnd:(\d+)", rest)
-		if m:
-			d["cwnd"] = int(m.group(1))
-		m = re.search(r"\bmss:(\d+)", rest)
-		if m:
-			d["mss"] = int(m.group(1))
-		m = re.search(r"\brtt:([\d.]+)/", rest)
-		if m:
-			d["rtt_ms"] = float(m.group(1))
-		for k in ("notsent", "unacked", "bytes_acked", "bytes_received", "lost",
-		    "rcv_space", "snd_wnd"):
-			m = re.search(r"\b%s:(\d+)" % k, rest)
-			if m:
-				d[k] = int(m.group(1))
-		m = re.search(r"\bretrans:\d+/(\d+)", rest)
-		if m:
-			d["retrans"] = int(m.group(1))
-		for k in ("rwnd_limited", "sndbuf_limited", "busy"):
-			m = re.search(r"\b%s:(\d+)ms" % k, rest)
-			if m:
-				d[k + "_ms"] = int(m.group(1))
-		m = re.search(r"\bdelivery_rate ([\d.]+)([KMG]?)bps", rest)
-		if m:
-			d["delivery_mbit"] = float(m.group(1)) * {"": 1e-6, "K": 1e-3, "M": 1,
-			    "G": 1e3}[m.group(2)]
-		m = re.search(r"\)\s+([a-z0-9_]+)\s+wscale:", rest) or re.match(
-		    r"([a-z0-9_]+)\s+wscale:", rest)
-		if m:
-			d["cc"] = m.group(1)
-		m = re.search(r"\bbbr:\(bw:([\d.]+)([KMG]?)bps,mrtt:([\d.]+)", rest)
-		if m:
-			d["bbr_bw_mbit"] = float(m.group(1)) * {"": 1e-6, "K": 1e-3, "M": 1,
-			    "G": 1e3}[m.group(2)]
-			d["bbr_mrtt_ms"] = float(m.group(3))
-		m = re.search(r"\bpacing_rate ([\d.]+)([KMG]?)bps", rest)
-		if m:
-			d["pacing_mbit"] = float(m.group(1)) * {"": 1e-6, "K": 1e-3, "M": 1,
-			    "G": 1e3}[m.group(2)]
-		d["app_limited"] = " app_limited" in rest
-		m = re.search(r"skmem:\(([^)]*)\)", rest)
-		if m:
-			for kv in m.group(1).split(","):
-				mm = re.match(r"([a-z]+)(\d+)", kv)
-				if mm:
-					d["skmem_" + mm.group(1)] = int(mm.group(2))
-		out.append(d)
-	return out
-
 
 def spawn_split(argv, out_path, err_path):
 	"""gwlib.spawn with stdout and stderr to separate files (iperf3's JSON
@@ -206,20 +79,6 @@ def spawn_split(argv, out_path, err_path):
 	with gwlib._procs_lock:
 		gwlib._procs.append(p)
 	return p
-
-
-def port_of(addr):
-	return int(addr.rsplit(":", 1)[1])
-
-
-def fmt(x, nd=None):
-	if x is None:
-		return "-"
-	if nd is None:
-		nd = 1 if abs(x) < 100 else 0
-		if abs(x) < 10:
-			nd = 2
-	return "%.*f" % (nd, x)
 
 
 class Bench:
@@ -239,52 +98,16 @@ class Bench:
 
 	# ---- gateways ----
 
-	def configs(self):
-		alice_id, alice_key = self.keys["alice"]
-		bob_id, bob_key = self.keys["bob"]
-		b = config_text(bob_id, "X", listen=self.bport,
-		    peers={"alice": {"key": alice_key}},
-		    services={"iperf": (self.iport, ["alice"])})
-		b = b.replace('listen: "%s:%d"' % (HOST, self.bport),
-		    'listen: "%s:%d"' % (ADDR_B, self.bport))
-		a = config_text(alice_id, "X",
-		    peers={"bob": {"key": bob_key, "dial": self.bport}},
-		    forwards=[(self.fport, "bob", "iperf")])
-		a = a.replace('dial: "%s:%d"' % (HOST, self.bport),
-		    'dial: "%s:%d"' % (ADDR_B, self.bport))
-		# the default configuration: no workers: line (workers: auto)
-		a = a.replace("workers: X\n", "")
-		b = b.replace("workers: X\n", "")
-		assert "workers" not in a and "workers" not in b
-		return a, b
-
 	def setup_gateways(self):
-		h = self.h
-		self.keys = {"alice": h.keygen("alice"), "bob": h.keygen("bob")}
-		ta, tb = self.configs()
-		self.ga = h.gateway("alice", ta)
-		self.gb = h.gateway("bob", tb)
-		self.ga.wrapper = ["ip", "netns", "exec", self.link.a]
-		self.gb.wrapper = ["ip", "netns", "exec", self.link.b]
-		for g in (self.ga, self.gb):
-			rc, out, err = h.check(g.cfg_path)
-			if rc != 0:
-				raise RuntimeError("stpgate check %s: %s" % (g.name, err or out))
-			m = re.search(r"workers[^\n]*", out)
-			say("%s: stpgate check: %s" % (g.name, m.group(0) if m else "ok"))
+		self.ga, self.gb = gateway_pair(self.h, self.link, self.bport,
+		    {"iperf": (self.iport, ["alice"])}, [(self.fport, "bob", "iperf")],
+		    show_check=True)
 
 	def restart_gateways(self):
 		for g in (self.gb, self.ga):
 			if g.running():
 				g.stop(check=False)
-		self.gb.start()
-		self.ga.start()
-		# each start logs to a new file: any "session up" in it is this one's
-		la = self.ga.wait_log(peer_line("bob", "session up"), 30)
-		lb = self.gb.wait_log(peer_line("alice", "session up"), 30)
-		if la is None or lb is None:
-			self.h.dump_logs(20)
-			raise RuntimeError("the session did not come up across the link")
+		start_pair(self.h, self.ga, self.gb)
 
 	# ---- one iperf3 run ----
 
@@ -295,21 +118,13 @@ class Bench:
 		srv_log = os.path.join(self.tmp, "srv-%d.log" % n)
 		srv = spawn(["ip", "netns", "exec", self.link.b, "iperf3", "-s", "-1",
 		    "-J", "-p", str(self.iport)], srv_log)
-		deadline = time.monotonic() + 10
-		while time.monotonic() < deadline:
-			p = subprocess.run(["ip", "netns", "exec", self.link.b, "ss", "-Hltn",
-			    "sport = :%d" % self.iport], capture_output=True, text=True, timeout=10)
-			if p.stdout.strip():
-				break
-			if srv.poll() is not None:
-				break
-			time.sleep(0.05)
+		listening(self.link.b, self.iport, srv)
 		host, port = (ADDR_B, self.iport) if system == "direct" else (HOST, self.fport)
 		out_path = os.path.join(self.tmp, "cli-%d.json" % n)
 		emu_pid = self.link.emu.pid
 		pids = {"emu": emu_pid, "alice": self.ga.pid if self.ga.running() else None,
 		    "bob": self.gb.pid if self.gb.running() else None}
-		t0c = {k: cpu_ticks(v) if v else None for k, v in pids.items()}
+		t0c = cpu_ticks_of(pids)
 		self.link.zero()
 		drops0 = self.link.tun_drops()
 		t0 = time.monotonic()
@@ -332,7 +147,7 @@ class Bench:
 			os.kill(cli.pid, signal.SIGKILL)
 			cli.wait(timeout=10)
 		wall = time.monotonic() - t0
-		t1c = {k: cpu_ticks(v) if v else None for k, v in pids.items()}
+		t1c = cpu_ticks_of(pids)
 		try:
 			srv.wait(timeout=5)
 		except subprocess.TimeoutExpired:
@@ -342,10 +157,8 @@ class Bench:
 		drops = self.link.tun_drops() - drops0
 		rec = {"n": n, "system": system, "secs": secs, "wall": round(wall, 2),
 		    "mbit": None, "steady": None, "error": None, "emu": emu,
-		    "tun_drops": drops, "snapshots": snapshots, "cpu": {}}
-		for k in pids:
-			if t0c[k] is not None and t1c[k] is not None:
-				rec["cpu"][k] = round((t1c[k] - t0c[k]) / CLK_TCK / wall, 3)
+		    "tun_drops": drops, "snapshots": snapshots,
+		    "cpu": cpu_shares(t0c, t1c, wall)}
 		try:
 			with open(out_path) as f:
 				j = json.load(f)
@@ -379,10 +192,7 @@ class Bench:
 	# ---- the plan ----
 
 	def qlimit(self, rate_mbit, rtt_ms):
-		if not rate_mbit:
-			return 1 << 30
-		bdp = rate_mbit * 1e6 / 8 * rtt_ms / 1000.0
-		return int(max(64 * 1500, self.a.queue_bdp * bdp))
+		return queue_limit(rate_mbit, rtt_ms, self.a.queue_bdp)
 
 	def calibrate(self):
 		a = self.a
@@ -516,39 +326,11 @@ def trim(rec, ports):
 	return out
 
 
-def loadavg():
-	try:
-		with open("/proc/loadavg") as f:
-			return " ".join(f.read().split()[:3])
-	except OSError:
-		return "?"
-
-
 def report(b, args, t_start, link_info):
 	a = args
-	host = os.uname().nodename
-	stamp = datetime.date.today().strftime("%Y%m%d") + "-" + host + "-distance"
-	if a.quick:
-		stamp += "-quick"
-	os.makedirs(a.out, exist_ok=True)
-	md_path = os.path.join(a.out, stamp + ".md")
-	png = stamp + ".png"
+	stamp, md_path, png = benchlib.report_paths(a, "distance")
 	elapsed = time.monotonic() - t_start
-	ncpu = os.cpu_count()
-	model = "?"
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					model = line.split(":", 1)[1].strip()
-					break
-	except OSError:
-		pass
-	try:
-		ver = subprocess.run([a.stpgate, "--version"], capture_output=True, text=True,
-		    timeout=10).stdout.strip().splitlines()[0]
-	except (OSError, IndexError, subprocess.TimeoutExpired):
-		ver = "?"
+	ver = benchlib.stpgate_version(a.stpgate)
 	try:
 		iv = subprocess.run(["iperf3", "-v"], capture_output=True, text=True,
 		    timeout=10).stdout.split()[1]
@@ -559,12 +341,8 @@ def report(b, args, t_start, link_info):
 	L = []
 	L.append("# One TCP stream at a distance: direct and through stpgate")
 	L.append("")
-	L.append("- date: %s, host: %s, %d CPUs (%s), Linux %s" % (
-	    datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-	    host, ncpu, model, os.uname().release))
-	L.append("- command: `%s`, %.0f s" % (a.command, elapsed))
-	L.append("- load average before: %s, after: %s (other work on the machine shares "
-	    "the CPUs with the emulator, iperf3 and the gateways)" % (a.load0, loadavg()))
+	L.extend(benchlib.environment_lines(a, elapsed,
+	    "the emulator, iperf3 and the gateways"))
 	L.append("- %s (%s), default configuration (no `workers:`, `flow:` or "
 	    "`limits:` lines: flow.window 256 KiB, flow.max_window 16 MiB, "
 	    "limits.session_buffer 16 MiB); iperf3 %s" % (ver, a.stpgate, iv))
@@ -697,19 +475,13 @@ def report(b, args, t_start, link_info):
 		L.append("")
 	L.append("Raw records (every run, its per-second intervals and snapshots): `%s`." %
 	    (stamp + ".json"))
-	text = "\n".join(L) + "\n"
-	with open(md_path, "w") as f:
-		f.write(text)
 	ports = {"iperf": b.iport, "bob": b.bport, "forward": b.fport}
-	with open(os.path.join(a.out, stamp + ".json"), "w") as f:
-		json.dump({"args": {k: v for k, v in vars(a).items()}, "rate": b.rate,
-		    "link": link_info, "ports": ports,
-		    "calibration": [trim(r, ports) for r in b.cal],
-		    "runs": [trim(r, ports) for r in b.runs]}, f, separators=(",", ":"))
-	plot(rows, b, a, os.path.join(a.out, png))
-	say("wrote %s" % md_path)
-	sys.stdout.write("\n" + text)
-	return md_path
+	raw = {"args": {k: v for k, v in vars(a).items()}, "rate": b.rate,
+	    "link": link_info, "ports": ports,
+	    "calibration": [trim(r, ports) for r in b.cal],
+	    "runs": [trim(r, ports) for r in b.runs]}
+	return benchlib.save_report(md_path, L, raw,
+	    lambda: plot(rows, b, a, os.path.join(a.out, png)))
 
 
 def plot(rows, b, a, png):
@@ -747,9 +519,7 @@ plot "%s" using 2:3:4:xtic(1) title "direct" lc rgb "#000000", \\
      "" using ($0):(($7 > $4 ? $7 : $4)):(stringcolumn(8)) with labels offset 0,1 notitle, \\
      %g with lines dt 2 lc rgb "#d62728" title "link rate"
 """ % (png, b.rate, a.time, b.rate * 1.25, dat, b.rate))
-	p = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
-	if p.returncode != 0:
-		say("gnuplot failed: %s" % p.stderr[:300])
+	benchlib.run_gnuplot(gp)
 
 
 # ---------------------------------------------------------------------------
@@ -780,14 +550,7 @@ def main():
 	    help="loss in percent, each direction (0,0.1,1)")
 	ap.add_argument("--queue-bdp", type=float, default=1.0,
 	    help="the link's queue in bandwidth-delay products (1)")
-	ap.add_argument("--cc", help="TCP congestion control in both namespaces "
-	    "(default: the kernel's default, inherited)")
-	ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-	ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-	ap.add_argument("--seed", type=int, default=1)
-	ap.add_argument("--max-seconds", type=float, help="end everything after this "
-	    "(default 1500; --quick 600)")
-	ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
+	benchlib.add_run_args(ap, 1500, 600)
 	a = ap.parse_args()
 	a.runs = a.runs or (1 if a.quick else 3)
 	a.time = a.time or (5 if a.quick else 8)
@@ -803,58 +566,14 @@ def main():
 		ap.error("rates are in Mbit/s, 0 < rate <= 10000")
 	if any(x < 0 or x > 2000 for x in a.rtts) or any(x < 0 or x >= 100 for x in a.losses):
 		ap.error("RTTs 0..2000 ms, losses 0..100%")
-	if os.geteuid() != 0:
-		sys.stderr.write("distance.py: needs root: it creates network namespaces and "
-		    "TUN devices (CAP_SYS_ADMIN, CAP_NET_ADMIN); running as uid %d\n" % os.geteuid())
-		sys.exit(77)
-	for tool in ("ip", "ss", "iperf3", "sysctl"):
-		if shutil.which(tool) is None:
-			sys.stderr.write("distance.py: %s is not installed\n" % tool)
-			sys.exit(1)
-	if not os.access(a.stpgate, os.X_OK):
-		sys.stderr.write("distance.py: not an executable: %s\n" % a.stpgate)
-		sys.exit(1)
-
-	# SIGTERM/SIGHUP end the run through atexit (processes killed, namespaces
-	# deleted), as ^C does.
-	def on_signal(sig, _frame):
-		raise SystemExit("distance.py: signal %d" % sig)
-	signal.signal(signal.SIGTERM, on_signal)
-	signal.signal(signal.SIGHUP, on_signal)
+	benchlib.check_can_run("distance.py", a.stpgate, ("ip", "ss", "iperf3", "sysctl"))
+	benchlib.end_on_signals("distance.py")
 
 	t_start = time.monotonic()
 	a.load0 = loadavg()
 	link = Link(a.seed)
-	h = Harness(a.stpgate, workers="auto", keep=a.keep, timeout=a.max_seconds + 120)
-	if not a.keep:
-		atexit.register(shutil.rmtree, h.dir, True)
-
-	def watchdog():
-		time.sleep(a.max_seconds)
-		say("distance.py: no end after %d s (--max-seconds); stopping everything"
-		    % a.max_seconds)
-		gwlib._kill_all()
-		link.destroy()
-		if not a.keep:
-			shutil.rmtree(h.dir, ignore_errors=True)
-		os._exit(3)
-	threading.Thread(target=watchdog, daemon=True).start()
-
-	if a.cc:
-		allowed = link.sysctl("net.ipv4.tcp_allowed_congestion_control")[link.a].split()
-		if a.cc not in allowed:
-			sys.stderr.write("distance.py: --cc %s: a namespace may only choose one of "
-			    "net.ipv4.tcp_allowed_congestion_control (%s)\n" % (a.cc,
-			    " ".join(allowed)))
-			sys.exit(2)
-		link.sysctl("net.ipv4.tcp_congestion_control", a.cc)
-	link.sysctl("net.ipv4.tcp_no_metrics_save", 1)
-	link_info = {
-	    "cc": link.sysctl("net.ipv4.tcp_congestion_control")[link.a],
-	    "rmem": link.sysctl("net.ipv4.tcp_rmem")[link.a].replace("\t", " "),
-	    "wmem": link.sysctl("net.ipv4.tcp_wmem")[link.a].replace("\t", " "),
-	}
-	say("TCP in the namespaces: %s" % link_info)
+	h = benchlib.start_harness("distance.py", a, link)
+	link_info = benchlib.namespace_tcp("distance.py", link, a.cc)
 	b = Bench(a, link, h)
 	b.setup_gateways()
 	b.calibrate()
@@ -863,9 +582,7 @@ def main():
 		if g.running():
 			g.stop(check=False)
 	report(b, a, t_start, link_info)
-	h._done.set()
-	gwlib._kill_all()
-	link.destroy()
+	benchlib.teardown(h, link)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ session across a slow, far link, and the same traffic over plain TCP (issue
 Run it through bench/fairness.sh, which installs gnuplot and builds stpgate
 first.
 
-The link is distance.py's: two network namespaces of our own (stpfair-<pid>-a
-and -b) with TUN devices joined by tests/hardening/hlib.py's link emulator,
-each direction a drop-tail queue of one bandwidth-delay product (--queue-bdp)
-in front of a serializer at --rate (default 100 Mbit/s, a fixed rate: the
-emulator and the Python traffic here share the CPUs with the gateways, so
-the rate is kept well below what distance.py calibrates to), then RTT/2 of
-delay (--rtt, default 50 ms).  No loss, no jitter.
+The link is distance.py's (bench/benchlib.py's Link): two network
+namespaces of our own (stpfair-<pid>-a and -b) with TUN devices joined by
+tests/hardening/hlib.py's link emulator, each direction a drop-tail queue of
+one bandwidth-delay product (--queue-bdp) in front of a serializer at
+--rate (default 100 Mbit/s, a fixed rate: the emulator and the Python
+traffic here share the CPUs with the gateways, so the rate is kept well
+below what distance.py calibrates to), then RTT/2 of delay (--rtt, default
+50 ms).  No loss, no jitter.
 
 alice runs in A with two forwards, bob in B with two services, both in the
 default configuration (no workers:, flow: or limits: lines):
@@ -61,8 +62,6 @@ usage: fairness.py --stpgate PATH [--quick] [--rtt MS] [--rate MBIT]
 """
 
 import argparse
-import atexit
-import datetime
 import json
 import math
 import os
@@ -82,12 +81,11 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "hardening"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-import distance  # noqa: E402
-import gwlib  # noqa: E402
-from distance import ADDR_B, cpu_ticks, fmt, loadavg, ss  # noqa: E402
-from gwlib import HOST, Harness, config_text, peer_line, say, spawn  # noqa: E402
+import benchlib  # noqa: E402
+from benchlib import (ADDR_B, Link, cpu_ticks_of, cpu_shares, fmt,  # noqa: E402
+    gateway_pair, listening, loadavg, port_of, queue_limit, ss, start_pair)
+from gwlib import HOST, peer_line, say, spawn  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 HELLO = struct.Struct(">cII")     # mode (b"D" or b"U"), phase tag, stream index
 CHUNK = 256 * 1024
 SAMPLE = 0.1                      # seconds between the bulk counters' lines
@@ -455,16 +453,6 @@ class Bench:
 		return spawn(["ip", "netns", "exec", ns, sys.executable,
 		    os.path.abspath(__file__)] + [str(x) for x in argv], log)
 
-	def listening(self, ns, port, proc, timeout=10):
-		deadline = time.monotonic() + timeout
-		while time.monotonic() < deadline and proc.poll() is None:
-			p = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Hltn",
-			    "sport = :%d" % port], capture_output=True, text=True, timeout=10)
-			if p.stdout.strip():
-				return True
-			time.sleep(0.05)
-		return False
-
 	def start_services(self):
 		b = self.link.b
 		self.resp = self.helper(b, "respond", "respond", self.rport, self.a.size)
@@ -472,51 +460,17 @@ class Bench:
 		    self.sink_out)
 		for port, p, what in ((self.rport, self.resp, "responder"),
 		    (self.bport, self.sink, "bulk service")):
-			if not self.listening(b, port, p):
+			if not listening(b, port, p):
 				raise RuntimeError("the %s did not start in %s (see %s)" % (what, b,
 				    os.path.join(self.tmp, "*.err")))
 		say("responder (pid %d) on :%d and bulk service (pid %d) on :%d in %s" % (
 		    self.resp.pid, self.rport, self.sink.pid, self.bport, b))
 
-	def configs(self):
-		alice_id, alice_key = self.keys["alice"]
-		bob_id, bob_key = self.keys["bob"]
-		b = config_text(bob_id, "X", listen=self.gport,
-		    peers={"alice": {"key": alice_key}},
-		    services={"rr": (self.rport, ["alice"]),
-		        "bulk": (self.bport, ["alice"])})
-		b = b.replace('listen: "%s:%d"' % (HOST, self.gport),
-		    'listen: "%s:%d"' % (ADDR_B, self.gport))
-		a = config_text(alice_id, "X",
-		    peers={"bob": {"key": bob_key, "dial": self.gport}},
-		    forwards=[(self.frr, "bob", "rr"), (self.fbulk, "bob", "bulk")])
-		a = a.replace('dial: "%s:%d"' % (HOST, self.gport),
-		    'dial: "%s:%d"' % (ADDR_B, self.gport))
-		# the default configuration: no workers: line (workers: auto)
-		a = a.replace("workers: X\n", "")
-		b = b.replace("workers: X\n", "")
-		assert "workers" not in a and "workers" not in b
-		return a, b
-
 	def start_gateways(self):
-		h = self.h
-		self.keys = {"alice": h.keygen("alice"), "bob": h.keygen("bob")}
-		ta, tb = self.configs()
-		self.ga = h.gateway("alice", ta)
-		self.gb = h.gateway("bob", tb)
-		self.ga.wrapper = ["ip", "netns", "exec", self.link.a]
-		self.gb.wrapper = ["ip", "netns", "exec", self.link.b]
-		for g in (self.ga, self.gb):
-			rc, out, err = h.check(g.cfg_path)
-			if rc != 0:
-				raise RuntimeError("stpgate check %s: %s" % (g.name, err or out))
-		self.gb.start()
-		self.ga.start()
-		la = self.ga.wait_log(peer_line("bob", "session up"), 30)
-		lb = self.gb.wait_log(peer_line("alice", "session up"), 30)
-		if la is None or lb is None:
-			self.h.dump_logs(20)
-			raise RuntimeError("the session did not come up across the link")
+		self.ga, self.gb = gateway_pair(self.h, self.link, self.gport,
+		    {"rr": (self.rport, ["alice"]), "bulk": (self.bport, ["alice"])},
+		    [(self.frr, "bob", "rr"), (self.fbulk, "bob", "bulk")])
+		start_pair(self.h, self.ga, self.gb)
 
 	def session_ups(self):
 		return len(self.ga.grep(peer_line("bob", "session up")))
@@ -536,7 +490,7 @@ class Bench:
 		stpgate what the gateways hold back from or for the apps."""
 		sa, sb = ss(self.link.a), ss(self.link.b)
 		down = direction == "down"
-		port = distance.port_of
+		port = port_of
 		out = {}
 		if system == "stpgate":
 			at_b = [d for d in sb if port(d["local"]) == self.gport]
@@ -639,7 +593,7 @@ class Bench:
 		t1 = t0 + a.time
 		self.sleep_until(t0)
 		pids = self.pids()
-		c0 = {k: cpu_ticks(v) for k, v in pids.items()}
+		c0 = cpu_ticks_of(pids)
 		self.link.zero()
 		w0 = time.monotonic()
 		snaps = []
@@ -647,7 +601,7 @@ class Bench:
 			self.sleep_until(t0 + frac * a.time)
 			snaps.append(self.snapshot(system, direction))
 		self.sleep_until(t1)
-		c1 = {k: cpu_ticks(v) for k, v in pids.items()}
+		c1 = cpu_ticks_of(pids)
 		wall = time.monotonic() - w0
 		emu = self.link.counters()
 		self.sleep_until(t1 + 2 * SAMPLE + 0.05)
@@ -668,10 +622,7 @@ class Bench:
 		    "tag": tag, "secs": a.time, "measured": round(dt, 3), "lat": lat,
 		    "lat_t": [round(t - t0, 4) for t, ms in samples if t0 <= t < t1],
 		    "bad": bad, "errors": errs, "bulk_errors": other, "rates": rates,
-		    "snapshots": snaps, "emu": emu, "cpu": {}}
-		for k in pids:
-			if c0[k] is not None and c1[k] is not None and wall > 0:
-				rec["cpu"][k] = round((c1[k] - c0[k]) / CLK_TCK / wall, 3)
+		    "snapshots": snaps, "emu": emu, "cpu": cpu_shares(c0, c1, wall)}
 		self.loaded.append(rec)
 		say("%-7s loaded (%s, run %d): interactive %d answers, p50 %s, p99 %s, max %s "
 		    "ms; bulk %s Mbit/s in all, streams %s%s" % (system, direction, run + 1,
@@ -733,28 +684,9 @@ def summary(b):
 
 
 def report(b, a, t_start, link_info):
-	host = os.uname().nodename
-	stamp = datetime.date.today().strftime("%Y%m%d") + "-" + host + "-fairness"
-	if a.quick:
-		stamp += "-quick"
-	os.makedirs(a.out, exist_ok=True)
-	md_path = os.path.join(a.out, stamp + ".md")
-	png = stamp + ".png"
+	stamp, md_path, png = benchlib.report_paths(a, "fairness")
 	elapsed = time.monotonic() - t_start
-	model = "?"
-	try:
-		with open("/proc/cpuinfo") as f:
-			for line in f:
-				if line.startswith("model name"):
-					model = line.split(":", 1)[1].strip()
-					break
-	except OSError:
-		pass
-	try:
-		ver = subprocess.run([a.stpgate, "--version"], capture_output=True, text=True,
-		    timeout=10).stdout.strip().splitlines()[0]
-	except (OSError, IndexError, subprocess.TimeoutExpired):
-		ver = "?"
+	ver = benchlib.stpgate_version(a.stpgate)
 	S = summary(b)
 	dirs = ["down"] + (["up"] if a.upload else [])
 	dname = {"down": "downloads (B → A, the responses' direction)",
@@ -776,13 +708,8 @@ def report(b, a, t_start, link_info):
 	L.append("# Fair streams over one session: an interactive stream beside %d bulk "
 	    "ones" % a.streams)
 	L.append("")
-	L.append("- date: %s, host: %s, %d CPUs (%s), Linux %s" % (
-	    datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-	    host, os.cpu_count(), model, os.uname().release))
-	L.append("- command: `%s`, %.0f s" % (a.command, elapsed))
-	L.append("- load average before: %s, after: %s (other work on the machine shares "
-	    "the CPUs with the emulator, the Python clients and the gateways)" % (
-	    a.load0, loadavg()))
+	L.extend(benchlib.environment_lines(a, elapsed,
+	    "the emulator, the Python clients and the gateways"))
 	L.append("- %s (%s), default configuration (no `workers:`, `flow:` or `limits:` "
 	    "lines)" % (ver, a.stpgate))
 	L.append("- TCP in both namespaces: congestion control %s, tcp_rmem %s, tcp_wmem "
@@ -929,22 +856,14 @@ def report(b, a, t_start, link_info):
 	L.append("")
 	L.append("Raw records (every answer's latency, every run's rates and "
 	    "snapshots): `%s`." % (stamp + ".json"))
-	text = "\n".join(L) + "\n"
-	with open(md_path, "w") as f:
-		f.write(text)
-	with open(os.path.join(a.out, stamp + ".json"), "w") as f:
-		json.dump({"args": {k: v for k, v in vars(a).items()}, "link": link_info,
-		    "idle": b.idle, "loaded": b.loaded, "session_ups": ups},
-		    f, separators=(",", ":"))
-	plot(b, a, S, dirs, os.path.join(a.out, png))
-	say("wrote %s" % md_path)
-	sys.stdout.write("\n" + text)
-	return md_path
+	raw = {"args": {k: v for k, v in vars(a).items()}, "link": link_info,
+	    "idle": b.idle, "loaded": b.loaded, "session_ups": ups}
+	return benchlib.save_report(md_path, L, raw,
+	    lambda: plot(b, a, S, dirs, os.path.join(a.out, png)))
 
 
 def b_qlimit(a):
-	bdp = a.rate * 1e6 / 8 * a.rtt / 1000.0
-	return int(max(64 * 1500, a.queue_bdp * bdp))
+	return queue_limit(a.rate, a.rtt, a.queue_bdp)
 
 
 def plot(b, a, S, dirs, png):
@@ -1026,9 +945,7 @@ unset multiplot
 		    (S[("stpgate", d)]["idle_p99"] or a.rtt) + a.rtt + 10,
 		    (S[("stpgate", d)]["idle_p99"] or a.rtt) + a.rtt + 10,
 		    cdf or "0 notitle", a.streams, top, bars, mean * 0.8, mean * 1.2))
-	p = subprocess.run(["gnuplot", gp], capture_output=True, text=True, timeout=60)
-	if p.returncode != 0:
-		say("gnuplot failed: %s" % p.stderr[:300])
+	benchlib.run_gnuplot(gp)
 
 
 # ---------------------------------------------------------------------------
@@ -1054,14 +971,7 @@ def main():
 	    "(2; --quick 1)")
 	ap.add_argument("--upload", action="store_true",
 	    help="uploads too (A -> B), after the downloads")
-	ap.add_argument("--cc", help="TCP congestion control in both namespaces "
-	    "(default: the kernel's default, inherited)")
-	ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
-	ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-	ap.add_argument("--seed", type=int, default=1)
-	ap.add_argument("--max-seconds", type=float, help="end everything after this "
-	    "(default 900; --quick 300)")
-	ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
+	benchlib.add_run_args(ap, 900, 300)
 	a = ap.parse_args()
 	a.rate_given = a.rate is not None
 	a.rate = a.rate or 100.0
@@ -1078,58 +988,14 @@ def main():
 		ap.error("--runs 1..20, --time and --idle 1..600 s, --warm 0..60 s")
 	if not 0 < a.rate <= 10000 or not 0 <= a.rtt <= 2000 or not 0 < a.queue_bdp <= 100:
 		ap.error("--rate 0..10000 Mbit/s, --rtt 0..2000 ms, --queue-bdp 0..100")
-	if os.geteuid() != 0:
-		sys.stderr.write("fairness.py: needs root: it creates network namespaces and "
-		    "TUN devices (CAP_SYS_ADMIN, CAP_NET_ADMIN); running as uid %d\n" % os.geteuid())
-		sys.exit(77)
-	for tool in ("ip", "ss", "sysctl"):
-		if shutil.which(tool) is None:
-			sys.stderr.write("fairness.py: %s is not installed\n" % tool)
-			sys.exit(1)
-	if not os.access(a.stpgate, os.X_OK):
-		sys.stderr.write("fairness.py: not an executable: %s\n" % a.stpgate)
-		sys.exit(1)
-
-	# SIGTERM/SIGHUP end the run through atexit (processes killed, namespaces
-	# deleted), as ^C does.
-	def on_signal(sig, _frame):
-		raise SystemExit("fairness.py: signal %d" % sig)
-	signal.signal(signal.SIGTERM, on_signal)
-	signal.signal(signal.SIGHUP, on_signal)
+	benchlib.check_can_run("fairness.py", a.stpgate, ("ip", "ss", "sysctl"))
+	benchlib.end_on_signals("fairness.py")
 
 	t_start = time.monotonic()
 	a.load0 = loadavg()
-	link = distance.Link(a.seed, prefix="stpfair-")
-	h = Harness(a.stpgate, workers="auto", keep=a.keep, timeout=a.max_seconds + 120)
-	if not a.keep:
-		atexit.register(shutil.rmtree, h.dir, True)
-
-	def watchdog():
-		time.sleep(a.max_seconds)
-		say("fairness.py: no end after %d s (--max-seconds); stopping everything"
-		    % a.max_seconds)
-		gwlib._kill_all()
-		link.destroy()
-		if not a.keep:
-			shutil.rmtree(h.dir, ignore_errors=True)
-		os._exit(3)
-	threading.Thread(target=watchdog, daemon=True).start()
-
-	if a.cc:
-		allowed = link.sysctl("net.ipv4.tcp_allowed_congestion_control")[link.a].split()
-		if a.cc not in allowed:
-			sys.stderr.write("fairness.py: --cc %s: a namespace may only choose one of "
-			    "net.ipv4.tcp_allowed_congestion_control (%s)\n" % (a.cc,
-			    " ".join(allowed)))
-			sys.exit(2)
-		link.sysctl("net.ipv4.tcp_congestion_control", a.cc)
-	link.sysctl("net.ipv4.tcp_no_metrics_save", 1)
-	link_info = {
-	    "cc": link.sysctl("net.ipv4.tcp_congestion_control")[link.a],
-	    "rmem": link.sysctl("net.ipv4.tcp_rmem")[link.a].replace("\t", " "),
-	    "wmem": link.sysctl("net.ipv4.tcp_wmem")[link.a].replace("\t", " "),
-	}
-	say("TCP in the namespaces: %s" % link_info)
+	link = Link(a.seed, prefix="stpfair-")
+	h = benchlib.start_harness("fairness.py", a, link)
+	link_info = benchlib.namespace_tcp("fairness.py", link, a.cc)
 	link.shape(a.rate, 0.0, a.rtt, b_qlimit(a))
 	b = Bench(a, link, h)
 	b.start_services()
@@ -1139,9 +1005,7 @@ def main():
 	for g in (b.ga, b.gb):
 		if g.running():
 			g.stop(check=False)
-	h._done.set()
-	gwlib._kill_all()
-	link.destroy()
+	benchlib.teardown(h, link)
 
 
 if __name__ == "__main__":

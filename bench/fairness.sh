@@ -63,6 +63,9 @@ EOF
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ME=fairness.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$REPO/bench/lib.sh"
 STPGATE=""
 PASS=()
 CMD="bench/fairness.sh"
@@ -71,69 +74,20 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--help|-h) usage; exit 0 ;;
 	--stpgate)
-		[ $# -ge 2 ] || { echo "fairness.sh: $1 needs a value" >&2; exit 2; }
+		bench_need_value $# "$1"
 		STPGATE=$2; CMD+=" $2"; shift ;;
 	--quick|--keep|--upload) PASS+=("$1") ;;
 	--rtt|--rate|--queue-bdp|--streams|--size|--idle|--warm|--time|--runs|--cc|\
 	--out|--max-seconds|--seed)
-		[ $# -ge 2 ] || { echo "fairness.sh: $1 needs a value" >&2; exit 2; }
+		bench_need_value $# "$1"
 		PASS+=("$1" "$2"); CMD+=" $2"; shift ;;
 	*) echo "fairness.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
 	shift
 done
 
-log() { printf 'fairness.sh: %s\n' "$*" >&2; }
-die() { printf 'fairness.sh: error: %s\n' "$*" >&2; exit 1; }
-
-if [ "$(id -u)" != 0 ]; then
-	echo "fairness.sh: needs root: it creates network namespaces and TUN devices" \
-	    "(CAP_SYS_ADMIN, CAP_NET_ADMIN); running as uid $(id -u). Run it with sudo." >&2
-	exit 77
-fi
-[ -e /dev/net/tun ] || die "/dev/net/tun is not available (modprobe tun)"
-
-need=()
-for pair in gnuplot:gnuplot-nox ip:iproute2 ss:iproute2 sysctl:procps python3:python3; do
-	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-done
-if [ -z "$STPGATE" ]; then
-	for pkg in cmake build-essential pkg-config libuv1-dev libssl-dev \
-	    libprotobuf-c-dev protobuf-c-compiler libyaml-dev; do
-		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-			need+=("$pkg")
-	done
-fi
-if [ "${#need[@]}" -gt 0 ]; then
-	mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
-	log "installing ${need[*]}"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
-		    die "apt-get install ${need[*]} failed"
-	fi
-fi
-
-if [ -z "$STPGATE" ]; then
-	BUILD="${BENCH_BUILD:-$REPO/build-bench}"
-	log "building stpgate (Release) in $BUILD"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTP_WERROR=ON >/dev/null ||
-	    die "cmake configure failed (cmake -S $REPO -B $BUILD)"
-	cmake --build "$BUILD" --target stpgate -j2 >/dev/null ||
-	    die "build failed (cmake --build $BUILD --target stpgate)"
-	STPGATE="$BUILD/gateway/stpgate"
-fi
-[ -x "$STPGATE" ] || die "not an executable: $STPGATE"
-
-# fairness.py cleans up on SIGTERM (processes by PID, namespaces); pass ^C,
-# SIGTERM and SIGHUP on to it as SIGTERM and wait for it to finish.
-python3 "$REPO/bench/fairness.py" --stpgate "$STPGATE" --command "$CMD" \
-    ${PASS[@]+"${PASS[@]}"} &
-PY=$!
-trap 'kill -TERM "$PY" 2>/dev/null || true' INT TERM HUP
-rc=0
-while :; do
-	wait "$PY" && rc=0 || rc=$?
-	kill -0 "$PY" 2>/dev/null || break   # wait returns early on a trapped signal
-done
-exit "$rc"
+bench_need_root_tun
+bench_install_missing gnuplot:gnuplot-nox ip:iproute2 ss:iproute2 sysctl:procps python3:python3
+bench_stpgate
+bench_run_python "$REPO/bench/fairness.py" --stpgate "$STPGATE" --command "$CMD" \
+    ${PASS[@]+"${PASS[@]}"}

@@ -80,10 +80,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "hardening"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import hlib  # noqa: E402
 import gwlib  # noqa: E402
+from benchlib import cpu_model, stpgate_version  # noqa: E402
 from gwlib import HOST, Harness, yq, rss_kib  # noqa: E402
 
 KiB = 1 << 10
@@ -1029,18 +1031,8 @@ class Soak:
 		fail_path = os.path.join(out_dir, stamp + "-failures.log")
 		verdicts = self.verdicts()
 		plot_note = self.plot(png_path)
-		try:
-			ver = subprocess.run([self.h.stpgate, "--version"], capture_output=True,
-			    text=True, timeout=10).stdout.strip().splitlines()[0]
-		except (OSError, subprocess.TimeoutExpired, IndexError):
-			ver = "?"
-		cpu = "?"
-		try:
-			with open("/proc/cpuinfo") as f:
-				m = re.search(r"model name\s*:\s*(.*)", f.read())
-				cpu = m.group(1).strip() if m else "?"
-		except OSError:
-			pass
+		ver = stpgate_version(self.h.stpgate)
+		cpu = cpu_model()
 		tot = self.totals
 		n = tot["ok"] + tot["failed"]
 		secs = self.end_t

@@ -39,6 +39,9 @@ EOF
 }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ME=soak.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$REPO/bench/lib.sh"
 ORIG="$*"
 STPGATE=""
 PYARGS=()
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
 		PYARGS+=(--minutes "$MINUTES"); shift ;;
 	--stpgate) STPGATE=${2:-}; shift ;;
 	--concurrency|--rate|--seed|--workers|--out)
-		[ $# -ge 2 ] || { echo "soak.sh: $1 needs a value" >&2; exit 2; }
+		bench_need_value $# "$1"
 		PYARGS+=("$1" "$2"); shift ;;
 	--keep|--no-netns) PYARGS+=("$1") ;;
 	--help|-h) usage; exit 0 ;;
@@ -61,9 +64,6 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-
-log() { printf 'soak.sh: %s\n' "$*" >&2; }
-die() { printf 'soak.sh: error: %s\n' "$*" >&2; exit 1; }
 
 command -v python3 >/dev/null || die "python3 is needed"
 if [ "$(id -u)" != 0 ]; then
@@ -78,10 +78,8 @@ has_mpl() { "$1" -c 'import matplotlib' 2>/dev/null; }
 if ! has_mpl python3 && ! { [ -x /usr/bin/python3 ] && has_mpl /usr/bin/python3; }; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		log "installing python3-matplotlib for the plot"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null 2>&1 ||
-		    { apt-get update -qq >/dev/null 2>&1 || true
-		      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null 2>&1 ||
-		      log "could not install python3-matplotlib: the plot falls back to gnuplot, if any"; }
+		bench_apt_install python3-matplotlib 2>/dev/null ||
+		    log "could not install python3-matplotlib: the plot falls back to gnuplot, if any"
 	else
 		log "no matplotlib (python3-matplotlib): the plot falls back to gnuplot, if any"
 	fi
@@ -93,11 +91,7 @@ fi
 if [ -z "$STPGATE" ]; then
 	BUILD="${SOAK_BUILD:-$REPO/build-bench}"
 	log "configuring and building stpgate in $BUILD (Release)"
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
-	    die "cmake configure failed (cmake -S $REPO -B $BUILD)"
-	cmake --build "$BUILD" --target stpgate -j2 >/dev/null ||
-	    die "build failed (cmake --build $BUILD --target stpgate)"
-	STPGATE="$BUILD/gateway/stpgate"
+	bench_build_stpgate "$BUILD"
 fi
 [ -x "$STPGATE" ] || die "not an executable: $STPGATE"
 STPGATE=$(cd "$(dirname "$STPGATE")" && pwd)/$(basename "$STPGATE")

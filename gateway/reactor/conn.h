@@ -128,7 +128,7 @@ int conn_congested(const conn *c);
 void conn_want_turn(conn *c);
 /*
  * 1 while pacing holds the output below its ceiling (a path slower than
- * high_cap per OUT_DELAY_MS, about 6 Gbit/s at the default session_buffer).
+ * high_cap per OUT_DELAY_MS, about 3 Gbit/s at the default session_buffer).
  */
 int conn_paced(const conn *c);
 /* Bytes of output below the high-water mark (0 when at or over it). */

@@ -84,7 +84,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import benchlib  # noqa: E402
 from benchlib import (ADDR_B, Link, cpu_ticks_of, cpu_shares, fmt,  # noqa: E402
     gateway_pair, listening, loadavg, port_of, queue_limit, ss, start_pair)
-from gwlib import HOST, peer_line, say, spawn  # noqa: E402
+from gwlib import HOST, peer_line, recv_exact, say, spawn  # noqa: E402
 
 HELLO = struct.Struct(">cII")     # mode (b"D" or b"U"), phase tag, stream index
 CHUNK = 256 * 1024
@@ -104,16 +104,6 @@ def _listener(port):
 	return ls
 
 
-def _recv_exact(s, n):
-	buf = b""
-	while len(buf) < n:
-		d = s.recv(n - len(buf))
-		if not d:
-			return None
-		buf += d
-	return buf
-
-
 def _answer(req):
 	return (int.from_bytes(req, "big") ^ int.from_bytes(bytes([XOR]) * len(req),
 	    "big")).to_bytes(len(req), "big")
@@ -128,7 +118,7 @@ def role_respond(port, size):
 		c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 		try:
 			while True:
-				req = _recv_exact(c, size)
+				req = recv_exact(c, size, eof_ok=True)
 				if req is None:
 					break
 				c.sendall(_answer(req))
@@ -162,7 +152,7 @@ def role_rr(host, port, size, out):
 			t0 = time.monotonic()
 			try:
 				s.sendall(req)
-				resp = _recv_exact(s, size)
+				resp = recv_exact(s, size, eof_ok=True)
 			except OSError as e:
 				f.write("error %r\n" % e)
 				return

@@ -86,7 +86,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import hlib  # noqa: E402
 import gwlib  # noqa: E402
 from benchlib import cpu_model, stpgate_version  # noqa: E402
-from gwlib import HOST, Harness, yq, rss_kib  # noqa: E402
+from gwlib import HOST, Harness, recv_exact, yq, rss_kib  # noqa: E402
 
 KiB = 1 << 10
 MiB = 1 << 20
@@ -375,16 +375,6 @@ class Service:
 			self.sock.close()
 		except OSError:
 			pass
-
-
-def recv_exact(c, n):
-	b = b""
-	while len(b) < n:
-		d = c.recv(n - len(b))
-		if not d:
-			raise ValueError("short header")
-		b += d
-	return b
 
 
 def src_handler(pat):

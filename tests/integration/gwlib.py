@@ -1061,6 +1061,20 @@ def plugin_events(text, plugin):
 	return out
 
 
+def recv_exact(s, n, eof_ok=False):
+	"""n bytes from socket s.  An EOF before them raises ValueError naming
+	how many came, or with eof_ok returns None."""
+	buf = b""
+	while len(buf) < n:
+		d = s.recv(n - len(buf))
+		if not d:
+			if eof_ok:
+				return None
+			raise ValueError("EOF after %d of %d bytes" % (len(buf), n))
+		buf += d
+	return buf
+
+
 def wait_for(pred, timeout, step=0.1):
 	"""pred()'s first true value within timeout seconds, or its last value."""
 	deadline = time.monotonic() + timeout

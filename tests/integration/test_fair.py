@@ -36,8 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwlib import (test_main, FAST_TIMEOUTS, HOST, MiB, Pattern,  # noqa: E402
-    config_text, metric_samples, metrics_text, peer_line, say, wait_for,
-    wait_sessions_up)
+    config_text, metric_samples, metrics_text, peer_line, recv_exact, say,
+    wait_for, wait_sessions_up)
 
 STREAMS = 8
 LOAD_SECONDS = 3.0      # bulk streams run at least this long ...
@@ -59,22 +59,12 @@ def answer(req):
 	return bytes(b ^ 0xA5 for b in reversed(req))
 
 
-def recv_exact(s, n):
-	buf = b""
-	while len(buf) < n:
-		d = s.recv(n - len(buf))
-		if not d:
-			return None
-		buf += d
-	return buf
-
-
 def bulk_handler(pattern):
 	"""Service: a 4-byte stream number, then the pattern from its offset
 	until the app half-closes; srv.state['sent'][i] is what went out."""
 	def h(c, srv):
 		c.settimeout(BOUND + 30)
-		hello = recv_exact(c, 4)
+		hello = recv_exact(c, 4, eof_ok=True)
 		if hello is None:
 			return
 		i = struct.unpack(">I", hello)[0]
@@ -108,7 +98,7 @@ def rr_handler(c, srv):
 	c.settimeout(BOUND + 30)
 	c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 	while True:
-		req = recv_exact(c, RR_SIZE)
+		req = recv_exact(c, RR_SIZE, eof_ok=True)
 		if req is None:
 			break
 		c.sendall(answer(req))
@@ -196,7 +186,7 @@ class RrApp(threading.Thread):
 				seq += 1
 				req = struct.pack(">Q", seq) + os.urandom(RR_SIZE - 8)
 				s.sendall(req)
-				resp = recv_exact(s, RR_SIZE)
+				resp = recv_exact(s, RR_SIZE, eof_ok=True)
 				if resp is None:
 					self.how = "EOF after %d answers" % self.ok
 					return

@@ -43,23 +43,12 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwlib import (test_main, FAST_TIMEOUTS, HOST, UP_WAIT,  # noqa: E402
-    config_text, echo_handler, peer_line, say, spawn, wait_for)
+    config_text, echo_handler, peer_line, recv_exact, say, spawn, wait_for)
 
 PP2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-
-
-def recv_exact(s, n):
-	buf = b""
-	while len(buf) < n:
-		chunk = s.recv(n - len(buf))
-		if not chunk:
-			raise ValueError("EOF after %d of %d bytes" % (len(buf), n))
-		buf += chunk
-	return buf
 
 
 def read_proxy_header(c):

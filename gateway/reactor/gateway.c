@@ -127,6 +127,14 @@ gateway_draining(const gateway *gw)
 	return gw->draining;
 }
 
+int
+gateway_ip_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0;
+}
+
 uint64_t
 gateway_now(gateway *gw)
 {

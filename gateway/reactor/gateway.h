@@ -56,6 +56,12 @@ int gateway_draining(const gateway *gw);
 /* Loop time in ms (uv_now). */
 uint64_t gateway_now(gateway *gw);
 /*
+ * host as an IP literal (IPv4, or IPv6 without brackets) with port, in *ss:
+ * 1 if it is one, 0 if it is a name (a DNS name to resolve).
+ */
+int gateway_ip_literal(const char *host, uint16_t port,
+    struct sockaddr_storage *ss);
+/*
  * App connections (both accepted and connected to services): 0 if one more
  * is allowed under limits.max_connections (and counts it), else STP_ETOOBIG.
  */

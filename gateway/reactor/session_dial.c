@@ -312,9 +312,7 @@ sess_dial(session *s)
 		snprintf(s->dhost, sizeof(s->dhost), "%s", rhost);
 		s->dport = rport;
 		host = s->dhost;
-		memset(&ss, 0, sizeof(ss));
-		if (uv_ip4_addr(host, rport, (struct sockaddr_in *)&ss) == 0 ||
-		    uv_ip6_addr(host, rport, (struct sockaddr_in6 *)&ss) == 0) {
+		if (gateway_ip_literal(host, rport, &ss)) {
 			connect_addr(s, (const struct sockaddr *)&ss);
 			return;
 		}

@@ -75,15 +75,6 @@ target_ok(const char *h, uint32_t port)
 	return n >= 1 && n <= 255 && port >= 1 && port <= 65535;
 }
 
-/* A host that is an IP literal, as a socket address (port included). */
-static int
-literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	return uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0;
-}
-
 void
 sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 {
@@ -96,7 +87,7 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 	stream_req q;
 	long svc = -1, p;
 	char svcname[CFG_HOST_MAX + 16];
-	int long_name;
+	int long_name, is_literal;
 
 	/*
 	 * For logs and the lookup: a name longer than any service can have is
@@ -151,7 +142,9 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 			    STP__V1__RESET_CODE__RESET_REFUSED, M_ST_NOT_ALLOWED,
 			    "%s: peer %s may not open dynamic streams here (its "
 			    "entry has no destinations)", svcname, s->name); return; }
-		if (literal(target, (uint16_t)o->target_port, &ss))
+		is_literal = gateway_ip_literal(target, (uint16_t)o->target_port,
+		    &ss);
+		if (is_literal)
 			q.name_allowed = destpolicy_allows_addr(dp,
 			    (const struct sockaddr *)&ss, (uint16_t)o->target_port);
 		else
@@ -159,7 +152,7 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 			    (uint16_t)o->target_port);
 		/* A name no name rule allows may still resolve to an address
 		 * an address rule allows (stream.c checks each). */
-		if (!q.name_allowed && (literal(target, 0, &ss) ||
+		if (!q.name_allowed && (is_literal ||
 		    !destpolicy_has_addr_rules(dp, (uint16_t)o->target_port)))
 			{ refuse_open(s, o->stream_id,
 			    STP__V1__RESET_CODE__RESET_REFUSED, M_ST_NOT_ALLOWED,

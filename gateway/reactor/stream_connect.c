@@ -252,8 +252,7 @@ stream_new_remote(struct session *s, const stream_req *q)
 		return st;
 	}
 	/* An IP literal connects at once; a name is resolved now, every time. */
-	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
+	if (gateway_ip_literal(host, port, &ss)) {
 		connect_to(st, (struct sockaddr *)&ss);
 		return st;
 	}

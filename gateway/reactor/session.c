@@ -813,10 +813,10 @@ on_writable(void *owner, conn *c)
 	 * A turn: the output has room again.  Every stream that stopped for
 	 * it (on the turn list: the output, or a turn already used, stopped
 	 * it) gets a ticket: one read, taken even if the others' reads fill
-	 * the output first (stream_take_turn).  When streams contend (two or more read
-	 * in the last turn), each reads at most its share of the room and then
-	 * waits for the next turn, which comes when the output is back under
-	 * its low-water mark (conn_hold_output).  So what each sends does not
+	 * the output first (stream_take_turn).  When streams contend (two or
+	 * more read in the last turn), each reads at most its share of the
+	 * room and then waits for the next turn, which comes when the output
+	 * is back under its low-water mark (conn_want_turn).  So what each sends does not
 	 * depend on the order the kernel reports sockets readable in: without
 	 * turns the first in that order read again and again (libuv reads a
 	 * socket up to 32 times per wakeup), took most of the link, and an

@@ -963,6 +963,15 @@ endpoint_sid(const endpoint *e)
 	return e->established ? e->sid : NULL;
 }
 
+int
+endpoint_resume_secret(const endpoint *e, uint8_t out[KS_RESUME_LEN])
+{
+	if (!e->established || !(e->features & HS_FEATURE_RESUME))
+		return STP_ESTATE;
+	memcpy(out, e->resume, KS_RESUME_LEN);
+	return 0;
+}
+
 const char *
 endpoint_reason(const endpoint *e)
 {

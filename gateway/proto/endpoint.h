@@ -294,6 +294,12 @@ uint32_t endpoint_features(const endpoint *e);
  */
 int endpoint_update_identity(endpoint *e, const sign_key *k, uint64_t now_ms);
 const uint8_t *endpoint_sid(const endpoint *e);
+/*
+ * The session's resume secret (proto/STP.md, "Resumption"), for a later
+ * session's proofs (ks_resume_proof): 0 and out filled, or STP_ESTATE (not
+ * established, or HS_FEATURE_RESUME not agreed).  The caller wipes its copy.
+ */
+int endpoint_resume_secret(const endpoint *e, uint8_t out[KS_RESUME_LEN]);
 /* Why the connection failed or closed, for logs. */
 const char *endpoint_reason(const endpoint *e);
 /*

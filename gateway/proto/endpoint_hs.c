@@ -91,6 +91,8 @@ establish(endpoint *e)
 	memcpy(e->auth_pub, r.peer_pub, 32);
 	sign_key_public(e->cfg.hs.identity, e->self_pub);
 	e->features = r.peer_features & e->cfg.hs.features;
+	if (e->features & HS_FEATURE_RESUME)
+		memcpy(e->resume, r.resume, KS_RESUME_LEN);
 	e->peer_flags = r.peer_flags;
 	e->our_flags = r.our_flags;
 	e->signing = signing_of(r.our_flags, r.peer_flags, policy);

@@ -120,6 +120,8 @@ struct endpoint {
 	uint8_t auth_pub[32];   /* the identity the peer's AUTH proved */
 	uint8_t self_pub[32];   /* ours as the peer knows it (the same) */
 	uint32_t features;      /* extensions both Auths set: HS_FEATURE_* */
+	unsigned resume_tx, resume_rx; /* RESUME_* bits: the exchange's order
+					* (STP.md, "Resumption") */
 	int have_peer;
 	/*
 	 * The peer's verification key, made once in establish() when we check
@@ -127,6 +129,8 @@ struct endpoint {
 	 */
 	sign_pub *peer_vk;
 	uint8_t sid[KS_SID_LEN];
+	uint8_t resume[KS_RESUME_LEN]; /* with HS_FEATURE_RESUME agreed; wiped
+					* with the endpoint */
 	uint32_t peer_flags, our_flags;
 	unsigned signing;       /* EP_SIGN_*, decided in establish() */
 	const sign_key *test_signer;  /* endpoint_test_sign_with */
@@ -260,5 +264,11 @@ int ep_rekem_start(endpoint *e);
 int ep_rx_process(endpoint *e);
 /* A RECORD or KEY_UPDATE frame becomes an OPEN job (here: in place, now). */
 int ep_rx_dispatch(endpoint *e, uint8_t *frame, size_t len, int here);
+
+/* resume_tx / resume_rx bits. */
+#define RESUME_SENT 1u          /* a Resume went (came) */
+#define RESUME_STREAMS_DONE 2u  /* the last ResumeStreams went (came) */
+#define RESUME_LATE 4u          /* a stream or identity record went (came):
+				 * too late for the initiator's Resume */
 
 #endif

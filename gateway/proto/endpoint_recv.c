@@ -276,6 +276,52 @@ ep_open_strip(const endpoint *e, Stp__V1__StreamOpen *o)
 		o->datagram = 0;
 }
 
+/*
+ * A Resume or ResumeStreams in its place (STP.md, "Resumption"): only with
+ * the extension agreed; the initiator's Resume before any stream or
+ * identity record of its, the responder's in answer to ours; ResumeStreams
+ * after the sender's Resume and up to its last; a Resume well formed.  0,
+ * or the session fails.
+ */
+static const char *body_name(int b);
+
+static int
+rx_resume_ok(endpoint *e, uint64_t seq, const Stp__V1__Record *rec)
+{
+	const char *what = NULL;
+
+	const Stp__V1__Resume *m = rec->resume;
+
+	if (!(e->features & HS_FEATURE_RESUME))
+		what = "an extension not agreed in the Auths";
+	else if (rec->body_case == STP__V1__RECORD__BODY_RESUME &&
+	    (m->session_id.len != KS_SID_LEN ||
+	    (m->proof.len != 0 && m->proof.len != KS_PROOF_LEN) ||
+	    (m->proof.len == 0) == (m->reason == NULL || m->reason[0] == '\0') ||
+	    (m->reason != NULL && strlen(m->reason) > REASON_MAX)))
+		what = "malformed (a 16-byte session id, and a 32-byte proof or "
+		    "a reason of at most 128 bytes)";
+	else if (rec->body_case == STP__V1__RECORD__BODY_RESUME_STREAMS) {
+		if (!(e->resume_rx & RESUME_SENT))
+			what = "before the peer's resume";
+		else if (e->resume_rx & RESUME_STREAMS_DONE)
+			what = "after the peer's last";
+		else if (rec->resume_streams->last)
+			e->resume_rx |= RESUME_STREAMS_DONE;
+	} else if (e->resume_rx & RESUME_SENT)
+		what = "a second one";
+	else if (e->cfg.hs.initiator ? !(e->resume_tx & RESUME_SENT) :
+	    (e->resume_rx & RESUME_LATE) != 0)
+		what = e->cfg.hs.initiator ? "not an answer to ours" :
+		    "after the initiator's stream records";
+	else
+		e->resume_rx |= RESUME_SENT;
+	if (what == NULL)
+		return 0;
+	return ep_fail(e, STP_EPROTO, "record %llu: %s, %s",
+	    (unsigned long long)seq, body_name(rec->body_case), what);
+}
+
 static const char *
 body_name(int b)
 {
@@ -293,6 +339,8 @@ body_name(int b)
 	case STP__V1__RECORD__BODY_KEM_REPLY: return "kem_reply";
 	case STP__V1__RECORD__BODY_CLOSE: return "close";
 	case STP__V1__RECORD__BODY_COVER: return "cover";
+	case STP__V1__RECORD__BODY_RESUME: return "resume";
+	case STP__V1__RECORD__BODY_RESUME_STREAMS: return "resume_streams";
 	case STP__V1__RECORD__BODY_IDENTITY_UPDATE: return "identity_update";
 	case STP__V1__RECORD__BODY_DATAGRAM: return "datagram";
 	default: return "no";
@@ -306,7 +354,7 @@ rx_record(endpoint *e, endpoint_job *j)
 	uint64_t seq = j->rj.seq;
 	uint8_t type = j->rj.buf[0];
 	Stp__V1__Record *rec;
-	int body;
+	int body, rc;
 
 	if (e->peer_closed)
 		return ep_fail(e, STP_EPROTO, "record after close");
@@ -354,6 +402,7 @@ rx_record(endpoint *e, endpoint_job *j)
 			e->fast_rec.seq = rseq;
 			e->fast_rec.time_ms = rtime;
 			e->fast_rec.body_case = STP__V1__RECORD__BODY_DATA;
+			e->resume_rx |= RESUME_LATE;
 			e->fast_rec.data = &e->fast_data;
 			if (plen != j->rj.pt_len) {
 				/* The verified signature, as the arena path gives it. */
@@ -398,6 +447,17 @@ rx_record(endpoint *e, endpoint_job *j)
 	e->st.bytes_recv += j->rj.pt_len;
 	e->rx.bytes += j->rj.pt_len;
 
+	if (body != STP__V1__RECORD__BODY_PING &&
+	    body != STP__V1__RECORD__BODY_PONG &&
+	    body != STP__V1__RECORD__BODY_COVER &&
+	    body != STP__V1__RECORD__BODY_KEY_UPDATE &&
+	    body != STP__V1__RECORD__BODY_KEM_INIT &&
+	    body != STP__V1__RECORD__BODY_KEM_REPLY &&
+	    body != STP__V1__RECORD__BODY_CLOSE &&
+	    body != STP__V1__RECORD__BODY_RESUME &&
+	    body != STP__V1__RECORD__BODY_RESUME_STREAMS)
+		e->resume_rx |= RESUME_LATE;
+
 	switch (body) {
 	case STP__V1__RECORD__BODY_OPEN:
 		/* Fields of an extension not agreed are as if absent: what a
@@ -406,9 +466,22 @@ rx_record(endpoint *e, endpoint_job *j)
 			ep_open_strip(e, rec->open);
 		/* The arena now belongs to this event until the next poll. */
 		return ep_push_event(e, EP_RECORD, rec, 0, 0, NULL);
+	case STP__V1__RECORD__BODY_WINDOW:
+		if (rec->window != NULL && !(e->features & HS_FEATURE_RESUME)) {
+			rec->window->received = 0;
+			rec->window->fin = 0;
+		}
+		return ep_push_event(e, EP_RECORD, rec, 0, 0, NULL);
+	case STP__V1__RECORD__BODY_RESUME:
+	case STP__V1__RECORD__BODY_RESUME_STREAMS:
+		if (rec->resume == NULL)  /* any member of the body union */
+			return ep_fail(e, STP_EPROTO, "record %llu: %s without "
+			    "a body", (unsigned long long)seq, body_name(body));
+		if ((rc = rx_resume_ok(e, seq, rec)) != 0)
+			return rc;
+		return ep_push_event(e, EP_RECORD, rec, 0, 0, NULL);
 	case STP__V1__RECORD__BODY_ACCEPT:
 	case STP__V1__RECORD__BODY_DATA:
-	case STP__V1__RECORD__BODY_WINDOW:
 	case STP__V1__RECORD__BODY_FIN:
 	case STP__V1__RECORD__BODY_RESET:
 		/* The arena now belongs to this event until the next poll. */

@@ -326,10 +326,35 @@ control_body(const Stp__V1__Record *r)
 	case STP__V1__RECORD__BODY_WINDOW:
 	case STP__V1__RECORD__BODY_FIN:
 	case STP__V1__RECORD__BODY_RESET:
+	case STP__V1__RECORD__BODY_RESUME:
+	case STP__V1__RECORD__BODY_RESUME_STREAMS:
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The resumption exchange's order (STP.md, "Resumption"): the initiator's
+ * Resume comes before any stream or identity record of its own (pings,
+ * pongs, covers and key updates may precede it), the responder's answers
+ * it, and a side's ResumeStreams follow its own Resume, up to its last.
+ * 0 or STP_EPROTO.
+ */
+static int
+resume_send_ok(endpoint *e, int body)
+{
+	if (!(e->features & HS_FEATURE_RESUME))
+		return STP_EPROTO;
+	if (body == STP__V1__RECORD__BODY_RESUME_STREAMS)
+		return (e->resume_tx & RESUME_SENT) &&
+		    !(e->resume_tx & RESUME_STREAMS_DONE) ? 0 : STP_EPROTO;
+	if (e->resume_tx & RESUME_SENT)
+		return STP_EPROTO;
+	if (e->cfg.hs.initiator ? (e->resume_tx & RESUME_LATE) != 0 :
+	    !(e->resume_rx & RESUME_SENT))
+		return STP_EPROTO;
+	return 0;
 }
 
 void
@@ -389,14 +414,20 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 		    r->datagram->data.len > STP_MAX_DATAGRAM)
 			return STP_ETOOBIG;
 		break;
+	case STP__V1__RECORD__BODY_RESUME:
+	case STP__V1__RECORD__BODY_RESUME_STREAMS:
+		if ((rc = resume_send_ok(e, r->body_case)) != 0)
+			return rc;
+		break;
 	default:
 		return STP_EINVAL;  /* no body, or one that is the endpoint's */
 	}
 	if (r->open == NULL)  /* any member of the body union */
 		return STP_EINVAL;
 	/*
-	 * A reset's reason is at most REASON_MAX bytes of printable ASCII on
-	 * the wire (stp.proto), whatever the caller wrote: sent from a copy.
+	 * A reset's reason (and a resume refusal's) is at most REASON_MAX
+	 * bytes of printable ASCII on the wire (stp.proto), whatever the
+	 * caller wrote: sent from a copy.
 	 */
 	if (r->body_case == STP__V1__RECORD__BODY_RESET &&
 	    r->reset->reason != NULL && r->reset->reason[0] != '\0') {
@@ -408,11 +439,31 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 		rs.reason = why;
 		rr.reset = &rs;
 		rc = ep_tx_message(e, FRAME_RECORD, &rr);
+	} else if (r->body_case == STP__V1__RECORD__BODY_RESUME &&
+	    r->resume->reason != NULL && r->resume->reason[0] != '\0') {
+		/* A refusal's reason: as a reset's. */
+		Stp__V1__Record rr = *r;
+		Stp__V1__Resume rm = *r->resume;
+		char why[REASON_MAX + 1];
+
+		ep_sanitize(why, sizeof(why), r->resume->reason);
+		rm.reason = why;
+		rr.resume = &rm;
+		rc = ep_tx_message(e, FRAME_RECORD, &rr);
 	} else {
 		rc = ep_tx_message(e, FRAME_RECORD, r);
 	}
 	if (rc != 0)
 		return rc;
+	if (r->body_case == STP__V1__RECORD__BODY_RESUME)
+		e->resume_tx |= RESUME_SENT;
+	else if (r->body_case == STP__V1__RECORD__BODY_RESUME_STREAMS) {
+		if (r->resume_streams->last)
+			e->resume_tx |= RESUME_STREAMS_DONE;
+	} else if (r->body_case != STP__V1__RECORD__BODY_PING &&
+	    r->body_case != STP__V1__RECORD__BODY_PONG &&
+	    r->body_case != STP__V1__RECORD__BODY_COVER)
+		e->resume_tx |= RESUME_LATE;
 	return tx_maybe_rekey(e);
 }
 
@@ -429,6 +480,7 @@ endpoint_send_data(endpoint *e, uint32_t stream_id, const uint8_t *data,
 		return rc;
 	if (len > STP_MAX_DATA)
 		return STP_ETOOBIG;
+	e->resume_tx |= RESUME_LATE;
 	n = env_data_record_len(e->tx.seq, e->now, stream_id, len);
 	t = pad_target(e, FRAME_RECORD, n);
 	if (t + sig_room(e) > STP_MAX_RECORD_PT)
@@ -495,6 +547,7 @@ endpoint_data_commit(endpoint *e, uint32_t stream_id, size_t len,
 		endpoint_data_cancel(e);
 		return 0;
 	}
+	e->resume_tx |= RESUME_LATE;
 	data = j->rj.buf + FRAME_HDR_LEN + e->resv_hdr;
 	n = env_data_record_len(e->tx.seq, e->now, stream_id, len);
 	/*
@@ -625,6 +678,7 @@ send_identity_update(endpoint *e, const uint8_t pub[32], const sign_key *signer,
 	r.identity_update = &u;
 	if ((rc = ep_tx_message(e, FRAME_RECORD, &r)) != 0)
 		return rc;
+	e->resume_tx |= RESUME_LATE;
 	memcpy(e->self_pub, pub, 32);
 	return tx_maybe_rekey(e);
 }

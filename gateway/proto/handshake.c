@@ -99,6 +99,7 @@ struct hs {
 	uint32_t peer_flags, peer_features;
 	uint32_t version, suite;
 	uint8_t ts_i[KS_SECRET_LEN], ts_r[KS_SECRET_LEN], sid[KS_SID_LEN];
+	uint8_t resume[KS_RESUME_LEN]; /* the resume secret (ks_resume_secret) */
 	int result_taken;
 
 	uint8_t out[OUT_CAP];
@@ -559,6 +560,8 @@ finish(hs *h)
 
 	if ((rc = hash_peek(h->t, th4)) == 0)
 		rc = ks_app(&h->ks, th4, h->ts_i, h->ts_r, h->sid);
+	if (rc == 0)
+		rc = ks_resume_secret(&h->ks, th4, h->resume);
 	ks_handshake_wipe(&h->ks);
 	if (rc != 0)
 		return fail(h, rc, "traffic key derivation failed");
@@ -912,6 +915,7 @@ hs_result_take(hs *h, hs_result *r)
 	memset(r, 0, sizeof(*r));
 	memcpy(r->peer_pub, h->peer_pub, 32);
 	memcpy(r->sid, h->sid, KS_SID_LEN);
+	memcpy(r->resume, h->resume, KS_RESUME_LEN);
 	memcpy(r->ts_send, h->c.initiator ? h->ts_i : h->ts_r, KS_SECRET_LEN);
 	memcpy(r->ts_recv, h->c.initiator ? h->ts_r : h->ts_i, KS_SECRET_LEN);
 	r->peer_flags = h->peer_flags;
@@ -923,6 +927,7 @@ hs_result_take(hs *h, hs_result *r)
 	r->recv_dir = h->c.initiator ? 'r' : 'i';
 	crypto_wipe(h->ts_i, sizeof(h->ts_i));
 	crypto_wipe(h->ts_r, sizeof(h->ts_r));
+	crypto_wipe(h->resume, sizeof(h->resume));
 	h->result_taken = 1;
 	return 0;
 }

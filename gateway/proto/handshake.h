@@ -50,7 +50,9 @@
  * understands IdentityUpdate records ("Identity update"); bit 1, the
  * addresses in StreamOpen ("Stream addresses"); bit 2, StreamOpen naming a
  * host and port instead of a service ("Dynamic opens"); bit 3, datagram
- * flows: StreamOpen.datagram and Datagram records ("Datagram flows").  A receiver
+ * flows: StreamOpen.datagram and Datagram records ("Datagram flows"); bit 4,
+ * streams that outlive a broken connection: Resume and ResumeStreams
+ * records, WindowUpdate.received and .fin ("Resumption").  A receiver
  * ignores bits it does not know; an extension is used only when both Auths
  * set its bit.
  */
@@ -58,9 +60,10 @@
 #define HS_FEATURE_STREAM_ADDRESSES 2u
 #define HS_FEATURE_DYNAMIC_OPEN 4u
 #define HS_FEATURE_DATAGRAMS 8u
+#define HS_FEATURE_RESUME 16u
 #define HS_FEATURES_ALL (HS_FEATURE_IDENTITY_UPDATE | \
 	HS_FEATURE_STREAM_ADDRESSES | HS_FEATURE_DYNAMIC_OPEN | \
-	HS_FEATURE_DATAGRAMS)
+	HS_FEATURE_DATAGRAMS | HS_FEATURE_RESUME)
 
 /* hs_input / hs_start results (non-negative); errors are negative STP_E*. */
 enum {
@@ -123,6 +126,7 @@ typedef struct hs_config {
 typedef struct hs_result {
 	uint8_t peer_pub[32];
 	uint8_t sid[KS_SID_LEN];
+	uint8_t resume[KS_RESUME_LEN];  /* the session's resume secret */
 	uint8_t ts_send[KS_SECRET_LEN], ts_recv[KS_SECRET_LEN];
 	uint32_t peer_flags, our_flags;
 	uint32_t peer_features;

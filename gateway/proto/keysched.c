@@ -232,6 +232,36 @@ ks_finished(uint8_t fin[KS_FIN_LEN], const uint8_t fk[KS_SECRET_LEN],
 	return rc;
 }
 
+int
+ks_resume_secret(const ks_handshake *k, const uint8_t th4[KS_TH_LEN],
+    uint8_t rs[KS_RESUME_LEN])
+{
+	return ks_derive(rs, KS_RESUME_LEN, k->hs, KS_SECRET_LEN, "resume", th4,
+	    KS_TH_LEN);
+}
+
+int
+ks_resume_proof(uint8_t proof[KS_PROOF_LEN], const uint8_t rs_old[KS_RESUME_LEN],
+    char side, const uint8_t sid_old[KS_SID_LEN], const uint8_t sid_new[KS_SID_LEN])
+{
+	uint8_t msg[12 + 2 + 2 * KS_SID_LEN], full[HASH_SHA512_LEN];
+	size_t n;
+	int rc;
+
+	memcpy(msg, "stp1 resume ", 12);
+	n = 12;
+	msg[n++] = (uint8_t)side;
+	msg[n++] = 0x00;
+	memcpy(msg + n, sid_old, KS_SID_LEN);
+	n += KS_SID_LEN;
+	memcpy(msg + n, sid_new, KS_SID_LEN);
+	n += KS_SID_LEN;
+	if ((rc = hash_hmac_sha512(full, rs_old, KS_RESUME_LEN, msg, n)) == 0)
+		memcpy(proof, full, KS_PROOF_LEN);
+	crypto_wipe(full, sizeof(full));
+	return rc;
+}
+
 size_t
 ks_sig_message(uint8_t out[11 + KS_TH_LEN], char side, const uint8_t th[KS_TH_LEN])
 {

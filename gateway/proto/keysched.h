@@ -20,6 +20,8 @@
 #define KS_SID_LEN 16
 #define KS_MAC1_LEN 16
 #define KS_FIN_LEN 32
+#define KS_RESUME_LEN 32
+#define KS_PROOF_LEN 32
 
 /* Derive(secret, label, ctx, out_len).  0 or STP_ECRYPTO / STP_EINVAL. */
 int ks_derive(uint8_t *out, size_t out_len, const uint8_t *secret,
@@ -41,6 +43,20 @@ void ks_handshake_wipe(ks_handshake *k);
 int ks_app(const ks_handshake *k, const uint8_t th4[KS_TH_LEN],
     uint8_t ts_i[KS_SECRET_LEN], uint8_t ts_r[KS_SECRET_LEN],
     uint8_t sid[KS_SID_LEN]);
+
+/*
+ * The session's resume secret (STP.md, "Resumption"): Derive(hs, "resume",
+ * TH4, 32), from the same hs and TH4 as ks_app.
+ */
+int ks_resume_secret(const ks_handshake *k, const uint8_t th4[KS_TH_LEN],
+    uint8_t rs[KS_RESUME_LEN]);
+/*
+ * A resumption proof: HMAC-SHA512(rs_old, "stp1 resume " || side || 0 ||
+ * sid_old || sid_new)[0..32), side 'i' (the new connection's initiator) or
+ * 'r'.
+ */
+int ks_resume_proof(uint8_t proof[KS_PROOF_LEN], const uint8_t rs_old[KS_RESUME_LEN],
+    char side, const uint8_t sid_old[KS_SID_LEN], const uint8_t sid_new[KS_SID_LEN]);
 
 /* The record key of a traffic secret: HChaCha20(key, prefix) ready to seal. */
 int ks_record_key(aead_dirkey *dk, const uint8_t ts[KS_SECRET_LEN]);

@@ -16,8 +16,8 @@
 #include "testlib.h"
 
 /* stp.proto defines 18 messages; Record's body oneof has 13 members. */
-#define N_MESSAGES 20
-#define N_BODIES 15
+#define N_MESSAGES 22
+#define N_BODIES 17
 #define N_GARBAGE 100000
 
 /* splitmix64: a fixed, seedable stream, so every run tests the same inputs. */
@@ -419,6 +419,11 @@ test_roundtrip(void)
 	Stp__V1__Cover cov = STP__V1__COVER__INIT;
 	Stp__V1__IdentityUpdate idu = STP__V1__IDENTITY_UPDATE__INIT;
 	Stp__V1__Datagram dg = STP__V1__DATAGRAM__INIT;
+	Stp__V1__Resume res = STP__V1__RESUME__INIT;
+	Stp__V1__ResumeStreams rss = STP__V1__RESUME_STREAMS__INIT;
+	Stp__V1__StreamState ss[2] = { STP__V1__STREAM_STATE__INIT,
+	    STP__V1__STREAM_STATE__INIT };
+	Stp__V1__StreamState *ssp[2] = { &ss[0], &ss[1] };
 	Stp__V1__Record rec = STP__V1__RECORD__INIT;
 	const ProtobufCMessageDescriptor *seen[N_MESSAGES + 4];
 	const ProtobufCFieldDescriptor *f;
@@ -464,6 +469,8 @@ test_roundtrip(void)
 	sd.data = bin(data_a, STP_MAX_DATA);
 	win.stream_id = 5;
 	win.increment = 65536;
+	win.received = 1ull << 33;      /* the resumption's fields */
+	win.fin = 1;
 	fin.stream_id = 7;
 	rst.stream_id = 9;
 	rst.code = STP__V1__RESET_CODE__RESET_TIMEOUT;
@@ -480,6 +487,21 @@ test_roundtrip(void)
 	idu.signature = bin(sig_a, 64);
 	dg.stream_id = 7;
 	dg.data = bin(sig_a, 29);
+	/* Resumption (STP.md, "Resumption"): a proof and a refusal's reason
+	 * in one message, only an encoding check. */
+	res.session_id = bin(fin_a, 16);
+	res.proof = bin(fin_a, 32);
+	res.reason = reason;
+	for (i = 0; i < 2; i++) {
+		ss[i].stream_id = 3 + 2 * (uint32_t)i;
+		ss[i].received = (1ull << 34) + i;
+		ss[i].limit = (1ull << 35) + i;
+		ss[i].fin = 1;
+		ss[i].open = 1;
+	}
+	rss.n_streams = 2;
+	rss.streams = ssp;
+	rss.last = 1;
 
 	tops[0] = &hello.base;
 	tops[1] = &chal.base;
@@ -501,6 +523,8 @@ test_roundtrip(void)
 	bodies[12] = &cov.base;
 	bodies[13] = &idu.base;
 	bodies[14] = &dg.base;
+	bodies[15] = &res.base;
+	bodies[16] = &rss.base;
 
 	a = env_arena_new(2 * STP_MAX_RECORD_PT);
 	T_OK(a != NULL);

@@ -50,7 +50,7 @@ say() { printf '\n== %s\n' "$*"; }
 packages=(build-essential cmake pkg-config libuv1-dev libssl-dev libprotobuf-c-dev
 	protobuf-c-compiler libyaml-dev valgrind python3 curl clang libclang-rt-14-dev
 	microsocks iproute2 scdoc man-db lintian fakeroot dpkg-dev ansible-core
-	haproxy dnsmasq-base bind9-dnsutils)
+	haproxy dnsmasq-base bind9-dnsutils openssh-client openssh-server)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

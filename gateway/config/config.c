@@ -244,6 +244,8 @@ static const struct field timeouts_fields[] = {
 	{ F("drain", ld_p_dur, config, timeouts.drain_ms), RANGE(0, HOUR) },
 	{ F("datagram_idle", ld_p_dur, config, timeouts.datagram_idle_ms),
 	    RANGE(SEC, 24 * HOUR) },
+	{ F("resume_window", ld_p_dur, config, timeouts.resume_ms),
+	    RANGE(0, HOUR) },
 	{ F("reconnect_min", ld_p_dur, config, timeouts.reconnect_min_ms),
 	    RANGE(10, HOUR) },
 	{ F("reconnect_max", ld_p_dur, config, timeouts.reconnect_max_ms),
@@ -621,6 +623,7 @@ set_defaults(config *c)
 	c->timeouts.stream_idle_ms = 0;
 	c->timeouts.drain_ms = 10 * SEC;
 	c->timeouts.datagram_idle_ms = 30 * SEC;
+	c->timeouts.resume_ms = 30 * SEC;
 	c->timeouts.reconnect_min_ms = 1 * SEC;
 	c->timeouts.reconnect_max_ms = 60 * SEC;
 	c->flow.window = 256 * KiB;

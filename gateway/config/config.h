@@ -174,6 +174,9 @@ typedef struct config {
 		uint64_t drain_ms;
 		uint64_t datagram_idle_ms;      /* a UDP flow ends after this
 						 * long without a datagram */
+		uint64_t resume_ms;             /* resume_window: a broken
+						 * session's streams wait this
+						 * long for a resumption; 0 off */
 		uint64_t reconnect_min_ms, reconnect_max_ms;
 	} timeouts;
 	struct {

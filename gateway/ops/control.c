@@ -181,10 +181,10 @@ render_json(struct obuf *b, gateway *gw, const struct infos *is)
 		else
 			ob_printf(b, ",\"session\":null");
 		ob_printf(b, ",\"uptime_ms\":%llu,\"rtt_ms\":%llu,\"bytes_in\":%llu,"
-		    "\"bytes_out\":%llu,\"streams\":%u,\"last_error\":",
+		    "\"bytes_out\":%llu,\"streams\":%u,\"held\":%s,\"last_error\":",
 		    (unsigned long long)uptime_ms(gw, i), (unsigned long long)i->rtt_ms,
 		    (unsigned long long)i->bytes_in, (unsigned long long)i->bytes_out,
-		    i->streams);
+		    i->streams, i->held ? "true" : "false");
 		ob_json_str(b, i->last_error);
 		ob_printf(b, "}");
 	}
@@ -280,7 +280,8 @@ render_table(struct obuf *b, gateway *gw, const struct infos *is)
 			snprintf(r->c[C_RTT], sizeof(r->c[C_RTT]), "-");
 		fmt_bytes(i->bytes_in, r->c[C_IN], sizeof(r->c[C_IN]));
 		fmt_bytes(i->bytes_out, r->c[C_OUT], sizeof(r->c[C_OUT]));
-		snprintf(r->c[C_STREAMS], sizeof(r->c[C_STREAMS]), "%u", i->streams);
+		snprintf(r->c[C_STREAMS], sizeof(r->c[C_STREAMS]), i->held ?
+		    "%u held" : "%u", i->streams);
 		fmt_text(i->last_error, r->c[C_ERR], sizeof(r->c[C_ERR]));
 	}
 	for (col = 0; col < NCOLS; col++) {

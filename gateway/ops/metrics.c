@@ -230,6 +230,21 @@ render_sessions(struct mbuf *b, const struct peers *ps)
 	    "session (two gateways with one identity).");
 	mb_printf(b, "stpgate_sessions_rival_total %llu\n",
 	    (unsigned long long)m->sessions_rival);
+	family(b, "sessions_resumed_total", "counter",
+	    "Sessions whose connection broke and whose streams a new "
+	    "connection took over (proto/STP.md, \"Resumption\").");
+	mb_printf(b, "stpgate_sessions_resumed_total %llu\n",
+	    (unsigned long long)m->sessions_resumed);
+	family(b, "resume_failed_total", "counter",
+	    "Broken sessions whose held streams were closed: the resumption "
+	    "was refused, or resume_window passed.");
+	mb_printf(b, "stpgate_resume_failed_total %llu\n",
+	    (unsigned long long)m->resume_failed);
+	family(b, "resume_bytes_resent_total", "counter",
+	    "Stream bytes sent again after resumptions (the peer had not "
+	    "received them when the connection broke).");
+	mb_printf(b, "stpgate_resume_bytes_resent_total %llu\n",
+	    (unsigned long long)m->resume_bytes_resent);
 	family(b, "identity_updates_total", "counter",
 	    "Identity updates (a key rotation told inside a running session) "
 	    "sent to peers and received from them.");

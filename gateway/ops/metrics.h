@@ -96,6 +96,9 @@ typedef struct metrics {
 	uint64_t records_rejected[M_REC_REASONS];
 	uint64_t sessions_up, sessions_down;
 	uint64_t sessions_rival;    /* refused: the peer's key already had a live session */
+	uint64_t sessions_resumed;  /* a new connection took a broken one's streams */
+	uint64_t resume_failed;     /* held streams closed: refused, or the window passed */
+	uint64_t resume_bytes_resent; /* stream bytes sent again by resumptions */
 	uint64_t identity_updates_sent, identity_updates_received;
 	uint64_t rekeys;
 	uint64_t limits_hit;          /* any configured cap reached */

@@ -616,6 +616,8 @@ deliver_events(conn *c)
 		case EP_CLOSED: {
 			char why[192];
 
+			c->peer_closed = 1;
+			c->peer_close_code = ev.code;
 			snprintf(why, sizeof(why), "closed by peer%s%s",
 			    ev.reason && ev.reason[0] ? ": " : "",
 			    ev.reason ? ev.reason : "");
@@ -983,6 +985,18 @@ conn_output_room(const conn *c)
 	size_t p = endpoint_output_pending(c->ep);
 
 	return p < c->high ? c->high - p : 0;
+}
+
+int
+conn_closed_by_peer(const conn *c)
+{
+	return c->peer_closed;
+}
+
+uint32_t
+conn_peer_close_code(const conn *c)
+{
+	return c->peer_close_code;
 }
 
 void

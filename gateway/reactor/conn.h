@@ -134,6 +134,9 @@ int conn_paced(const conn *c);
 /* Bytes of output below the high-water mark (0 when at or over it). */
 size_t conn_output_room(const conn *c);
 
+/* The peer ended the connection with a Close (and its code). */
+int conn_closed_by_peer(const conn *c);
+uint32_t conn_peer_close_code(const conn *c);
 /*
  * Close: with a Close record first (code, reason) when established and
  * graceful, else at once.  on_closed runs (err 0 if graceful).  Idempotent.

@@ -229,7 +229,10 @@ cn_make_endpoint(conn *c, const uint8_t *peer_pub)
 	sign_key_free(c->ids[1]);
 	c->ids[1] = NULL;
 	ec.hs.identity = c->ids[0];
+	/* Resumption is offered only while a broken session's streams wait. */
 	ec.hs.features = HS_FEATURES_ALL;
+	if (cfg->timeouts.resume_ms == 0)
+		ec.hs.features &= ~HS_FEATURE_RESUME;
 	ec.hs.unix_now = unix_now;
 	if (!c->initiator) {
 		/* The gate judged the first HELLO; later ones (after a CHALLENGE) come here. */

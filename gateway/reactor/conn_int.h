@@ -83,6 +83,8 @@ struct conn {
 	uint64_t last_recv_ms, established_ms;
 	int established;
 	int eof;                 /* the socket reached EOF; act once records are done */
+	int peer_closed;         /* the peer's Close came */
+	uint32_t peer_close_code;
 	int confirmed;           /* initiator: a record from the responder arrived */
 	int in_events;           /* inside deliver_events: an owner callback is running */
 	uint64_t cover_seen;     /* cover records received, counted so far */

@@ -4,20 +4,22 @@
  * reconnect.  See session.h.
  *
  * Streams live in a hash table keyed by id (chained, grown at load 1) so a
- * record finds its stream in O(1) with thousands open.  Local streams that
- * wait for the session are in the same table with id 0 until they get one;
- * they are kept on a separate list instead.
+ * record finds its stream in O(1) with thousands open; local streams that
+ * wait for the session are on a separate list until they get an id.
  *
  * Gathering.  The data of the records the connection delivers in one go
  * (all that one read brought, opened where they lie) is not written to
- * the apps record by record: each piece is noted here (the record kept)
- * and, once the connection has delivered them all, each stream writes its
+ * the apps record by record: each piece is noted (the record kept) and,
+ * once the connection has delivered them all, each stream writes its
  * pieces with one writev (on_flush -> stream_flush).  GATHER_MAX pieces at
  * most; beyond that, or when the connection cannot keep a record, the
  * stream writes at once.
  *
- * Dialing (resolve, connect, dialer plugins, backoff) is in session_dial.c;
- * session_int.h holds what the two share.
+ * The stream table, ids, window budget, sending and gathering are in
+ * session_streams.c; dialing (resolve, connect, dialer plugins, backoff)
+ * in session_dial.c; stream opens from the peer in session_open.c;
+ * holding streams across a broken connection and resuming them in
+ * session_resume.c.  session_int.h holds what they share.
  */
 #include "session_int.h"
 
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "err.h"
 #include "flow.h"
 #include "frame.h"
@@ -111,105 +114,6 @@ session_up(const session *s)
 	return s->state == SESS_UP && s->c != NULL;
 }
 
-/* ---- the stream table ---- */
-
-static size_t
-bucket(const session *s, uint32_t id)
-{
-	return (id * 2654435761u) & (s->n_buckets - 1);
-}
-
-stream *
-sess_find_stream(session *s, uint32_t id)
-{
-	stream *st;
-
-	if (s->n_buckets == 0)
-		return NULL;
-	for (st = s->buckets[bucket(s, id)]; st != NULL; st = *stream_hnext(st))
-		if (stream_id(st) == id)
-			return st;
-	return NULL;
-}
-
-static int
-grow_table(session *s)
-{
-	size_t nb = s->n_buckets ? s->n_buckets * 2 : 64, i;
-	stream **b = calloc(nb, sizeof(*b)), *st, *next;
-	size_t old = s->n_buckets;
-	stream **ob = s->buckets;
-
-	if (b == NULL)
-		return STP_ENOMEM;
-	s->buckets = b;
-	s->n_buckets = nb;
-	for (i = 0; i < old; i++) {
-		for (st = ob[i]; st != NULL; st = next) {
-			size_t k = bucket(s, stream_id(st));
-
-			next = *stream_hnext(st);
-			*stream_hnext(st) = b[k];
-			b[k] = st;
-		}
-	}
-	free(ob);
-	return 0;
-}
-
-void
-session_add_stream(session *s, stream *st)
-{
-	size_t k;
-	struct waiter **pp;
-
-	/* A waiter that got its id leaves the waiting list. */
-	for (pp = &s->waiting; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->st == st) {
-			struct waiter *w = *pp;
-
-			*pp = w->next;
-			free(w);
-			break;
-		}
-	}
-	if (s->n_streams >= s->n_buckets && grow_table(s) != 0 && s->n_buckets == 0)
-		return;
-	k = bucket(s, stream_id(st));
-	*stream_hnext(st) = s->buckets[k];
-	s->buckets[k] = st;
-	s->n_streams++;
-}
-
-void
-session_remove_stream(session *s, stream *st)
-{
-	stream **pp;
-	struct waiter **wp;
-
-	for (wp = &s->waiting; *wp != NULL; wp = &(*wp)->next) {
-		if ((*wp)->st == st) {
-			struct waiter *w = *wp;
-
-			*wp = w->next;
-			free(w);
-			return;
-		}
-	}
-	if (s->n_buckets == 0)
-		return;
-	for (pp = &s->buckets[bucket(s, stream_id(st))]; *pp != NULL;
-	    pp = stream_hnext(*pp)) {
-		if (*pp == st) {
-			*pp = *stream_hnext(st);
-			s->n_streams--;
-			s->bytes_in += stream_bytes_in(st);
-			s->bytes_out += stream_bytes_out(st);
-			return;
-		}
-	}
-}
-
 /* Abort every stream (the connection is gone or we are stopping). */
 static void
 abort_all(session *s, const char *why)
@@ -226,178 +130,20 @@ abort_all(session *s, const char *why)
 	flow_abort_all(s, why);
 	s->windows = 0;
 	s->ng = 0;  /* every piece belonged to a stream now gone */
-}
-
-uint32_t
-session_next_id(session *s)
-{
-	uint32_t id = s->next_id;
-
-	if (id == 0 || id > UINT32_MAX - 2)
-		return 0;
-	s->next_id += 2;
-	return id;
-}
-
-void
-session_window_release(session *s, uint64_t n)
-{
-	s->windows -= n < s->windows ? n : s->windows;
-}
-
-int
-session_window_budget(session *s, uint32_t grow)
-{
-	uint64_t cap = gateway_config(s->gw)->limits.session_buffer;
-
-	if (s->windows + grow > cap)
-		return 0;
-	s->windows += grow;
-	return 1;
-}
-
-#define PATH_RTT_REFRESH_MS 100
-#define PATH_RTT_GUESS_MS 100
-
-uint32_t
-session_path_rtt_ms(session *s)
-{
-	uint64_t now = gateway_now(s->gw);
-	uint32_t us;
-
-	if (s->path_rtt_ms == 0 || now - s->path_rtt_at >= PATH_RTT_REFRESH_MS) {
-		us = s->c != NULL ? conn_rtt_us(s->c) : 0;
-		if (us != 0)
-			s->path_rtt_ms = (us + 999) / 1000;
-		else if (s->rtt_ms != 0)
-			s->path_rtt_ms = (uint32_t)(s->rtt_ms < 60000 ? s->rtt_ms : 60000);
-		else if (s->path_rtt_ms == 0)
-			s->path_rtt_ms = PATH_RTT_GUESS_MS;
-		s->path_rtt_at = now;
+	if (s->held) {
+		s->held = 0;
+		s->resume_step = RESUME_NONE;
+		uv_timer_stop(&s->resume_timer);
+		crypto_wipe(s->old_secret, sizeof(s->old_secret));
 	}
-	return s->path_rtt_ms;
-}
-
-void
-session_buffered(session *s, int64_t delta)
-{
-	s->buffered += delta;
-}
-
-/* ---- sending ---- */
-
-int
-session_send(session *s, Stp__V1__Record *r)
-{
-	int rc;
-
-	if (!session_up(s))
-		return STP_ESTATE;
-	rc = endpoint_send(conn_endpoint(s->c), r, gateway_now(s->gw));
-	if (rc == 0)
-		conn_flush(s->c);
-	return rc;
-}
-
-int
-session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len)
-{
-	int rc;
-
-	if (!session_up(s))
-		return STP_ESTATE;
-	rc = endpoint_send_data(conn_endpoint(s->c), id, data, len,
-	    gateway_now(s->gw));
-	if (rc == 0)
-		conn_flush(s->c);
-	return rc;
-}
-
-uint8_t *
-session_data_reserve(session *s, size_t max)
-{
-	if (!session_up(s) || conn_congested(s->c))
-		return NULL;
-	return endpoint_data_reserve(conn_endpoint(s->c), max);
-}
-
-int
-session_data_commit(session *s, uint32_t id, size_t len)
-{
-	int rc;
-
-	if (!session_up(s))
-		return STP_ESTATE;
-	rc = endpoint_data_commit(conn_endpoint(s->c), id, len, gateway_now(s->gw));
-	if (rc == 0)
-		conn_flush(s->c);
-	return rc;
-}
-
-void
-session_data_cancel(session *s)
-{
-	if (s->c != NULL)
-		endpoint_data_cancel(conn_endpoint(s->c));
-}
-
-int
-session_congested(const session *s)
-{
-	return s->c == NULL || conn_congested(s->c);
-}
-
-/* ---- gathering received data ---- */
-
-int
-session_gather(session *s, stream *st, const uint8_t *p, size_t len)
-{
-	if (s->c == NULL || s->ng == GATHER_MAX || conn_keep(s->c) != 0)
-		return STP_EAGAIN;
-	s->g[s->ng].st = st;
-	s->g[s->ng].p = p;
-	s->g[s->ng].len = len;
-	s->ng++;
-	return 0;
-}
-
-size_t
-session_gathered(session *s, stream *st, uv_buf_t *iov, size_t max)
-{
-	size_t n = 0;
-	unsigned i;
-
-	for (i = 0; i < s->ng && n < max; i++) {
-		if (s->g[i].st != st)
-			continue;
-		iov[n++] = uv_buf_init((char *)s->g[i].p, (unsigned)s->g[i].len);
-		s->g[i].st = NULL;
-	}
-	return n;
-}
-
-void
-session_gather_drop(session *s, stream *st)
-{
-	unsigned i;
-
-	for (i = 0; i < s->ng; i++)
-		if (s->g[i].st == st)
-			s->g[i].st = NULL;
 }
 
 /* The connection delivered what it had: every stream writes its pieces. */
 static void
 on_flush(void *owner, conn *c)
 {
-	session *s = owner;
-	unsigned i;
-
 	(void)c;
-	for (i = 0; i < s->ng; i++)
-		if (s->g[i].st != NULL)
-			stream_flush(s->g[i].st); /* takes all of its pieces */
-	s->ng = 0;
+	sess_flush_gathered(owner);
 }
 
 /* ---- connection life ---- */
@@ -608,9 +354,13 @@ adopt(session *s, conn *c)
 	s->attempts = 0;
 	s->probe_ms = 0;
 	s->up_since_ms = gateway_now(s->gw);
-	s->next_id = conn_initiator(c) ? 1 : 2;
-	s->last_peer_id = 0;
+	/* Held streams keep their ids: ours go on with the same parity. */
+	if (!s->held) {
+		s->next_id = conn_initiator(c) ? 1 : 2;
+		s->last_peer_id = 0;
+	}
 	memcpy(s->sid, endpoint_sid(e), sizeof(s->sid));
+	s->resumable = endpoint_resume_secret(e, s->rsecret) == 0;
 	s->last_error[0] = '\0';
 	uv_timer_stop(&s->retry);
 	/* Keepalive often enough to notice a dead peer within dead_after. */
@@ -620,6 +370,9 @@ adopt(session *s, conn *c)
 		ka = 100;
 	uv_timer_start(&s->keep, keepalive, ka, ka);
 	cover_arm(s);
+	/* Before anything else is sent: the initiator's Resume goes first. */
+	if (s->held)
+		sess_resume_start(s);
 	/* The initiator counts the session up at our first record: send one now. */
 	if (!conn_initiator(c) && endpoint_ping(e, gateway_now(s->gw)) == 0)
 		conn_flush(c);
@@ -738,7 +491,8 @@ session_attach(session *s, conn *c)
 		stp_metrics.sessions_down++;
 		stp_metrics.rekeys += conn_rekeys(old);
 		conn_set_owner(old, NULL, NULL);
-		abort_all(s, "session replaced");
+		if (!sess_hold(s, "session replaced"))
+			abort_all(s, "session replaced");
 		conn_close(old, 1, STP__V1__CLOSE_CODE__CLOSE_REPLACED,
 		    "replaced by a simultaneous session");
 		adopt(s, c);
@@ -778,6 +532,11 @@ on_record(void *owner, conn *c, const Stp__V1__Record *r)
 	uint32_t id;
 
 	(void)c;
+	if ((s->resume_step != RESUME_NONE ||
+	    r->body_case == STP__V1__RECORD__BODY_RESUME ||
+	    r->body_case == STP__V1__RECORD__BODY_RESUME_STREAMS) &&
+	    sess_resume_record(s, r))
+		return;
 	if (r->body_case == STP__V1__RECORD__BODY_OPEN)
 		{ sess_on_open(s, r->open); return; }
 	id = record_stream_id(r);
@@ -912,6 +671,7 @@ static void
 on_conn_closed(void *owner, conn *c, int err, const char *reason)
 {
 	session *s = owner;
+	int held;
 
 	if (c == s->dialed) {
 		s->dialed = NULL;
@@ -947,10 +707,22 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 	/* A session the peer ended at once keeps the dial's backoff growing. */
 	if (gateway_now(s->gw) - s->up_since_ms < YOUNG_SESSION_MS)
 		s->attempts = s->attempts_before_up;
-	log_info(s->name, s->sid, "session down: %s", reason && reason[0] ? reason :
-	    "closed");
 	sess_set_error(s, reason && reason[0] ? reason : "closed");
-	abort_all(s, "session down");
+	/*
+	 * Broken (not closed by the peer, unless to replace it): the streams
+	 * may wait for a resumption, once what they gathered is written.
+	 */
+	held = 0;
+	if (!conn_closed_by_peer(c) ||
+	    conn_peer_close_code(c) == STP__V1__CLOSE_CODE__CLOSE_REPLACED) {
+		held = sess_hold(s, reason && reason[0] ? reason : "closed");
+	}
+	if (!held) {
+		log_info(s->name, s->sid, "session down: %s", reason && reason[0] ?
+		    reason : "closed");
+		abort_all(s, "session down");
+	}
+	s->resumable = 0;
 	s->rtt_ms = 0;
 	if (s->shutting_down)
 		{ sess_maybe_done(s); return; }
@@ -998,7 +770,9 @@ session_new(gateway *gw, const cfg_peer *p)
 	s->keep.data = s;
 	uv_timer_init(gateway_loop(gw), &s->cover);
 	s->cover.data = s;
-	s->handles = 3;
+	uv_timer_init(gateway_loop(gw), &s->resume_timer);
+	s->resume_timer.data = s;
+	s->handles = 4;
 	return s;
 }
 
@@ -1099,6 +873,8 @@ session_shutdown(session *s, uint32_t code, const char *reason,
 	uv_close((uv_handle_t *)&s->retry, on_timer_closed);
 	uv_close((uv_handle_t *)&s->keep, on_timer_closed);
 	uv_close((uv_handle_t *)&s->cover, on_timer_closed);
+	uv_close((uv_handle_t *)&s->resume_timer, on_timer_closed);
+	crypto_wipe(s->rsecret, sizeof(s->rsecret));
 }
 
 void
@@ -1119,6 +895,7 @@ session_get_info(const session *s, session_info *i)
 		}
 	}
 	i->streams = (unsigned)s->n_streams;
+	i->held = s->held;
 	if (s->c != NULL) {
 		snprintf(i->addr, sizeof(i->addr), "%s", conn_peer_addr(s->c));
 		i->up_since_ms = s->up_since_ms;

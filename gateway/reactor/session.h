@@ -93,6 +93,13 @@ int session_send_data(session *s, uint32_t id, const uint8_t *data, size_t len);
 uint8_t *session_data_reserve(session *s, size_t max);
 int session_data_commit(session *s, uint32_t id, size_t len);
 void session_data_cancel(session *s);
+/*
+ * While resumable (the connection agreed resumption, or is broken and its
+ * streams held), streams keep what the peer has not acknowledged.
+ */
+int session_resumable(const session *s);
+/* The connection broke and the streams wait for a resumption. */
+int session_held(const session *s);
 /* 1 when the connection's output is over its high-water mark. */
 int session_congested(const session *s);
 /* A new stream id of our parity; 0 when ids ran out. */
@@ -161,6 +168,7 @@ typedef struct session_info {
 	uint64_t up_since_ms, rtt_ms;
 	uint64_t bytes_in, bytes_out;
 	unsigned streams;
+	int held;               /* the streams wait for a resumption */
 	uint64_t rekeys;        /* key updates + fresh exchanges on the live connection */
 	char last_error[160];
 	uint8_t sid[16];

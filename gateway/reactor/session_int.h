@@ -4,7 +4,9 @@
  * streams, sending, gathering, the connection's life), session_open.c (the
  * stream opens the peer sends: checks, refusals, dynamic destinations) and
  * session_dial.c (dialing: resolving, connecting, dialer plugins, retries
- * with backoff), and by nothing else.  Functions here are named sess_*.
+ * with backoff) and session_resume.c (holding the streams of a broken
+ * connection, the resumption exchange), and by nothing else.  Functions
+ * here are named sess_*.
  */
 #ifndef STP_SESSION_INT_H
 #define STP_SESSION_INT_H
@@ -15,6 +17,7 @@
 
 #include "conn.h"
 #include "gateway.h"
+#include "keysched.h"
 #include "plugin.h"
 #include "session.h"
 #include "stream.h"
@@ -89,7 +92,20 @@ struct session {
 
 	struct gather g[GATHER_MAX];
 	unsigned ng;
+
+	/* Resumption (session_resume.c; proto/STP.md, "Resumption"). */
+	int resumable;           /* the connection agreed HS_FEATURE_RESUME */
+	int held;                /* it broke: its streams wait for a new one */
+	int resume_step;         /* RESUME_* below: the new connection's exchange */
+	unsigned held_streams;
+	uint64_t held_since_ms;
+	uv_timer_t resume_timer; /* resume_window */
+	uint8_t rsecret[KS_RESUME_LEN];   /* the connection's resume secret */
+	uint8_t old_sid[16], old_secret[KS_RESUME_LEN]; /* the broken one's */
 };
+
+/* resume_step */
+enum { RESUME_NONE, RESUME_WAIT_PROOF, RESUME_WAIT_TABLE };
 
 /* The owner callbacks a session's connections get (session.c). */
 extern const conn_owner_ops sess_ops;
@@ -101,6 +117,8 @@ stream *sess_find_stream(session *s, uint32_t id);
 void sess_on_open(session *s, const Stp__V1__StreamOpen *o);
 /* The peer key we dial with now (session.c). */
 const uint8_t *sess_dial_key(const session *s);
+/* Write what the streams gathered (before the connection's records go). */
+void sess_flush_gathered(session *s);
 /* Remember why the session is not up, for `stpgate status` (session.c). */
 void sess_set_error(session *s, const char *why);
 /* A session shutting down: free it once nothing of it is left (session.c). */
@@ -112,5 +130,23 @@ void sess_dial(session *s);
 void sess_schedule_retry(session *s, const char *why);
 /* Stop a connect or dial in progress (session_dial.c). */
 void sess_abandon_connect(session *s);
+
+/*
+ * Resumption (session_resume.c).  The connection broke (why): hold the
+ * streams for resume_window if it agreed resumption; 1 if they are held
+ * (else the caller ends them).
+ */
+int sess_hold(session *s, const char *why);
+/*
+ * A new connection was adopted while streams are held: start the exchange
+ * (the initiator sends its Resume and table), or end the held streams if
+ * it cannot resume.
+ */
+void sess_resume_start(session *s);
+/* A record during the exchange: 1 if it was the exchange's (taken). */
+int sess_resume_record(session *s, const Stp__V1__Record *r);
+/* End the held streams (refused, the window passed, shutting down). */
+void sess_release(session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

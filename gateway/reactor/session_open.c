@@ -80,7 +80,9 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 {
 	gateway *gw = s->gw;
 	const config *cfg = gateway_config(gw);
-	int peer_parity = conn_initiator(s->c) ? 0 : 1; /* peer's ids: odd if it initiated */
+	/* The peer's ids: the other parity than ours (odd for the initiator;
+	 * a resumed session keeps the parities of the one it resumed). */
+	int peer_parity = (int)((s->next_id & 1) ^ 1);
 	const char *target = o->target_host != NULL ? o->target_host : "";
 	const destpolicy *dp;
 	struct sockaddr_storage ss;
@@ -99,7 +101,8 @@ sess_on_open(session *s, const Stp__V1__StreamOpen *o)
 			svcname[i] = '?';
 	long_name = o->service != NULL && strlen(o->service) >= CFG_NAME_MAX;
 	if (o->stream_id == 0 || (int)(o->stream_id & 1) != peer_parity ||
-	    o->stream_id <= s->last_peer_id || sess_find_stream(s, o->stream_id)) {
+	    (o->stream_id <= s->last_peer_id && s->resume_step == RESUME_NONE) ||
+	    sess_find_stream(s, o->stream_id)) {
 		stp_metrics.records_rejected[M_REC_PROTOCOL]++;
 		conn_close(s->c, 1, STP__V1__CLOSE_CODE__CLOSE_PROTOCOL,
 		    "stream id reused or of the wrong parity");

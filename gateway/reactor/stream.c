@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * stream.c: one tunneled connection.  See stream.h for the flow control
- * and half-close rules this file implements; an open's far end (connecting
- * to the service) is stream_connect.c, a dynamic forward's SOCKS5 part
- * stream_socks.c.
+ * and half-close rules this file implements; a local stream's open is
+ * stream_local.c, an open's far end (connecting to the service)
+ * stream_connect.c, a dynamic forward's SOCKS5 part stream_socks.c, and
+ * what a stream keeps for a resumption stream_resume.c.
  *
  * Credit, in bytes:
  *   send_credit   what the peer still lets us send (its window minus what we
@@ -28,7 +29,7 @@
  *
  * Reading from the local app: while the session's output has room, as the
  * socket gives; when it is full, the stream stops and waits on the
- * session's turn list (pause_for_turn).  Each turn (session.c,
+ * session's turn list (st_pause).  Each turn (session.c,
  * on_writable) gives every waiting stream a ticket, and while streams
  * contend on a paced connection, a share of the room per turn
  * (turn_left), so no stream takes every turn.
@@ -42,7 +43,6 @@
  */
 #include "stream_int.h"
 
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +64,6 @@ struct wreq {
 
 static uint8_t read_buf[STP_MAX_DATA];
 
-static void stream_maybe_done(stream *st);
 static void start_reading(stream *st);
 static void leave_turns(stream *st);
 
@@ -123,6 +122,7 @@ st_release(stream *st)
 		return;
 	free(st->pending);
 	free(st->sx);
+	st_free_kept(st);
 	gateway_app_conn_del(st->gw);
 	free(st);
 }
@@ -277,6 +277,8 @@ send_window_update(stream *st)
 	}
 	w.stream_id = st->id;
 	w.increment = (uint32_t)inc;
+	if (session_features(st->s) & HS_FEATURE_RESUME)
+		w.received = st->bytes_in; /* what the peer may stop keeping */
 	r.body_case = STP__V1__RECORD__BODY_WINDOW;
 	r.window = &w;
 	if (session_send(st->s, &r) == 0) {
@@ -285,13 +287,32 @@ send_window_update(stream *st)
 	}
 }
 
+/*
+ * The peer's FIN arrived: say so (WindowUpdate{0, received, fin}), so that
+ * the peer may end the stream knowing nothing is left to send again.  If
+ * it cannot go now, the next resumption's table says it.
+ */
+static void
+send_fin_ack(stream *st)
+{
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__WindowUpdate w = STP__V1__WINDOW_UPDATE__INIT;
+
+	w.stream_id = st->id;
+	w.received = st->bytes_in;
+	w.fin = 1;
+	r.body_case = STP__V1__RECORD__BODY_WINDOW;
+	r.window = &w;
+	(void)session_send(st->s, &r);
+}
+
 static void
 on_shutdown(uv_shutdown_t *req, int status)
 {
 	stream *st = req->data;
 
 	(void)status;
-	stream_maybe_done(st);
+	st_maybe_done(st);
 }
 
 /* The peer's FIN reaches the app once everything before it was written. */
@@ -304,7 +325,7 @@ maybe_shutdown(stream *st)
 	st->shut_done = 1;
 	st->sreq.data = st;
 	if (uv_shutdown(&st->sreq, st->h, on_shutdown) != 0)
-		stream_maybe_done(st);
+		st_maybe_done(st);
 }
 
 /* n bytes reached the local app: return them to the peer at half a window. */
@@ -510,7 +531,7 @@ static int
 may_read(stream *st)
 {
 	return st->state == ST_OPEN && !st->eof_sent && st->send_credit > 0 &&
-	    st->pending == NULL && may_send(st);
+	    st->pending == NULL && !st->held && !st->resending && may_send(st);
 }
 
 static void
@@ -544,14 +565,16 @@ leave_turns(stream *st)
  * (on_writable); no credit, EOF sent or a stream not open are not the
  * output's to resume (a WindowUpdate resumes the first).
  */
-static void
-pause_for_turn(stream *st)
+void
+st_pause(stream *st)
 {
 	stream **head = session_turn_list(st->s);
 
 	stop_reading(st);
-	if (st->turn_listed || st->state != ST_OPEN || st->eof_sent ||
-	    (st->send_credit == 0 && st->pending == NULL))
+	if (st->turn_listed || st->state != ST_OPEN || st->held ||
+	    (st->eof_sent && !st->resending && !st->fin_owed) ||
+	    (st->send_credit == 0 && st->pending == NULL && !st->resending &&
+	    !st->fin_owed))
 		return;
 	session_want_turn(st->s);
 	st->turn_prev = NULL;
@@ -591,8 +614,8 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = (size_t)n;
 }
 
-static int
-send_fin(stream *st)
+int
+st_send_fin(stream *st)
 {
 	Stp__V1__Record r = STP__V1__RECORD__INIT;
 	Stp__V1__StreamFin f = STP__V1__STREAM_FIN__INIT;
@@ -615,8 +638,16 @@ forward(stream *st, const uint8_t *data, size_t len)
 	int reserved = st->reserved, rc;
 
 	st->reserved = 0;
+	if (st_keep_sent(st, data, len) != 0) {
+		if (reserved)
+			session_data_cancel(st->s);
+		st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory");
+		return;
+	}
 	rc = reserved ? session_data_commit(st->s, st->id, len) :
 	    session_send_data(st->s, st->id, data, len);
+	if (rc != 0)
+		st_unkeep_sent(st, len);
 	if (rc == STP_EAGAIN && (st->pending = malloc(len)) != NULL) {
 		memcpy(st->pending, data, len);
 		st->pending_len = len;
@@ -627,7 +658,7 @@ forward(stream *st, const uint8_t *data, size_t len)
 		if (st->pending == NULL)
 			{ st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT,
 			    "out of memory"); return; }
-		pause_for_turn(st);
+		st_pause(st);
 		return;
 	}
 	if (rc != 0)
@@ -650,14 +681,15 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 	if (st->state == ST_DEAD)
 		return;
 	if (nread == UV_ENOBUFS) {
-		pause_for_turn(st);
+		st_pause(st);
 		return;
 	}
 	if (nread == UV_EOF) {
 		stop_reading(st);
-		if (send_fin(st) == 0)
+		st->app_eof = 1;
+		if (st_send_fin(st) == 0)
 			st->eof_sent = 1;
-		stream_maybe_done(st);
+		st_maybe_done(st);
 		return;
 	}
 	if (nread < 0)
@@ -672,7 +704,7 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 	st->turn_bytes += (size_t)nread;
 	forward(st, (const uint8_t *)buf->base, (size_t)nread);
 	if (st->state != ST_DEAD && !may_read(st))
-		pause_for_turn(st);
+		st_pause(st);
 }
 
 static void
@@ -681,7 +713,7 @@ start_reading(stream *st)
 	if (st->reading)
 		return;
 	if (!may_read(st)) {
-		pause_for_turn(st);
+		st_pause(st);
 		return;
 	}
 	if (uv_read_start(st->h, on_alloc, on_read) == 0)
@@ -691,7 +723,9 @@ start_reading(stream *st)
 void
 stream_resume(stream *st)
 {
-	if (st->state != ST_OPEN)
+	if (st->state != ST_OPEN || st->held)
+		return;
+	if ((st->resending || st->fin_owed) && st_resend(st) != 0)
 		return;
 	if (st->pending != NULL && may_send(st) &&
 	    st->pending_len <= st->send_credit) {
@@ -726,14 +760,40 @@ stream_turn_next(stream *st)
 	return st->turn_next;
 }
 
-/* Both directions finished: the stream is over. */
+/*
+ * Both directions finished: the stream is over.  While the session can
+ * resume, only once the peer acknowledged our FIN (and so every byte
+ * before it): until then a break could still lose them.
+ */
 static void
-stream_maybe_done(stream *st)
+fin_ack_expired(uv_timer_t *t)
 {
-	if (st->state == ST_DEAD)
+	teardown(t->data, 0);
+}
+
+void
+st_maybe_done(stream *st)
+{
+	const config *cfg;
+
+	if (st->state == ST_DEAD || !st->eof_sent || !st->shut_done ||
+	    st->queued > 0)
 		return;
-	if (st->eof_sent && st->shut_done && st->queued == 0)
+	if (st->fin_acked || !session_resumable(st->s)) {
 		teardown(st, 0);
+		return;
+	}
+	/*
+	 * Waiting for the acknowledgement, but not for ever: one that never
+	 * comes (lost to a full output) must not keep the socket.  By
+	 * dead_after plus resume_window a break was found and settled.
+	 */
+	if (!st->fin_wait) {
+		cfg = gateway_config(st->gw);
+		st->fin_wait = 1;
+		uv_timer_start(&st->timer, fin_ack_expired,
+		    cfg->timeouts.dead_ms + cfg->timeouts.resume_ms, 0);
+	}
 }
 
 /* ---- opening ---- */
@@ -767,161 +827,6 @@ st_become_open(stream *st)
 	start_reading(st);
 }
 
-static void
-open_expired(uv_timer_t *t)
-{
-	stream *st = t->data;
-	uint64_t ms = gateway_config(st->gw)->timeouts.connect_ms;
-
-	stp_metrics.streams_refused[st->state == ST_WAIT_SESSION ? M_ST_NO_SESSION :
-	    M_ST_CONNECT_FAILED]++;
-	log_info(st_peer_name(st), NULL, "stream to %s closed: %s within %llu ms",
-	    st->service, st->state == ST_SOCKS ? "the app named no destination" :
-	    st->state == ST_WAIT_SESSION ? "no session to the peer" :
-	    "the peer did not answer", (unsigned long long)ms);
-	if (st->state != ST_SOCKS)
-		st->socks_rep = SOCKS5SRV_REP_HOSTUNREACH;
-	stream_abort(st, st->state == ST_OPENING, STP__V1__RESET_CODE__RESET_TIMEOUT,
-	    "open timed out");
-}
-
-/* An address as a StreamOpen carries it: 4 or 16 bytes, or none. */
-static void
-open_addr(const proxyhdr_addr *a, ProtobufCBinaryData *ip, uint32_t *port)
-{
-	if (a->family != AF_INET && a->family != AF_INET6)
-		return;
-	ip->data = (uint8_t *)a->ip;
-	ip->len = a->family == AF_INET ? 4 : 16;
-	*port = a->port;
-}
-
-void
-stream_session_up(stream *st)
-{
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__StreamOpen o = STP__V1__STREAM_OPEN__INIT;
-	uint32_t features = session_features(st->s);
-
-	if (st->state != ST_WAIT_SESSION)
-		return;
-	if (st->socks && !(features & HS_FEATURE_DYNAMIC_OPEN)) {
-		stp_metrics.streams_refused[M_ST_PEER_REFUSED]++;
-		log_info(st_peer_name(st), NULL, "stream to %s refused: the peer's "
-		    "gateway does not take dynamic opens (an older version)",
-		    st->service);
-		st->socks_rep = SOCKS5SRV_REP_NOTALLOWED;
-		stream_abort(st, 0, 0, "no dynamic opens");
-		return;
-	}
-	if ((st->id = session_next_id(st->s)) == 0)
-		{ stream_abort(st, 0, 0, "stream ids exhausted"); return; }
-	session_add_stream(st->s, st);
-	o.stream_id = st->id;
-	o.service = st->socks ? (char *)"" : st->service;
-	st_start_window(st);
-	o.window = st->window;
-	if (features & HS_FEATURE_STREAM_ADDRESSES) {
-		open_addr(&st->src, &o.source_ip, &o.source_port);
-		open_addr(&st->dst, &o.destination_ip, &o.destination_port);
-	}
-	if (st->socks) {
-		o.target_host = st->dest;
-		o.target_port = st->dest_port;
-	}
-	r.body_case = STP__V1__RECORD__BODY_OPEN;
-	r.open = &o;
-	if (session_send(st->s, &r) != 0) {
-		stream_abort(st, 0, 0, "session refused the open");
-		return;
-	}
-	st->state = ST_OPENING;
-}
-
-/* A socket address as a PROXY header takes it; an IPv4-mapped IPv6
- * address (an IPv4 app on a [::] listener) as the IPv4 address it is. */
-static void
-pp_addr(const struct sockaddr_storage *ss, proxyhdr_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = AF_UNSPEC;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-
-		a->family = AF_INET;
-		memcpy(a->ip, &sin->sin_addr, 4);
-		a->port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			a->family = AF_INET;
-			memcpy(a->ip, sin6->sin6_addr.s6_addr + 12, 4);
-		} else {
-			a->family = AF_INET6;
-			memcpy(a->ip, &sin6->sin6_addr, 16);
-		}
-		a->port = ntohs(sin6->sin6_port);
-	}
-}
-
-/* No Nagle delay on a TCP socket: the app's writes are the records' sizes. */
-void
-st_nodelay(uv_stream_t *h)
-{
-	if (h->type == UV_TCP)
-		uv_tcp_nodelay((uv_tcp_t *)h, 1);
-}
-
-stream *
-stream_new_local(struct session *s, uv_stream_t *app, const char *service,
-    int socks)
-{
-	stream *st = st_alloc(s, 1, socks ? "socks" : service);
-	struct sockaddr_storage ss;
-	int len;
-
-	if (st == NULL) {
-		uv_close((uv_handle_t *)app, (uv_close_cb)free);
-		gateway_app_conn_del(session_gateway(s));
-		return NULL;
-	}
-	st->h = app;
-	app->data = st;
-	st->handles++;
-	st_nodelay(app);
-	/* The app's connection as we see it, for the peer (PROXY headers). */
-	if (app->type == UV_TCP) {
-		memset(&ss, 0, sizeof(ss));
-		len = sizeof(ss);
-		if (uv_tcp_getpeername((uv_tcp_t *)app, (struct sockaddr *)&ss,
-		    &len) == 0)
-			pp_addr(&ss, &st->src);
-		memset(&ss, 0, sizeof(ss));
-		len = sizeof(ss);
-		if (uv_tcp_getsockname((uv_tcp_t *)app, (struct sockaddr *)&ss,
-		    &len) == 0)
-			pp_addr(&ss, &st->dst);
-	}
-	st->state = ST_WAIT_SESSION;
-	/* Bounded wait for the session and then for the peer's answer. */
-	uv_timer_start(&st->timer, open_expired,
-	    gateway_config(st->gw)->timeouts.connect_ms, 0);
-	if (socks) {
-		st->socks = 1;
-		st->state = ST_SOCKS;
-		if (st_socks_start(st) != 0) {
-			stream_abort(st, 0, 0, "out of memory");
-			return NULL;
-		}
-		return st;
-	}
-	if (session_up(s))
-		stream_session_up(st);
-	else
-		session_kick(s);
-	return st;
-}
 /* ---- records from the peer ---- */
 
 void
@@ -955,13 +860,18 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 			{ st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 			    "window over 4 GiB"); return; }
 		st->send_credit += rec->window->increment;
+		st_acked(st, rec->window->received, rec->window->fin);
+		if (st->state == ST_DEAD)
+			return;
 		/* A SOCKS app's first bytes may have waited for this credit. */
 		stream_resume(st);
 		break;
 	case STP__V1__RECORD__BODY_FIN:
 		st->fin_recv = 1;
+		if (session_features(st->s) & HS_FEATURE_RESUME)
+			send_fin_ack(st);
 		maybe_shutdown(st);
-		stream_maybe_done(st);
+		st_maybe_done(st);
 		break;
 	case STP__V1__RECORD__BODY_RESET: {
 		char why[SESSION_REASON_MAX];

@@ -103,6 +103,30 @@ void stream_flush(stream *st);
  */
 void stream_abort(stream *st, int send_reset, uint32_t code, const char *reason);
 
+/*
+ * Resumption (proto/STP.md, "Resumption"; stream_resume.c).  A session
+ * whose connection broke holds its streams (stream_hold): they stop
+ * reading their apps and keep what they sent and the peer has not
+ * acknowledged.  A new session's exchange then gives each stream the
+ * peer's state of it (stream_resync: send again what the peer did not
+ * take, take its credit), or says the peer no longer has it
+ * (stream_unnamed).
+ */
+void stream_hold(stream *st);
+int stream_held(const stream *st);
+/* Our state of st, as a StreamState of our resumption table. */
+void stream_state(const stream *st, Stp__V1__StreamState *out);
+/* The peer's StreamState of st: resume it.  The stream may end here. */
+void stream_resync(stream *st, const Stp__V1__StreamState *peer);
+/*
+ * The peer's table did not name st: our open that never arrived is sent
+ * again; a stream both sides had finished ends; anything else is closed
+ * (`why`).
+ */
+void stream_unnamed(stream *st, const char *why);
+/* Bytes sent again by resyncs since the session last asked (and zeroed). */
+uint64_t stream_take_resent(void);
+
 uint32_t stream_id(const stream *st);
 /* The link the session's hash table chains streams with. */
 stream **stream_hnext(stream *st);

@@ -99,7 +99,8 @@ on_target_connected(uv_connect_t *req, int status)
 	a.window = st->window;
 	r.body_case = STP__V1__RECORD__BODY_ACCEPT;
 	r.accept = &a;
-	if (session_send(st->s, &r) != 0)
+	/* A session held for a resumption: the table says we accepted. */
+	if (session_send(st->s, &r) != 0 && !session_held(st->s))
 		{ stream_abort(st, 0, 0, "session gone"); return; }
 	log_debug(st_peer_name(st), NULL, "stream %u to %s (%s) open (windows: "
 	    "ours %u, the peer's %llu)", st->id, st->service, st->target,

@@ -2,10 +2,13 @@
 /*
  * stream_int.h: a stream's insides (stream.h), shared by stream.c (flow
  * control, reading and writing the local socket, half-close, records from
- * the peer), stream_connect.c (the accepter's side of an open: resolving,
- * checking a dynamic destination's addresses, connecting, the PROXY header)
- * and stream_socks.c (a dynamic forward's app naming its destination in
- * SOCKS5), and by nothing else.  Functions here are named st_*.
+ * the peer), stream_local.c (an app's stream waiting for the session and
+ * sending its open), stream_connect.c (the accepter's side of an open:
+ * resolving, checking a dynamic destination's addresses, connecting, the
+ * PROXY header), stream_socks.c (a dynamic forward's app naming its
+ * destination in SOCKS5) and stream_resume.c (what a stream keeps for a
+ * resumption, and its part in one), and by nothing else.  Functions here
+ * are named st_*.
  */
 #ifndef STP_STREAM_INT_H
 #define STP_STREAM_INT_H
@@ -28,6 +31,15 @@ enum st_state {
 	ST_CONNECTING,   /* remote: connecting to the service */
 	ST_OPEN,
 	ST_DEAD,         /* handles closing */
+};
+
+/*
+ * What a stream sent and the peer has not acknowledged (stream_resume.c):
+ * a ring of the bytes from offset `acked` to bytes_out.
+ */
+struct rtx {
+	uint8_t *buf;
+	size_t cap, head, len;
 };
 
 struct stream {
@@ -84,6 +96,18 @@ struct stream {
 
 	uint64_t bytes_in, bytes_out, last_active;
 	stream *hnext;          /* session's hash chain */
+
+	/* Resumption (stream_resume.c). */
+	struct rtx rtx;         /* sent, not acknowledged: kept while the
+				 * session can resume */
+	uint64_t acked;         /* the stream offset of rtx's first byte */
+	uint64_t resend;        /* resending: the next offset to send again */
+	int resending;          /* bytes from resend to bytes_out to send again */
+	int held;               /* in a broken session's resumption table */
+	int app_eof;            /* the app's EOF came (our FIN may be owed) */
+	int fin_owed;           /* a resumption found our FIN lost */
+	int fin_acked;          /* the peer acknowledged our FIN */
+	int fin_wait;           /* done but for that: the timer bounds the wait */
 };
 
 /* A dynamic forward's app, while it speaks SOCKS5. */
@@ -115,6 +139,31 @@ void st_become_open(stream *st);
  * above flow.window (stream.c), charged to the session's budget.
  */
 void st_start_window(stream *st);
+/*
+ * Keep n bytes about to be sent (before the send: a sealed record's
+ * plaintext is gone), while the session can resume; 0, or -1 out of memory.
+ */
+int st_keep_sent(stream *st, const uint8_t *p, size_t n);
+/* The send of the last n kept bytes failed: forget them. */
+void st_unkeep_sent(stream *st, size_t n);
+/* The peer took everything before `received` (and our FIN, with fin). */
+void st_acked(stream *st, uint64_t received, int fin);
+/*
+ * After a resumption, send again what the peer did not take, then the FIN
+ * if it was lost: 1 while some is left (the stream reads nothing new
+ * until it is all sent), 0 when done.  The stream may have ended.
+ */
+int st_resend(stream *st);
+/* Free what the stream kept. */
+void st_free_kept(stream *st);
+/* Send StreamOpen for a local stream that has its id (stream.c): 0 or -1. */
+int st_send_open(stream *st);
+/* Send StreamFin: session_send's result. */
+int st_send_fin(stream *st);
+/* Both directions finished: the stream is over (stream.c). */
+void st_maybe_done(stream *st);
+/* Pause reading until the session's next turn (stream.c). */
+void st_pause(stream *st);
 /* No Nagle delay on a TCP socket. */
 void st_nodelay(uv_stream_t *h);
 

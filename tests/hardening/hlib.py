@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import ctypes
 import fcntl
+import hashlib
 import heapq
 import json
 import os
@@ -33,6 +34,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,6 +174,72 @@ def fetch(port, n, pattern, seconds=120, host=HOST):
 		s.close()
 	return chk.got, how, chk.bad, time.monotonic() - t0
 
+
+class Transfer:
+	"""One app connection in namespace ns (None: this one) asking a
+	sized_source behind port for n bytes and checking them as they come,
+	in a thread of its own: got, bad (first wrong byte), how it ended
+	(None while it runs), sha256, seconds."""
+
+	def __init__(self, ns, port, n, pattern, deadline_s, host=HOST):
+		self.n = n
+		self.check = PrefixCheck(pattern)
+		self.sha = hashlib.sha256()
+		self.how = None
+		self.err = None
+		self.dt = None
+		with (in_netns(ns) if ns else contextlib.nullcontext()):
+			self.s = socket.create_connection((host, port), timeout=10)
+		self.s.sendall(struct.pack(">Q", n))
+		self.deadline = time.monotonic() + deadline_s
+		self.t = threading.Thread(target=self._run, daemon=True)
+		self.t0 = time.monotonic()
+		self.t.start()
+
+	def _sink(self, d):
+		self.check(d)
+		self.sha.update(d)
+
+	def _run(self):
+		try:
+			_, self.how = recv_to_end(self.s, self.deadline, self._sink)
+		except OSError as e:
+			self.how, self.err = "error", repr(e)
+		self.dt = time.monotonic() - self.t0
+		try:
+			self.s.close()
+		except OSError:
+			pass
+
+	@property
+	def got(self):
+		return self.check.got
+
+	def wait_for(self, nbytes, timeout):
+		"""Wait until nbytes have come or the transfer ended (at most
+		timeout s); True if it is still running with nbytes in."""
+		deadline = time.monotonic() + timeout
+		while (self.got < nbytes and self.how is None
+		    and time.monotonic() < deadline):
+			time.sleep(0.02)
+		return self.how is None and self.got >= nbytes
+
+	def wait(self):
+		self.t.join(max(1.0, self.deadline - time.monotonic() + 5))
+		return self
+
+	def intact(self, pattern_sha):
+		return (self.how == "eof" and self.got == self.n and self.check.bad is None
+		    and self.sha.hexdigest() == pattern_sha)
+
+	def describe(self):
+		if self.how is None:
+			return "running, %d of %d bytes in" % (self.got, self.n)
+		return "%s after %d of %d bytes in %.1f s, first bad byte %s%s" % (
+		    self.how, self.got, self.n, self.dt or 0, self.check.bad,
+		    " (%s)" % self.err if self.err else "")
+
+
 # ---- network namespaces ----
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -212,6 +280,19 @@ def run(argv, check=True):
 	return p
 
 
+def tcp_established(ns, port):
+	"""The established TCP connections in namespace ns whose remote port
+	is port, as (local, remote) "ip:port" pairs (iproute2's ss)."""
+	out = run(["ip", "netns", "exec", ns, "ss", "-Htn", "state", "established",
+	    "( dport = :%d )" % port]).stdout
+	conns = []
+	for line in out.splitlines():
+		a = [f for f in line.split() if re.match(r"^[0-9.]+:[0-9]+$", f)]
+		if len(a) == 2:
+			conns.append((a[0], a[1]))
+	return conns
+
+
 def sweep_stale(prefix="stpf-"):
 	"""Delete namespaces stpf-<pid>-* whose creating process is gone (a run
 	killed before its atexit could run)."""
@@ -249,6 +330,7 @@ class NetPair:
 		self.names = ["%s%d-a" % (prefix, os.getpid()),
 		    "%s%d-b" % (prefix, os.getpid())]
 		self.created = []
+		self.extra = set()      # addresses add_address gave
 		self.kind = None
 		self.emu = None
 		self.seed = seed
@@ -392,6 +474,44 @@ class NetPair:
 		elif self._emu("up") != "ok":
 			raise RuntimeError("link emulator refused up")
 		say("link: back")
+
+	def _dev(self, ns):
+		return self.veth[ns] if self.kind == "netem" else self.dev
+
+	def _other(self, ns):
+		return self.b if ns == self.a else self.a
+
+	def add_address(self, ns, addr):
+		"""One more address, addr/32, for namespace ns (self.a or self.b)
+		on its end of the link, and a route to it in the other namespace.
+		What ns sends still leaves from its first address (the route to
+		the other end keeps that source) until move_source."""
+		run(["ip", "netns", "exec", ns, "ip", "addr", "add", addr + "/32",
+		    "dev", self._dev(ns)])
+		other = self._other(ns)
+		run(["ip", "netns", "exec", other, "ip", "route", "replace",
+		    addr + "/32", "dev", self._dev(other)])
+		self.extra.add(addr)
+		say("link: %s has a second address %s" % (ns, addr))
+
+	def move_source(self, ns, old, new):
+		"""Namespace ns leaves address old for new (one add_address gave
+		it): the route to the other end gets source new, then old is
+		deleted, so that a TCP connection from old can no longer be used
+		(ns drops what comes to old, and cannot send from it)."""
+		far = self.ADDR_B if ns == self.a else self.ADDR_A
+		dev = self._dev(ns)
+		run(["ip", "netns", "exec", ns, "ip", "route", "replace", far + "/32",
+		    "dev", dev, "src", new])
+		if old in self.extra:
+			spec = [old + "/32"]
+		elif self.kind == "netem":
+			spec = [old + "/24"]
+		else:
+			spec = [old, "peer", far]
+		run(["ip", "netns", "exec", ns, "ip", "addr", "del"] + spec + ["dev", dev])
+		self.extra.discard(old)
+		say("link: %s moved from %s to %s (%s deleted)" % (ns, old, new, old))
 
 	def stats(self):
 		"""The emulator's counters since it started or the last zero():

@@ -16,7 +16,8 @@ by a faulty link, and a bulk transfer across them in each of these phases:
   cut      the link is cut (100% loss) for 10 s in the middle of a 64 MiB
            transfer; the cut is shorter than timeouts.dead_after (30 s), so
            the session survives and the transfer completes intact
-  cutdead  the same cut with keepalive 1 s, dead_after 3 s: the app sees its
+  cutdead  the same cut with keepalive 1 s, dead_after 3 s and resumption
+           off (resume_window 0; test_resume.py has it on): the app sees its
            connection end (every byte before the end right), both gateways
            log the session down; after the link is back the session comes
            up again by itself and a new transfer arrives intact
@@ -34,11 +35,8 @@ Prints progress lines and ends with "N passed, N failed"; exit 0, 1 or 77.
 """
 
 import argparse
-import hashlib
 import os
 import shutil
-import socket
-import struct
 import sys
 import threading
 import time
@@ -48,7 +46,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
 from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
-    peer_line, recv_to_end, say)
+    peer_line, say)
 
 SKIP = 77
 BASE_TIMEOUTS = {
@@ -60,8 +58,10 @@ BASE_TIMEOUTS = {
 	"reconnect_min": "200ms",
 	"reconnect_max": "1s",
 }
+# Resumption off: this case is the session's end without it (with it, the
+# streams are held and go on: test_resume.py).
 SHORT_TIMEOUTS = dict(BASE_TIMEOUTS, keepalive="1s", dead_after="3s",
-    connect="2s")
+    connect="2s", resume_window="0s")
 CUT_SECONDS = 10
 UP_WAIT = 20
 
@@ -70,59 +70,6 @@ def skip(why):
 	print("SKIPPED: %s" % why)
 	sys.stdout.flush()
 	sys.exit(SKIP)
-
-
-class Transfer:
-	"""One app connection in namespace ns asking for n bytes and checking
-	them as they come (in a thread): got, bad (first wrong byte), how it
-	ended, sha256, seconds."""
-
-	def __init__(self, ns, port, n, pattern, deadline_s):
-		self.n = n
-		self.check = hlib.PrefixCheck(pattern)
-		self.sha = hashlib.sha256()
-		self.how = None
-		self.err = None
-		self.dt = None
-		with hlib.in_netns(ns):
-			self.s = socket.create_connection((HOST, port), timeout=10)
-		self.s.sendall(struct.pack(">Q", n))
-		self.deadline = time.monotonic() + deadline_s
-		self.t = threading.Thread(target=self._run, daemon=True)
-		self.t0 = time.monotonic()
-		self.t.start()
-
-	def _sink(self, d):
-		self.check(d)
-		self.sha.update(d)
-
-	def _run(self):
-		try:
-			_, self.how = recv_to_end(self.s, self.deadline, self._sink)
-		except OSError as e:
-			self.how, self.err = "error", repr(e)
-		self.dt = time.monotonic() - self.t0
-		try:
-			self.s.close()
-		except OSError:
-			pass
-
-	@property
-	def got(self):
-		return self.check.got
-
-	def wait(self):
-		self.t.join(max(1.0, self.deadline - time.monotonic() + 5))
-		return self
-
-	def intact(self, pattern_sha):
-		return (self.how == "eof" and self.got == self.n and self.check.bad is None
-		    and self.sha.hexdigest() == pattern_sha)
-
-	def describe(self):
-		return "%s after %d of %d bytes in %.1f s, first bad byte %s%s" % (
-		    self.how, self.got, self.n, self.dt or 0, self.check.bad,
-		    " (%s)" % self.err if self.err else "")
 
 
 def main():
@@ -212,7 +159,7 @@ def run(args, net, seed):
 	figures = []
 
 	def transfer(n, what, limit_s):
-		t = Transfer(net.a, fport, n, pat, limit_s).wait()
+		t = hlib.Transfer(net.a, fport, n, pat, limit_s).wait()
 		ok = r.ok(t.intact(want_sha(n)), "%s: %d MiB arrived intact (SHA-256)" % (
 		    what, n // MiB), t.describe())
 		if t.dt:
@@ -267,7 +214,7 @@ def run(args, net, seed):
 	if not restart(BASE_TIMEOUTS):
 		return h.finish()
 	mark_a, mark_b = ga.mark(), gb.mark()
-	t = Transfer(net.a, fport, size, pat, 150)
+	t = hlib.Transfer(net.a, fport, size, pat, 150)
 	deadline = time.monotonic() + 30
 	while t.got < 8 * MiB and t.how is None and time.monotonic() < deadline:
 		time.sleep(0.02)
@@ -293,10 +240,11 @@ def run(args, net, seed):
 
 	# (d) a cut longer than dead_after: the app sees the end, the session
 	# comes back after the link does
-	say("restarting both gateways with keepalive 1s, dead_after 3s")
+	say("restarting both gateways with keepalive 1s, dead_after 3s, "
+	    "resume_window 0s")
 	if not restart(SHORT_TIMEOUTS):
 		return h.finish()
-	t = Transfer(net.a, fport, size, pat, 60)
+	t = hlib.Transfer(net.a, fport, size, pat, 60)
 	deadline = time.monotonic() + 30
 	while t.got < 8 * MiB and t.how is None and time.monotonic() < deadline:
 		time.sleep(0.02)

@@ -25,7 +25,8 @@ tampered connection:
   - every byte each app got is a true prefix of what the other sent (no
     corrupted, replayed or reordered byte delivered), checked against the
     source data byte by byte;
-  - both apps see their connection end;
+  - both apps see their connection end (resumption is off here: with it
+    on the streams would be held and go on over the next connection);
 then the session comes back and a new connection echoes 1 MiB intact.
 
 usage: test_tamper.py MODE --stpgate PATH [--workers N] [--seed S] [--keep]
@@ -45,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
-from gwlib import (workers_arg, FAST_TIMEOUTS, HOST, MiB, Harness,  # noqa: E402
+from gwlib import (workers_arg, fast_timeouts, HOST, MiB, Harness,  # noqa: E402
     Pattern, config_text, echo_handler, echo_roundtrip, recv_to_end, say,
     wait_sessions_up)
 
@@ -199,6 +200,12 @@ class TamperProxy:
 			pass
 
 
+
+# Resumption off: a tampered connection's session ends, and so do its
+# streams (with resumption on they would be held and go on over the next
+# connection, as after any break: test_resume.py).
+TIMEOUTS = fast_timeouts(resume_window="0s")
+
 def duplex_service(up, down):
 	"""Service: sends `down` bytes for ever while checking what it reads
 	against `up`; srv.state[k] = results of its k-th connection."""
@@ -295,11 +302,11 @@ def main():
 	gb = h.gateway("bob", config_text(bob_id, h.workers, listen=bport,
 	    peers={"alice": {"key": alice_key}},
 	    services={"duplex": (svc.port, ["alice"]), "echo": (echo.port, ["alice"])},
-	    timeouts=FAST_TIMEOUTS))
+	    timeouts=TIMEOUTS))
 	ga = h.gateway("alice", config_text(alice_id, h.workers,
 	    peers={"bob": {"key": bob_key, "dial": proxy.port}},
 	    forwards=[(fport, "bob", "duplex"), (eport, "bob", "echo")],
-	    timeouts=FAST_TIMEOUTS))
+	    timeouts=TIMEOUTS))
 	gb.start()
 	ga.start()
 

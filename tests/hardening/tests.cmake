@@ -2,7 +2,8 @@
 # Hardening runs (issue 7), included by tests/CMakeLists.txt:
 #   faults       two gateways in network namespaces of their own, a lossy,
 #                slow, reordering and then cut link (root; skipped, exit 77,
-#                without it)
+#                without it); resume: streams resumed across a cut and an
+#                address change, and ended past the window (root, ssh, sshd)
 #   integration  tamper (a proxy that flips, replays, drops, truncates),
 #                flood (handshake floods and slowloris, with the flood tool
 #                below), silent (what a prober without the key sees; the
@@ -73,6 +74,19 @@ if(PYTHON3)
       --stpgate $<TARGET_FILE:stpgate> --workers 2)
     set_tests_properties(hard_udp_loss PROPERTIES LABELS "faults" TIMEOUT 300
       SKIP_RETURN_CODE 77)
+
+    # Stream resumption (timeouts.resume_window): an ssh session (sshd in
+    # bob's namespace) and a 64 MiB download across a 5 s cut, then across
+    # a change of the dialer's source address, all intact, both logs
+    # `session resumed:`; then an 8 s cut past a 2 s window: `session not
+    # resumed within 2 s:`, the apps' connections end.  About 35 s.  One of
+    # the gateway_heavy entries: it times dead_after (2 s) and the window
+    # (2 s), and pushes 100 Mbit/s through the Python link emulator, so a
+    # CPU-heavy neighbour could fail it.
+    add_test(NAME hard_resume COMMAND ${PYTHON3} ${STP_HARDENING_DIR}/test_resume.py
+      --stpgate $<TARGET_FILE:stpgate> --workers 2)
+    set_tests_properties(hard_resume PROPERTIES LABELS "faults" TIMEOUT 240
+      SKIP_RETURN_CODE 77 RESOURCE_LOCK gateway_heavy)
 
     # RLIMIT_NOFILE (issue 15): the soft limit raised at start; under a
     # limit of 40, limits.max_connections lowered with a warning, and a

@@ -16,6 +16,7 @@ import atexit
 import ctypes
 import hashlib
 import os
+import pwd
 import random
 import re
 import selectors
@@ -110,20 +111,48 @@ def _kill_all():
 atexit.register(_kill_all)
 
 
-def spawn(argv, log_path=None, env=None):
-	"""Start argv with stdout+stderr to log_path (or /dev/null); remembered
-	so that it is killed when the test ends."""
+def spawn(argv, log_path=None, env=None, pipes=False):
+	"""Start argv with stdout+stderr to log_path (or /dev/null); with
+	pipes, its stdin and stdout are pipes to us (p.stdin, p.stdout, bytes)
+	and only stderr goes to log_path.  Remembered so that it is killed when
+	the test ends."""
 	out = open(log_path, "ab") if log_path else subprocess.DEVNULL
 	try:
-		p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-		    stderr=subprocess.STDOUT, preexec_fn=_child_setup, env=env,
-		    close_fds=True)
+		p = subprocess.Popen(argv,
+		    stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+		    stdout=subprocess.PIPE if pipes else out,
+		    stderr=out if pipes else subprocess.STDOUT,
+		    preexec_fn=_child_setup, env=env, close_fds=True)
 	finally:
 		if log_path:
 			out.close()
 	with _procs_lock:
 		_procs.append(p)
 	return p
+
+
+def descendants(pid):
+	"""The pids of pid's children, theirs, and so on (from /proc), children
+	before grandchildren.  For processes ours started that left our
+	process group (sshd's per-connection children call setsid)."""
+	parent = {}
+	for d in os.listdir("/proc"):
+		if not d.isdigit():
+			continue
+		try:
+			with open("/proc/%s/stat" % d) as f:
+				st = f.read()
+		except OSError:
+			continue
+		# pid (comm) state ppid ...: comm may hold spaces and parentheses
+		parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+	out, todo = [], [pid]
+	while todo:
+		p = todo.pop(0)
+		kids = sorted(c for c, pp in parent.items() if pp == p)
+		out += kids
+		todo += kids
+	return out
 
 
 def rss_kib(pid):
@@ -779,6 +808,114 @@ def dig(port, name, qtype="A", server=HOST, wrapper=(), extra=(), timeout=30):
 		if len(f) == 5 and f[2] == "IN" and f[3] == qtype:
 			answers.append(f[4].strip())
 	return (m.group(1) if m else None), answers, out
+
+
+# ---- ssh: an OpenSSH server and client of the test's own ----
+
+class Sshd:
+	"""OpenSSH's sshd for a test that carries ssh through a tunnel, all of
+	it in directory d: a host key, a client key that may log in as the
+	user we run as (root: sshd needs it), and sshd's own config;
+	`sshd -D -e -f CONFIG` on host:port under wrapper (e.g. ["ip",
+	"netns", "exec", NS]), its log in d/sshd.log.  sshd wants its
+	privilege separation directory, /run/sshd; where there is none it runs
+	in a mount namespace of its own with a tmpfs on /run that holds one,
+	so nothing outside d changes.  client() is an ssh command line that
+	logs in with the client key: BatchMode, no host key checking,
+	known_hosts in d, no agent, no user or system config.  stop() ends
+	sshd and the children it started for connections (they leave its
+	process group), by pid."""
+
+	def __init__(self, d, port, wrapper=(), host=HOST):
+		self.dir = d
+		self.port = port
+		self.host = host
+		self.wrapper = list(wrapper)
+		self.proc = None
+		self.log_path = os.path.join(d, "sshd.log")
+		self.host_key = os.path.join(d, "ssh_host_ed25519_key")
+		self.client_key = os.path.join(d, "id_ed25519")
+		self.known_hosts = os.path.join(d, "known_hosts")
+		self.config = os.path.join(d, "sshd_config")
+		self.user = pwd.getpwuid(os.getuid()).pw_name
+		for key in (self.host_key, self.client_key):
+			subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+			    "-C", "stpgate-test", "-f", key], check=True,
+			    capture_output=True, timeout=30)
+		auth = os.path.join(d, "authorized_keys")
+		shutil.copyfile(self.client_key + ".pub", auth)
+		with open(self.config, "w") as f:
+			f.write("\n".join([
+			    "ListenAddress %s:%d" % (host, port),
+			    "HostKey " + self.host_key,
+			    "AuthorizedKeysFile " + auth,
+			    "PidFile none",
+			    "UsePAM no",
+			    "StrictModes no",
+			    "PubkeyAuthentication yes",
+			    "PasswordAuthentication no",
+			    "KbdInteractiveAuthentication no",
+			    "PermitRootLogin prohibit-password",
+			    "AllowTcpForwarding no",
+			    "X11Forwarding no",
+			    "PrintMotd no",
+			    "UseDNS no",
+			    "LoginGraceTime 30",
+			    "LogLevel VERBOSE",
+			    ""]))
+
+	def start(self, timeout=15):
+		"""Start sshd; True once it says it listens (within timeout s)."""
+		sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+		self.proc = spawn(self.wrapper + ["unshare", "--mount", "sh", "-c",
+		    '[ -d /run/sshd ] || { mount -t tmpfs -o mode=0755,size=1m '
+		    'stp-sshd /run && mkdir -m 0755 /run/sshd; } && exec "$@"', "sh",
+		    sshd, "-D", "-e", "-f", self.config], self.log_path)
+		say("sshd: started pid %d on %s:%d (log %s)" % (self.proc.pid,
+		    self.host, self.port, self.log_path))
+		rx = re.compile(r"Server listening on %s port %d" % (
+		    re.escape(self.host), self.port))
+		return bool(wait_for(lambda: rx.search(self.log()) or
+		    self.proc.poll() is not None, timeout) and self.proc.poll() is None)
+
+	def log(self):
+		try:
+			with open(self.log_path, "rb") as f:
+				return f.read().decode("utf-8", "replace")
+		except OSError:
+			return ""
+
+	def client(self, port, command, host=HOST, options=()):
+		"""ssh to host:port (a forward to this sshd, or sshd itself)
+		running command there, no tty (its stdin and stdout are the
+		remote command's)."""
+		return ["ssh", "-F", "/dev/null", "-T", "-p", str(port),
+		    "-i", self.client_key,
+		    "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+		    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+		    "-o", "UserKnownHostsFile=" + self.known_hosts,
+		    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "UpdateHostKeys=no",
+		    "-o", "ControlMaster=no", "-o", "ControlPath=none",
+		    "-o", "ConnectTimeout=15", "-o", "EscapeChar=none",
+		    "-o", "LogLevel=ERROR"] + list(options) + [
+		    "%s@%s" % (self.user, host), command]
+
+	def stop(self):
+		if self.proc is None:
+			return
+		kids = descendants(self.proc.pid)
+		for pid in [self.proc.pid] + kids:
+			try:
+				os.kill(pid, signal.SIGKILL)
+			except OSError:
+				pass
+		try:
+			self.proc.wait(timeout=10)
+		except subprocess.TimeoutExpired:
+			pass
+		say("sshd: stopped pid %d%s" % (self.proc.pid, " and its children %s"
+		    % kids if kids else ""))
+		self.proc = None
 
 
 # ---- app side helpers ----

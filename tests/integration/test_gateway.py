@@ -344,18 +344,19 @@ def case_peerkill(h, args):
 		return
 	mark_a = p.a.mark()
 	p.b.kill()
+	# The connection broke without a Close: alice holds the stream for
+	# timeouts.resume_window (30 s) in case bob comes back with it.  The
+	# app sees a pause: what alice had already goes on arriving, then
+	# nothing, and the connection stays open.
 	t0 = time.monotonic()
-	n, how = recv_to_end(s, t0 + 10, check)
-	dt = time.monotonic() - t0
-	s.close()
-	r.ok(how in ("eof", "reset"), "the app's connection ends after bob dies",
-	    "still open %.1f s later (%d more bytes)" % (dt, n))
-	say("peerkill: the app's connection ended by %s %.2f s after the kill, "
-	    "%d bytes after it" % (how, dt, n))
-	r.ok(bad[0] is None, "every byte before the end was right",
-	    "differs at %s" % bad[0])
+	n, how = recv_to_end(s, t0 + 2, check)
+	r.ok(how not in ("eof", "reset"), "the app's connection waits while bob "
+	    "is gone (the stream is held)", "%s after %.1f s" % (how,
+	    time.monotonic() - t0))
 	r.ok(p.a.wait_log(peer_line("bob", "session down"), 10, mark_a) is not None,
 	    "alice logs session down for bob")
+	r.ok(p.a.wait_log(peer_line("bob", "holding 1 streams for 30 s to resume"),
+	    10, mark_a) is not None, "alice holds the stream to resume it")
 	r.ok(p.a.running(), "alice keeps running")
 
 	# While bob is down, an app connection waits at most timeouts.connect.
@@ -363,11 +364,25 @@ def case_peerkill(h, args):
 	r.ok(how in ("eof", "reset"), "with bob down an app connection is closed "
 	    "(timeouts.connect 3s)", "%s after %.1f s" % (how, dt))
 
-	# bob comes back with the same config; alice was not restarted.
+	# bob comes back with the same config but not the session (a new
+	# process); alice was not restarted.  bob refuses the resumption, and
+	# alice ends the held stream: the app's connection ends.
 	mark_a = p.a.mark()
 	p.b.start()
 	if not p.wait_up(since_a=mark_a, what="session up again (alice redialed)"):
 		return
+	n2, how = recv_to_end(s, time.monotonic() + 10, check)
+	dt = time.monotonic() - t0
+	s.close()
+	r.ok(how in ("eof", "reset"), "the app's connection ends when bob comes "
+	    "back without the session", "still open %.1f s after the kill" % dt)
+	say("peerkill: the app's connection ended by %s %.2f s after the kill, "
+	    "%d bytes after it" % (how, dt, n + n2))
+	r.ok(bad[0] is None, "every byte before the end was right",
+	    "differs at %s" % bad[0])
+	r.ok(p.a.wait_log(peer_line("bob", "session not resumed: the peer "
+	    "refused: no session to resume here: 1 streams closed"), 10,
+	    mark_a) is not None, "alice says why the stream ended")
 	deadline = time.monotonic() + 15
 	tries = 0
 	while True:

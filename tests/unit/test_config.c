@@ -1061,8 +1061,17 @@ test_reach(void)
 	c = good("identity: @ID@\n");
 	if (c != NULL) {
 		T_INT(c->timeouts.datagram_idle_ms, 30000);
+		T_INT(c->timeouts.resume_ms, 30000);
 		config_free(c);
 	}
+	/* resume_window: 0 turns resumption off; an hour at most. */
+	c = good("identity: @ID@\ntimeouts: {resume_window: 0}\n");
+	if (c != NULL) {
+		T_INT(c->timeouts.resume_ms, 0);
+		config_free(c);
+	}
+	bad(STP_EPARSE, "identity: @ID@\ntimeouts: {resume_window: 2h}\n",
+	    "2:27: timeouts.resume_window: 2h is out of range 0ms..1h");
 
 	t_set_ctx("reach: refusals");
 	bad(STP_EPARSE, "identity: @ID@\npeers:\n  bob: {key: @K1@}\nforwards:\n"
@@ -1177,7 +1186,7 @@ test_errors(void)
 	bad(STP_EPARSE, "identity: @ID@\ntimeouts:\n  idle: 5s\n",
 	    "3:3: timeouts.idle: unknown key (expected one of: handshake, "
 	    "connect, keepalive, dead_after, stream_idle, drain, "
-	    "datagram_idle, reconnect_min, reconnect_max)");
+	    "datagram_idle, resume_window, reconnect_min, reconnect_max)");
 	bad(STP_EPARSE, "identity: @ID@\nlog: {colour: yes}\n",
 	    "2:7: log.colour: unknown key (expected one of: level, format)");
 	bad(STP_EPARSE, "identity: @ID@\nbad\xc3\xa9key: 1\n",

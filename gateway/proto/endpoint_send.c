@@ -388,6 +388,11 @@ ep_flush_pong(endpoint *e)
 int
 endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 {
+	Stp__V1__Record rr;
+	Stp__V1__StreamReset rs;
+	Stp__V1__Resume rm;
+	char why[REASON_MAX + 1];
+	const char *reason;
 	int rc;
 
 	e->now = now_ms;
@@ -429,30 +434,23 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 	 * bytes of printable ASCII on the wire (stp.proto), whatever the
 	 * caller wrote: sent from a copy.
 	 */
-	if (r->body_case == STP__V1__RECORD__BODY_RESET &&
-	    r->reset->reason != NULL && r->reset->reason[0] != '\0') {
-		Stp__V1__Record rr = *r;
-		Stp__V1__StreamReset rs = *r->reset;
-		char why[REASON_MAX + 1];
-
-		ep_sanitize(why, sizeof(why), r->reset->reason);
-		rs.reason = why;
-		rr.reset = &rs;
-		rc = ep_tx_message(e, FRAME_RECORD, &rr);
-	} else if (r->body_case == STP__V1__RECORD__BODY_RESUME &&
-	    r->resume->reason != NULL && r->resume->reason[0] != '\0') {
-		/* A refusal's reason: as a reset's. */
-		Stp__V1__Record rr = *r;
-		Stp__V1__Resume rm = *r->resume;
-		char why[REASON_MAX + 1];
-
-		ep_sanitize(why, sizeof(why), r->resume->reason);
-		rm.reason = why;
-		rr.resume = &rm;
-		rc = ep_tx_message(e, FRAME_RECORD, &rr);
-	} else {
-		rc = ep_tx_message(e, FRAME_RECORD, r);
+	reason = r->body_case == STP__V1__RECORD__BODY_RESET ? r->reset->reason :
+	    r->body_case == STP__V1__RECORD__BODY_RESUME ? r->resume->reason : NULL;
+	if (reason != NULL && reason[0] != '\0') {
+		ep_sanitize(why, sizeof(why), reason);
+		rr = *r;
+		if (r->body_case == STP__V1__RECORD__BODY_RESET) {
+			rs = *r->reset;
+			rs.reason = why;
+			rr.reset = &rs;
+		} else {
+			rm = *r->resume;
+			rm.reason = why;
+			rr.resume = &rm;
+		}
+		r = &rr;
 	}
+	rc = ep_tx_message(e, FRAME_RECORD, r);
 	if (rc != 0)
 		return rc;
 	if (r->body_case == STP__V1__RECORD__BODY_RESUME)

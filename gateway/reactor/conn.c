@@ -325,7 +325,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		char why[96];
 
-		snprintf(why, sizeof(why), "connection %s", uv_strerror((int)nread));
+		snprintf(why, sizeof(why), "read failed: %s", uv_strerror((int)nread));
 		cn_fail(c, STP_EIO, why);
 		return;
 	}

@@ -98,6 +98,7 @@ struct session {
 	int held;                /* it broke: its streams wait for a new one */
 	int resume_step;         /* RESUME_* below: the new connection's exchange */
 	unsigned held_streams;
+	uint64_t resent;         /* bytes the resyncs of this exchange send again */
 	uint64_t held_since_ms;
 	uv_timer_t resume_timer; /* resume_window */
 	uint8_t rsecret[KS_RESUME_LEN];   /* the connection's resume secret */

@@ -62,6 +62,7 @@ forget_old(session *s)
 {
 	s->held = 0;
 	s->held_streams = 0;
+	s->resent = 0;
 	s->resume_step = RESUME_NONE;
 	uv_timer_stop(&s->resume_timer);
 	crypto_wipe(s->old_secret, sizeof(s->old_secret));
@@ -131,6 +132,7 @@ sess_hold(session *s, const char *why)
 	flow_abort_all(s, why);
 	s->resumable = 0;
 	s->resume_step = RESUME_NONE;
+	s->resent = 0;
 	s->held_streams = n;
 	/* A break during an exchange keeps the first break's session and
 	 * deadline: the window does not grow by breaking again. */
@@ -277,7 +279,7 @@ resumed(session *s)
 	for (i = 0; i < s->n_buckets; i++)
 		for (st = s->buckets[i]; st != NULL; st = *stream_hnext(st))
 			kept++;
-	resent = stream_take_resent();
+	resent = s->resent;
 	forget_old(s);
 	stp_metrics.sessions_resumed++;
 	stp_metrics.resume_bytes_resent += resent;
@@ -339,7 +341,7 @@ sess_resume_record(session *s, const Stp__V1__Record *r)
 		for (i = 0; i < t->n_streams; i++) {
 			st = sess_find_stream(s, t->streams[i]->stream_id);
 			if (st != NULL && stream_held(st))
-				stream_resync(st, t->streams[i]);
+				s->resent += stream_resync(st, t->streams[i]);
 			else if (st == NULL)
 				(void)session_send_reset(s, t->streams[i]->stream_id,
 				    STP__V1__RESET_CODE__RESET_ABORTED,

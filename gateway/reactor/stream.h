@@ -116,16 +116,17 @@ void stream_hold(stream *st);
 int stream_held(const stream *st);
 /* Our state of st, as a StreamState of our resumption table. */
 void stream_state(const stream *st, Stp__V1__StreamState *out);
-/* The peer's StreamState of st: resume it.  The stream may end here. */
-void stream_resync(stream *st, const Stp__V1__StreamState *peer);
+/*
+ * The peer's StreamState of st: resume it; returns the bytes it sends
+ * again.  The stream may end here.
+ */
+uint64_t stream_resync(stream *st, const Stp__V1__StreamState *peer);
 /*
  * The peer's table did not name st: our open that never arrived is sent
  * again; a stream both sides had finished ends; anything else is closed
  * (`why`).
  */
 void stream_unnamed(stream *st, const char *why);
-/* Bytes sent again by resyncs since the session last asked (and zeroed). */
-uint64_t stream_take_resent(void);
 
 uint32_t stream_id(const stream *st);
 /* The link the session's hash table chains streams with. */

@@ -26,17 +26,6 @@
 /* Ring growth starts here, doubling up to what is unacknowledged. */
 #define RTX_MIN (16u * 1024)
 
-static uint64_t resent_total;
-
-uint64_t
-stream_take_resent(void)
-{
-	uint64_t n = resent_total;
-
-	resent_total = 0;
-	return n;
-}
-
 static int
 rtx_grow(struct rtx *r, size_t need)
 {
@@ -156,41 +145,52 @@ stream_state(const stream *st, Stp__V1__StreamState *out)
 	out->open = st->state == ST_OPEN;
 }
 
-void
+uint64_t
 stream_resync(stream *st, const Stp__V1__StreamState *peer)
 {
+	uint64_t again;
+
 	if (st->state == ST_DEAD)
-		return;
+		return 0;
 	st->held = 0;
 	if (st->state == ST_OPENING) {
 		if (!peer->open)
-			return;  /* the peer is still connecting: its accept comes */
+			return 0;  /* the peer is still connecting: its accept comes */
 		/* The peer accepted; its StreamAccept was lost in the break. */
 		st->send_credit = peer->limit;
 		if (st->socks && st_socks_answer(st, SOCKS5SRV_REP_OK) != 0)
-			return;
+			return 0;
 		st_become_open(st);
-		return;
+		return 0;
 	}
 	if (st->state != ST_OPEN)
-		return;  /* ours still connecting: the accept goes when it can */
+		return 0;  /* ours still connecting: the accept goes when it can */
 	if (peer->received > st->bytes_out || peer->limit < peer->received) {
 		st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 		    "resumption: the peer says it took %llu bytes of %llu sent, "
 		    "limit %llu", (unsigned long long)peer->received,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)peer->limit);
-		return;
+		return 0;
+	}
+	if (st->acked + st->rtx.len != st->bytes_out) {
+		/* Sent while nothing was kept: cannot happen on a resumable
+		 * connection, and must not resend what was never kept. */
+		st_fail(st, STP__V1__RESET_CODE__RESET_ABORTED,
+		    "resumption: bytes %llu..%llu were not kept",
+		    (unsigned long long)(st->acked + st->rtx.len),
+		    (unsigned long long)st->bytes_out);
+		return 0;
 	}
 	if (peer->received < st->acked) {
 		st_fail(st, STP__V1__RESET_CODE__RESET_PROTOCOL,
 		    "resumption: the peer lost bytes it had acknowledged "
 		    "(%llu < %llu)", (unsigned long long)peer->received,
 		    (unsigned long long)st->acked);
-		return;
+		return 0;
 	}
 	rtx_drop_to(st, peer->received);
-	resent_total += st->bytes_out - peer->received;
+	again = st->bytes_out - peer->received;
 	st->resend = peer->received;
 	st->resending = st->resend < st->bytes_out;
 	/* The peer's credit, exactly: what it allows past what we sent. */
@@ -203,6 +203,7 @@ stream_resync(stream *st, const Stp__V1__StreamState *peer)
 	stream_resume(st);
 	if (st->state != ST_DEAD)
 		st_maybe_done(st);
+	return again;
 }
 
 int

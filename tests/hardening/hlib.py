@@ -30,6 +30,7 @@ import random
 import re
 import resource
 import select
+import shutil
 import socket
 import struct
 import subprocess
@@ -291,6 +292,40 @@ def tcp_established(ns, port):
 		if len(a) == 2:
 			conns.append((a[0], a[1]))
 	return conns
+
+
+SKIP = 77   # ctest's SKIP_RETURN_CODE for the namespace tests
+
+
+def skip(why):
+	"""Say why the test cannot run here and exit SKIP."""
+	print("SKIPPED: %s" % why)
+	sys.stdout.flush()
+	sys.exit(SKIP)
+
+
+def need_root(what="creating network namespaces needs root (CAP_SYS_ADMIN, "
+    "CAP_NET_ADMIN)"):
+	"""Skip unless root, and unless iproute2's `ip` is there."""
+	if os.geteuid() != 0:
+		skip("%s; running as uid %d" % (what, os.geteuid()))
+	if shutil.which("ip") is None:
+		skip("iproute2's `ip` is not installed")
+
+
+def netpair_run(kind, seed, run, prefix="stpf-"):
+	"""Make a NetPair (skip when the namespaces or their link cannot be
+	made), call run(net), delete the namespaces whatever happens, and exit
+	with run's status."""
+	try:
+		net = NetPair(kind, seed, prefix=prefix)
+	except (RuntimeError, OSError, PermissionError) as e:
+		skip("cannot set up the namespaces and their link: %s" % e)
+	try:
+		rc = run(net)
+	finally:
+		net.destroy()
+	sys.exit(rc)
 
 
 def sweep_stale(prefix="stpf-"):

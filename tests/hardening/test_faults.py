@@ -36,7 +36,6 @@ Prints progress lines and ends with "N passed, N failed"; exit 0, 1 or 77.
 
 import argparse
 import os
-import shutil
 import sys
 import threading
 import time
@@ -48,7 +47,6 @@ import hlib  # noqa: E402
 from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, config_text,  # noqa: E402
     peer_line, say)
 
-SKIP = 77
 BASE_TIMEOUTS = {
 	"handshake": "5s",
 	"connect": "3s",
@@ -66,11 +64,6 @@ CUT_SECONDS = 10
 UP_WAIT = 20
 
 
-def skip(why):
-	print("SKIPPED: %s" % why)
-	sys.stdout.flush()
-	sys.exit(SKIP)
-
 
 def main():
 	ap = argparse.ArgumentParser()
@@ -87,20 +80,8 @@ def main():
 	seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
 	say("seed %d (rerun with --seed %d)" % (seed, seed))
 
-	if os.geteuid() != 0:
-		skip("creating network namespaces needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN); "
-		    "running as uid %d" % os.geteuid())
-	if shutil.which("ip") is None:
-		skip("iproute2's `ip` is not installed")
-	try:
-		net = hlib.NetPair(args.link, seed)
-	except (RuntimeError, OSError, PermissionError) as e:
-		skip("cannot set up the namespaces and their link: %s" % e)
-	try:
-		rc = run(args, net, seed)
-	finally:
-		net.destroy()
-	sys.exit(rc)
+	hlib.need_root()
+	hlib.netpair_run(args.link, seed, lambda net: run(args, net, seed))
 
 
 def run(args, net, seed):

@@ -68,7 +68,6 @@ import hlib  # noqa: E402
 from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, Sshd,  # noqa: E402
     config_text, peer_line, say, spawn, wait_for, wait_sessions_up)
 
-SKIP = 77
 TIMEOUTS = {
 	"handshake": "5s",
 	"connect": "2s",
@@ -89,11 +88,6 @@ RESUME_WAIT = 20              # seconds from the link's return to `session resum
 RESUMED = r"session resumed: (\d+) streams? kept, (\d+) bytes? sent again"
 NOT_RESUMED = r"session not resumed within %d s: \d+ streams? closed" % SHORT_WINDOW
 
-
-def skip(why):
-	print("SKIPPED: %s" % why)
-	sys.stdout.flush()
-	sys.exit(SKIP)
 
 
 class Shell:
@@ -203,11 +197,7 @@ def main():
 	seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
 	say("seed %d (rerun with --seed %d)" % (seed, seed))
 
-	if os.geteuid() != 0:
-		skip("creating network namespaces and running sshd need root; running "
-		    "as uid %d" % os.geteuid())
-	if shutil.which("ip") is None:
-		skip("iproute2's `ip` is not installed")
+	hlib.need_root("creating network namespaces and running sshd need root")
 	missing = [t for t in ("ssh", "ssh-keygen", "sshd", "unshare", "ss")
 	    if shutil.which(t) is None and not (t == "sshd" and
 	    os.access("/usr/sbin/sshd", os.X_OK))]
@@ -217,15 +207,7 @@ def main():
 		    "openssh-client openssh-server util-linux iproute2)" % ", ".join(missing))
 		print("0 passed, 1 failed")
 		sys.exit(1)
-	try:
-		net = hlib.NetPair("tun", seed, prefix="stpr-")
-	except (RuntimeError, OSError, PermissionError) as e:
-		skip("cannot set up the namespaces and their link: %s" % e)
-	try:
-		rc = run(args, net)
-	finally:
-		net.destroy()
-	sys.exit(rc)
+	hlib.netpair_run("tun", seed, lambda net: run(args, net), prefix="stpr-")
 
 
 def run(args, net):

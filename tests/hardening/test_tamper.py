@@ -47,8 +47,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import hlib  # noqa: E402
 from gwlib import (workers_arg, fast_timeouts, HOST, MiB, Harness,  # noqa: E402
-    Pattern, config_text, echo_handler, echo_roundtrip, recv_to_end, say,
-    wait_sessions_up)
+    Pattern, TcpRelay, config_text, echo_handler, echo_roundtrip, recv_to_end,
+    say, wait_sessions_up)
 
 MODES = ("bitflip", "replay", "drop", "truncate")
 FRAME_RECORD = 0x06
@@ -57,91 +57,42 @@ RX_REASON = (r"failed to open|frame type|frame length|does not parse|"
     r"says it is record|no body|body in a|record after close|signature")
 
 
-class TamperProxy:
-	"""Listens on a fresh port and forwards each connection to target.
-	plan[k] = (direction, mode, N) for the k-th connection ("a2b": from the
-	connecting side); connections beyond the plan pass untouched."""
+class TamperProxy(TcpRelay):
+	"""gwlib's relay to target, tampering with some connections:
+	plan[k] = (direction, mode, N) for the k-th connection ("a2b": from
+	the connecting side); connections beyond the plan pass untouched."""
 
 	def __init__(self, h, target, plan, rng):
-		self.target = target
 		self.plan = list(plan)
 		self.rng = rng
-		self.lock = threading.Lock()
 		self.events = []      # what the proxy did, one line each
-		self.n = 0
-		self.ls = socket.socket()
-		self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-		self.ls.bind((HOST, 0))
-		self.ls.listen(16)
-		self.port = self.ls.getsockname()[1]
 		self.fired = threading.Event()
-		threading.Thread(target=self._accept, daemon=True).start()
+		TcpRelay.__init__(self, target)
 
 	def note(self, msg):
 		with self.lock:
 			self.events.append(msg)
 		say("proxy: " + msg)
 
-	def _accept(self):
-		while True:
-			try:
-				c, _ = self.ls.accept()
-			except OSError:
-				return
-			try:
-				u = socket.create_connection((HOST, self.target), timeout=5)
-			except OSError:
-				c.close()
-				continue
-			u.settimeout(None)
-			k = self.n
-			self.n += 1
-			plan = self.plan[k] if k < len(self.plan) else None
-			self.note("connection %d: %s" % (k, "%s %s after %d bytes" % plan
-			    if plan else "passed through"))
-			pair = [c, u]
-			for src, dst, d in ((c, u, "a2b"), (u, c, "b2a")):
-				t = plan if plan and plan[0] == d else None
-				threading.Thread(target=self._pump, args=(src, dst, t, pair, k),
-				    daemon=True).start()
+	def filters(self, k):
+		plan = self.plan[k] if k < len(self.plan) else None
+		self.note("connection %d: %s" % (k, "%s %s after %d bytes" % plan
+		    if plan else "passed through"))
+		return {plan[0]: self._frames(plan, k)} if plan else {}
 
-	@staticmethod
-	def _close(pair):
-		for s in pair:
-			try:
-				s.shutdown(socket.SHUT_RDWR)
-			except OSError:
-				pass
-			try:
-				s.close()
-			except OSError:
-				pass
-
-	def _pump(self, src, dst, tamper, pair, k):
-		try:
-			if tamper is None:
-				while True:
-					d = src.recv(262144)
-					if not d:
-						break
-					dst.sendall(d)
-			else:
-				self._pump_frames(src, dst, tamper, pair, k)
-		except OSError:
-			pass
-		self._close(pair)
-
-	def _pump_frames(self, src, dst, tamper, pair, k):
+	def _frames(self, tamper, k):
+		"""The relay's filter for the tampered direction: it passes
+		whole frames on as they complete, and tampers once, at N."""
 		direction, mode, N = tamper
 		buf = bytearray()
 		pos = 0            # stream offset of buf[0]
 		history = []       # earlier RECORD frames (the last few)
 		fired = False
-		while True:
-			d = src.recv(262144)
-			if not d:
-				return
-			buf += d
+
+		def f(d):
+			nonlocal pos, fired
+			out = []
+			buf.extend(d)
 			while len(buf) >= 4:
 				flen = 4 + int.from_bytes(buf[1:4], "big")
 				if len(buf) < flen:
@@ -151,7 +102,7 @@ class TamperProxy:
 				del buf[:flen]
 				pos += flen
 				if fired:
-					dst.sendall(frame)
+					out.append(frame)
 					continue
 				if mode == "bitflip" and start <= N < start + flen:
 					i = N - start
@@ -165,7 +116,7 @@ class TamperProxy:
 				elif mode == "replay" and start >= N and frame[0] == FRAME_RECORD and history:
 					j = self.rng.randrange(len(history))
 					old_start, old = history[j]
-					dst.sendall(old)
+					out.append(old)
 					fired = True
 					self.note("connection %d %s: replayed the RECORD frame from "
 					    "byte %d (%d bytes) before the frame at byte %d" % (k,
@@ -178,26 +129,21 @@ class TamperProxy:
 					continue
 				elif mode == "truncate" and start + flen > N:
 					cut = min(max(N - start, 1), flen - 1)
-					dst.sendall(frame[:cut])
+					out.append(frame[:cut])
 					self.note("connection %d %s: truncated: sent %d of the %d bytes "
 					    "of the type 0x%02x frame at byte %d, then closed both "
 					    "connections" % (k, direction, cut, flen, frame[0], start))
 					self.fired.set()
-					self._close(pair)
-					return
+					return out, True
 				if fired:
 					self.fired.set()
 				if frame[0] == FRAME_RECORD:
 					history.append((start, frame))
 					if len(history) > 16:
 						del history[0]
-				dst.sendall(frame)
-
-	def close(self):
-		try:
-			self.ls.close()
-		except OSError:
-			pass
+				out.append(frame)
+			return out, False
+		return f
 
 
 

@@ -46,7 +46,6 @@ import hlib  # noqa: E402
 from gwlib import (workers_arg, HOST, Harness, UdpEcho, config_text,  # noqa: E402
     dig, dnsmasq_argv, peer_line, say, spawn)
 
-SKIP = 77
 TIMEOUTS = {
 	"handshake": "5s",
 	"connect": "3s",
@@ -63,11 +62,6 @@ NAMES = [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2"),
     ("y.z.example.test", "192.0.2.7")]
 MAGIC = b"stpL"
 
-
-def skip(why):
-	print("SKIPPED: %s" % why)
-	sys.stdout.flush()
-	sys.exit(SKIP)
 
 
 def payload(flow, seq):
@@ -156,25 +150,15 @@ def main():
 	seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "big")
 	say("seed %d (rerun with --seed %d)" % (seed, seed))
 
-	if os.geteuid() != 0:
-		skip("creating network namespaces needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN); "
-		    "running as uid %d" % os.geteuid())
-	for tool in ("ip", "dnsmasq", "dig"):
+	hlib.need_root()
+	for tool in ("dnsmasq", "dig"):
 		if shutil.which(tool) is None:
 			# run.sh installs them; say so rather than pass.
 			print("test_udp_loss.py: %s is not installed (apt-get install "
 			    "iproute2 dnsmasq-base bind9-dnsutils)" % tool)
 			print("0 passed, 1 failed")
 			sys.exit(1)
-	try:
-		net = hlib.NetPair(args.link, seed)
-	except (RuntimeError, OSError, PermissionError) as e:
-		skip("cannot set up the namespaces and their link: %s" % e)
-	try:
-		rc = run(args, net)
-	finally:
-		net.destroy()
-	sys.exit(rc)
+	hlib.netpair_run(args.link, seed, lambda net: run(args, net))
 
 
 def run(args, net):

@@ -23,6 +23,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -720,6 +721,263 @@ def source_handler(pattern, total=None):
 				srv.state["sent"] = srv.state.get("sent", 0) + k
 		c.shutdown(socket.SHUT_WR)
 	return h
+
+
+# ---- a TCP relay of the test's own ----
+
+class TcpRelay:
+	"""A TCP relay from a fresh loopback port (port) to HOST:target, e.g.
+	between a gateway and the peer port it dials: each connection it
+	accepts is paired with a new one to target, and bytes are copied both
+	ways as they come.  One thread (a selector loop) does it all and alone
+	touches the sockets, so that reset_all() can break every connection
+	at once: SO_LINGER 0, then close, a RST to each side.  (With a thread
+	per direction, a thread blocked in recv or send keeps the socket open
+	past another thread's close, and its RST goes out only when that
+	thread wakes.)
+
+	withhold() before reset_all() makes the break lose bytes in flight:
+	from then on, what one direction of the current connections brings is
+	dropped (withheld() counts it).
+
+	When either side of a pair ends (EOF or error), what is still queued
+	for the other side is written, then both are shut down and closed.
+	conns counts the connections accepted; live() is the number of pairs
+	still relaying; errors says what failed (a connect to target).
+
+	A subclass may change what passes: filters(k) is called as the k-th
+	connection (from 0) is paired, and returns {direction: f} with
+	direction "a2b" (from the side that connected to the relay) or "b2a";
+	a direction without one is copied as it is.  f(data) returns (out,
+	end): out, a bytes-like object or a list of them, is queued for the
+	other side, and with end the pair ends once that is written.  Both
+	are called in the relay's thread."""
+
+	QUEUE = 1 << 20     # bytes queued for one side before the other is no longer read
+
+	def __init__(self, target):
+		self.target = target
+		self.conns = 0
+		self.errors = []
+		self._withheld = 0
+		self.lock = threading.Lock()    # for subclasses' state too
+		self._cmds = []
+		self._pairs = []
+		self._closed = False
+		self._sel = selectors.DefaultSelector()
+		self._ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		self._ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		self._ls.bind((HOST, 0))
+		self._ls.listen(64)
+		self._ls.setblocking(False)
+		self.port = self._ls.getsockname()[1]
+		self._wake_r, self._wake_w = socket.socketpair()
+		self._wake_r.setblocking(False)
+		self._wake_w.setblocking(False)
+		self._sel.register(self._ls, selectors.EVENT_READ, "listen")
+		self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+		self._t = threading.Thread(target=self._loop, daemon=True)
+		self._t.start()
+
+	def filters(self, k):
+		return {}
+
+	def live(self):
+		with self.lock:
+			return len(self._pairs)
+
+	def reset_all(self, timeout=5):
+		"""Break every current connection abruptly: a RST to both sides
+		(SO_LINGER 0, then close), whatever is queued dropped.  The relay
+		goes on accepting.  Returns how many pairs were reset (None if the
+		relay's thread did not do it within timeout)."""
+		return self._call("reset", None, timeout)
+
+	def withhold(self, direction, timeout=5):
+		"""From now on drop what direction ("a2b" or "b2a") of the current
+		connections brings, as if it were lost on the way: for a
+		reset_all() to follow (the connections cannot go on without those
+		bytes; later ones pass as usual).  Returns how many connections
+		it applies to."""
+		return self._call("withhold", direction, timeout)
+
+	def withheld(self):
+		"""Bytes dropped so far by withhold()."""
+		return self._withheld
+
+	def close(self, timeout=5):
+		"""Accept no more connections; those already paired go on until
+		they end."""
+		self._call("close", None, timeout)
+
+	def _call(self, what, arg, timeout):
+		done = threading.Event()
+		res = []
+		with self.lock:
+			self._cmds.append((what, arg, done, res))
+		try:
+			self._wake_w.send(b"x")
+		except OSError:
+			pass
+		if not done.wait(timeout):
+			return None
+		return res[0] if res else None
+
+	# -- the relay's thread --
+
+	def _loop(self):
+		while True:
+			for key, ev in self._sel.select(0.5):
+				if key.data == "listen":
+					self._accept()
+				elif key.data == "wake":
+					self._commands()
+				elif key.fileobj.fileno() >= 0:   # not closed earlier in this round
+					self._io(key.data, ev)
+			with self.lock:
+				if self._closed and not self._pairs:
+					break
+		self._sel.close()
+		self._wake_r.close()
+
+	def _commands(self):
+		try:
+			while self._wake_r.recv(4096):
+				pass
+		except OSError:
+			pass
+		with self.lock:
+			cmds, self._cmds = self._cmds, []
+		for what, arg, done, res in cmds:
+			with self.lock:
+				pairs = list(self._pairs)
+			if what == "reset":
+				for pair in pairs:
+					self._end(pair, reset=True)
+				res.append(len(pairs))
+			elif what == "withhold":
+				for pair in pairs:
+					pair["sides"][0 if arg == "a2b" else 1]["drop"] = True
+				res.append(len(pairs))
+			elif what == "close" and not self._closed:
+				self._sel.unregister(self._ls)
+				self._ls.close()
+				with self.lock:
+					self._closed = True
+			done.set()
+
+	def _accept(self):
+		while not self._closed:
+			try:
+				c, _ = self._ls.accept()
+			except (BlockingIOError, InterruptedError):
+				return
+			except OSError as e:
+				self.errors.append("accept: %r" % e)
+				return
+			try:
+				u = socket.create_connection((HOST, self.target), timeout=5)
+			except OSError as e:
+				self.errors.append("connect to %d: %r" % (self.target, e))
+				c.close()
+				continue
+			k = self.conns
+			self.conns += 1
+			try:
+				filters = self.filters(k) or {}
+			except Exception as e:  # a bug in a subclass: relay it plainly
+				self.errors.append("filters(%d): %r" % (k, e))
+				filters = {}
+			a = {"sock": c, "out": bytearray(), "mask": 0, "drop": False,
+			    "filter": filters.get("a2b")}
+			b = {"sock": u, "out": bytearray(), "mask": 0, "drop": False,
+			    "filter": filters.get("b2a")}
+			pair = {"k": k, "sides": (a, b), "ending": False}
+			for me, other in ((a, b), (b, a)):
+				me["peer"] = other
+				me["pair"] = pair
+				me["sock"].setblocking(False)
+				me["sock"].setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+			with self.lock:
+				self._pairs.append(pair)
+			self._update(pair)
+
+	def _update(self, pair):
+		if pair["ending"] and not any(s["out"] for s in pair["sides"]):
+			self._end(pair)
+			return
+		for s in pair["sides"]:
+			mask = 0
+			if not pair["ending"] and len(s["peer"]["out"]) < self.QUEUE:
+				mask |= selectors.EVENT_READ
+			if s["out"]:
+				mask |= selectors.EVENT_WRITE
+			if mask == s["mask"]:
+				continue
+			if s["mask"] == 0:
+				self._sel.register(s["sock"], mask, s)
+			elif mask == 0:
+				self._sel.unregister(s["sock"])
+			else:
+				self._sel.modify(s["sock"], mask, s)
+			s["mask"] = mask
+
+	def _io(self, s, ev):
+		pair = s["pair"]
+		if ev & selectors.EVENT_READ and not pair["ending"]:
+			try:
+				d = s["sock"].recv(256 * 1024)
+			except (BlockingIOError, InterruptedError):
+				d = None
+			except OSError:
+				self._end(pair)
+				return
+			if d == b"":
+				pair["ending"] = True
+			elif d and s["drop"]:
+				self._withheld += len(d)
+			elif d:
+				end = False
+				if s["filter"] is not None:
+					try:
+						d, end = s["filter"](d)
+					except Exception as e:  # a bug in a filter: its pair ends
+						self.errors.append("filter: %r" % e)
+						self._end(pair)
+						return
+				for chunk in (d if isinstance(d, list) else [d]):
+					s["peer"]["out"] += chunk
+				if end:
+					pair["ending"] = True
+		if ev & selectors.EVENT_WRITE and s["out"]:
+			try:
+				n = s["sock"].send(s["out"])
+			except (BlockingIOError, InterruptedError):
+				n = 0
+			except OSError:
+				self._end(pair)
+				return
+			del s["out"][:n]
+		self._update(pair)
+
+	def _end(self, pair, reset=False):
+		with self.lock:
+			if pair not in self._pairs:
+				return
+			self._pairs.remove(pair)
+		for s in pair["sides"]:
+			if s["mask"]:
+				self._sel.unregister(s["sock"])
+				s["mask"] = 0
+			try:
+				if reset:
+					s["sock"].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+					    struct.pack("ii", 1, 0))
+				else:
+					s["sock"].shutdown(socket.SHUT_RDWR)
+			except OSError:
+				pass
+			s["sock"].close()
 
 
 # ---- UDP: an echo service, dnsmasq and dig ----

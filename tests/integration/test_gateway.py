@@ -25,9 +25,17 @@ operator relies on, one case per run:
                apps with a 4 KiB receive buffer read them late, at once or
                paced: every burst arrives whole before its EOF (the peer's
                FIN must wait for the bytes a cut-short write left queued)
+  resume       alice dials bob through a relay of the test's own, which
+               resets (RST both ways) the session's connection twice: in
+               the middle of a 48 MiB download, then of a 32 MiB upload.
+               Both gateways hold the streams, alice redials, the session
+               resumes (`session resumed:` on both sides): the transfers
+               end intact by EOF, an echo connection open throughout goes
+               on echoing.  --resume-window 0 is its negative control
 
 usage: test_gateway.py CASE --stpgate PATH [--workers N] [--keep]
                         [--rekey-bytes SIZE] [--push-seconds S] [--rss-limit MIB]
+                        [--resume-window DURATION]
 Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
 """
 
@@ -44,9 +52,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gwlib import (workers_arg, HOST, MiB, Harness, Pattern, RssSampler,  # noqa: E402
-    app_closed_within, closed_within, config_text, echo_handler, echo_many,
-    echo_roundtrip, peer_line, recv_to_end, rss_kib, say, sink_handler,
-    source_handler, spawn)
+    TcpRelay, app_closed_within, closed_within, config_text, echo_handler,
+    echo_many, echo_many_socks, echo_roundtrip, peer_line, recv_to_end,
+    rss_kib, say, sink_handler, source_handler, spawn, wait_for)
 
 # Small timeouts so that every case runs in seconds; reconnect quickly.
 TIMEOUTS = {
@@ -67,14 +75,17 @@ def listening(port):
 
 
 class Pair:
-	"""alice (dials, has the forwards) and bob (listens, has the services)."""
+	"""alice (dials, has the forwards) and bob (listens, has the services).
+	bob_port: bob's peer port (a fresh one if None); dial: the port alice
+	dials (bob_port if None; a relay's, to put one between them)."""
 
 	def __init__(self, h, services, forwards, timeouts=None, bob_peers=None,
-	    bob_extra_peers=None, start=True):
+	    bob_extra_peers=None, start=True, bob_port=None, dial=None):
 		self.h = h
 		self.alice_id, self.alice_key = h.keygen("alice")
 		self.bob_id, self.bob_key = h.keygen("bob")
-		self.bob_port = h.port()
+		self.bob_port = bob_port if bob_port is not None else h.port()
+		self.dial = dial if dial is not None else self.bob_port
 		self.timeouts = dict(TIMEOUTS, **(timeouts or {}))
 		self.services = services
 		self.forwards = forwards
@@ -90,7 +101,7 @@ class Pair:
 
 	def alice_text(self, forwards):
 		return config_text(self.alice_id, self.h.workers,
-		    peers={"bob": {"key": self.bob_key, "dial": self.bob_port}},
+		    peers={"bob": {"key": self.bob_key, "dial": self.dial}},
 		    forwards=forwards, timeouts=self.timeouts, rekey=self.h.rekey)
 
 	def start(self, wait_up=True):
@@ -847,6 +858,273 @@ def case_closerace(h, args):
 		    "bob logged: %s" % (line.strip() if line else "nothing"))
 
 
+# ---- resume ----
+
+HELD = r"session down: (.*); holding (\d+) streams? for (.+) to resume"
+RESUMED = r"session resumed: (\d+) streams? kept, (\d+) bytes? sent again"
+RESUME_RATE = 32 * MiB   # bytes/s, the apps' pace: a break falls mid-transfer
+BREAK_SEEN = 3           # s: both sides find the break (I/O error; dead_after is 5 s)
+RESUME_WAIT = 10         # s from a break to both `session resumed:` lines
+
+
+def log_msg(line):
+	"""A gateway's text log line without its time, level, peer and sid."""
+	return re.sub(r"^\S+ \S+ (peer=\S+ )?(sid=\S+ )?", "", line.strip())
+
+
+class PacedDownload:
+	"""An app reading a forward to its end in a thread, at most rate
+	bytes/s, checking each byte against pattern: got, bad (the offset of
+	the first wrong byte), how ('eof', 'reset', 'timeout'; None while it
+	reads)."""
+
+	def __init__(self, port, pattern, rate, seconds):
+		self.s = socket.create_connection((HOST, port), timeout=10)
+		self.pat = pattern
+		self.rate = rate
+		self.got = 0
+		self.bad = None
+		self.how = None
+		self.t = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+		self.t.start()
+
+	def _run(self, seconds):
+		t0 = time.monotonic()
+
+		def sink(d):
+			if self.bad is None and self.pat.chunk(self.got, len(d)) != d:
+				self.bad = self.got
+			self.got += len(d)
+			ahead = t0 + self.got / self.rate - time.monotonic()
+			if ahead > 0:
+				time.sleep(ahead)
+		try:
+			_, how = recv_to_end(self.s, t0 + seconds, sink)
+		except OSError as e:
+			how = "error %r" % e
+		self.s.close()
+		self.how = how
+
+	def describe(self):
+		return "%.1f MiB in, %s%s" % (self.got / MiB, self.how or "still reading",
+		    "" if self.bad is None else ", first wrong byte at %d" % self.bad)
+
+
+class PacedUpload:
+	"""An app sending n bytes of pattern to a forward in a thread, at most
+	rate bytes/s, then its FIN, then reading the service's answer to its
+	end: sent, error (what stopped the sending), answer, how."""
+
+	def __init__(self, port, pattern, n, rate, seconds):
+		self.s = socket.create_connection((HOST, port), timeout=10)
+		self.pat = pattern
+		self.n = n
+		self.rate = rate
+		self.sent = 0
+		self.error = None
+		self.answer = bytearray()
+		self.how = None
+		self.t = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+		self.t.start()
+
+	def _run(self, seconds):
+		t0 = time.monotonic()
+		self.s.settimeout(seconds)
+		try:
+			while self.sent < self.n:
+				k = min(256 * 1024, self.n - self.sent)
+				self.s.sendall(self.pat.chunk(self.sent, k))
+				self.sent += k
+				ahead = t0 + self.sent / self.rate - time.monotonic()
+				if ahead > 0:
+					time.sleep(ahead)
+			self.s.shutdown(socket.SHUT_WR)
+		except OSError as e:
+			self.error = repr(e)
+		try:
+			_, how = recv_to_end(self.s, t0 + seconds, self.answer.extend)
+		except OSError as e:
+			how = "error %r" % e
+		self.s.close()
+		self.how = how
+
+	def describe(self):
+		return "%.1f of %.1f MiB sent%s; answer %r, %s" % (self.sent / MiB,
+		    self.n / MiB, " (%s)" % self.error if self.error else "",
+		    bytes(self.answer[:100]), self.how or "still reading")
+
+
+def hash_sink(c, srv):
+	"""Read to EOF, hashing; then answer b"<bytes> <sha256 hex>\\n" and
+	finish.  srv.state['got'] counts as it reads, srv.state['result'] is
+	(bytes, sha256 hex) at the end."""
+	c.settimeout(60)
+	sha = hashlib.sha256()
+	n = 0
+	while True:
+		d = c.recv(256 * 1024)
+		if not d:
+			break
+		n += len(d)
+		sha.update(d)
+		with srv.lock:
+			srv.state["got"] = n
+	with srv.lock:
+		srv.state["result"] = (n, sha.hexdigest())
+	c.sendall(b"%d %s\n" % (n, sha.hexdigest().encode()))
+	c.shutdown(socket.SHUT_WR)
+
+
+def case_resume(h, args):
+	"""alice dials bob through a relay of the test's own.  Twice, with
+	streams moving, the relay resets the session's connection (RST to
+	both gateways at once) and goes on accepting: both hold their streams,
+	alice redials, the new session resumes them (proto/STP.md,
+	"Resumption"); apps notice nothing but a pause."""
+	r = h.r
+	window = args.resume_window or "30s"
+	down_n, up_n = 48 * MiB, 32 * MiB
+	pat_down, pat_up = Pattern(), Pattern()
+	up_want = b"%d %s\n" % (up_n, pat_up.sha256(up_n).encode())
+	bulk = h.server(source_handler(pat_down, down_n), "bulk")
+	sink = h.server(hash_sink, "sink")
+	echo = h.server(echo_handler, "echo")
+	f_bulk, f_sink, f_echo = h.port(), h.port(), h.port()
+	bob_port = h.port()
+	relay = TcpRelay(bob_port)
+	say("relay: %s:%d -> bob's peer port %d; timeouts.resume_window %s" % (HOST,
+	    relay.port, bob_port, window))
+	p = Pair(h, services={"bulk": (bulk.port, ["alice"]), "sink": (sink.port, ["alice"]),
+	    "echo": (echo.port, ["alice"])},
+	    forwards=[(f_bulk, "bob", "bulk"), (f_sink, "bob", "sink"), (f_echo, "bob", "echo")],
+	    timeouts={"resume_window": window}, bob_port=bob_port, dial=relay.port)
+	if not r.ok(p.a.running() and p.b.running(), "both gateways running"):
+		return
+	r.ok(relay.conns == 1 and relay.live() == 1, "alice's session goes through "
+	    "the relay", "%d connections, %d live; %s" % (relay.conns, relay.live(),
+	    relay.errors))
+	e = h.connect(f_echo)
+
+	def echo_round(what):
+		ok, err = echo_many_socks([e], [os.urandom(64 * 1024)], 10)
+		return r.ok(ok == 1 and err is None, "%s: the echo connection (open "
+		    "since the start) echoes 64 KiB" % what, str(err))
+
+	echo_round("before the breaks")
+
+	def break_midway(what, moved, ended, total, direction):
+		"""Wait until moved() >= 8 MiB; then break the session's connection
+		with bytes in flight: the relay drops what direction brings (the
+		transfer's) until 64 KiB or more are lost, then resets it.
+		Returns (time of the break, log marks, relay connections before,
+		bytes lost), or None."""
+		wait_for(lambda: moved() >= 8 * MiB or ended(), 20, 0.005)
+		n = moved()
+		if not r.ok(n >= 8 * MiB and not ended(), "%s: under way (%.1f of %d "
+		    "MiB moved)" % (what, n / MiB, total // MiB), "ended: %s" % ended()):
+			return None
+		marks = (p.a.mark(), p.b.mark())
+		conns = relay.conns
+		w0 = relay.withheld()
+		relay.withhold(direction)
+		wait_for(lambda: relay.withheld() - w0 >= 64 * 1024, 2, 0.002)
+		k = relay.reset_all()
+		t = time.monotonic()
+		lost = relay.withheld() - w0
+		n = moved()
+		r.ok(k == 1, "%s: the relay reset the session's connection (RST to both "
+		    "gateways) with %.1f of %d MiB moved, %d bytes (%s) lost in flight" % (
+		    what, n / MiB, total // MiB, lost, direction), "it reset %s "
+		    "connections" % k)
+		return t, marks, conns, lost
+
+	def after_break(what, t_break, marks, conns, lost, n_open, sender):
+		"""Both gateways find the break at once and hold n_open streams or
+		more; alice redials through the relay; both resume the session,
+		and sender sends again at least what was lost (less framing)."""
+		held = True
+		for g, peer, mark in ((p.a, "bob", marks[0]), (p.b, "alice", marks[1])):
+			line = g.wait_log(peer_line(peer, "session down"),
+			    max(0.1, t_break + BREAK_SEEN - time.monotonic()), mark)
+			m = re.search(HELD, line or "")
+			held = r.ok(m is not None and int(m.group(2)) >= n_open, "%s: %s "
+			    "logs `session down: ...; holding N streams` (N >= %d) within %d s "
+			    "of the break" % (what, g.name, n_open, BREAK_SEEN),
+			    log_msg(line) if line else "no `session down` line") and held
+			if line:
+				say("%s: %s" % (g.name, log_msg(line)))
+		for g, peer, mark in ((p.a, "bob", marks[0]), (p.b, "alice", marks[1])):
+			rx = r"peer=%s\b.*session (not )?resumed" % peer
+			line = g.wait_log(rx, max(0.1, t_break + RESUME_WAIT - time.monotonic()),
+			    mark) if held else None
+			m = re.search(RESUMED, line or "")
+			if m:
+				say("%s: %s (%.2f s after the break)" % (g.name, log_msg(line),
+				    time.monotonic() - t_break))
+			r.ok(m is not None and int(m.group(1)) >= n_open, "%s: %s logs "
+			    "`session resumed: N streams kept, B bytes sent again` (N >= %d)" %
+			    (what, g.name, n_open), log_msg(line) if line else
+			    "none within %d s" % RESUME_WAIT if held else "it did not hold "
+			    "the streams")
+			if m and g is sender:
+				r.ok(int(m.group(2)) >= lost * 9 // 10, "%s: %s sent again at "
+				    "least the %d bytes lost in flight (less framing)" % (what,
+				    g.name, lost), log_msg(line))
+		r.ok(wait_for(lambda: relay.conns > conns, max(0.1, t_break +
+		    RESUME_WAIT - time.monotonic())), "%s: alice redialed through "
+		    "the relay" % what, "%d connections" % relay.conns)
+
+	# ==== break 1: in the middle of a download (bob -> alice) ====
+	what = "download"
+	dl = PacedDownload(f_bulk, pat_down, RESUME_RATE, 60)
+	b = break_midway(what, lambda: dl.got, lambda: dl.how is not None, down_n,
+	    "b2a")
+	if b is None:
+		return
+	t1 = b[0]
+	# The app's bytes wait while the session is down, and are echoed after.
+	echo_round("%s: after the break" % what)
+	after_break(what, *b, n_open=2, sender=p.b)
+	dl.t.join(max(0.1, t1 + 30 - time.monotonic()))
+	r.ok(dl.how == "eof" and dl.got == down_n and dl.bad is None, "%s: all %d MiB "
+	    "arrive, every byte right, then EOF (no reset)" % (what, down_n // MiB),
+	    dl.describe())
+	say("%s: done %.2f s after the break" % (what, time.monotonic() - t1))
+
+	# ==== break 2: in the middle of an upload (alice -> bob) ====
+	what = "upload"
+	up = PacedUpload(f_sink, pat_up, up_n, RESUME_RATE, 60)
+	b = break_midway(what, lambda: sink.state.get("got", 0),
+	    lambda: up.how is not None or up.error is not None, up_n, "a2b")
+	if b is None:
+		return
+	t2 = b[0]
+	echo_round("%s: after the break" % what)
+	after_break(what, *b, n_open=2, sender=p.a)
+	up.t.join(max(0.1, t2 + 30 - time.monotonic()))
+	r.ok(up.error is None and up.how == "eof" and bytes(up.answer) == up_want,
+	    "%s: the service read all %d MiB, SHA-256 right, and its answer came "
+	    "back, then EOF" % (what, up_n // MiB), "%s; the service saw %r" % (
+	    up.describe(), sink.state.get("result")))
+	say("%s: done %.2f s after the break" % (what, time.monotonic() - t2))
+
+	# The echo connection ends as any stream does.
+	echo_round("at the end")
+	try:
+		e.shutdown(socket.SHUT_WR)
+		how, dt, extra = closed_within(e, 5)
+	except OSError as x:
+		how, dt, extra = repr(x), 0, 0
+	r.ok(how == "eof" and extra == 0, "the echo connection ends by EOF after "
+	    "its own FIN", "%s after %.1f s, %d bytes" % (how, dt, extra))
+	r.ok((bulk.accepted, sink.accepted, echo.accepted) == (1, 1, 1),
+	    "bob connected to each service once (the streams were resumed, not "
+	    "opened again)", "bulk %d, sink %d, echo %d" % (bulk.accepted,
+	    sink.accepted, echo.accepted))
+	r.ok(p.a.running() and p.b.running(), "both gateways still running")
+	relay.close()
+
+
 CASES = {
 	"closerace": case_closerace,
 	"download": case_download,
@@ -858,6 +1136,7 @@ CASES = {
 	"reload": case_reload,
 	"slowreader": case_slowreader,
 	"finrace": case_finrace,
+	"resume": case_resume,
 }
 
 
@@ -872,6 +1151,9 @@ def main():
 	ap.add_argument("--push-seconds", type=float, default=20, help="slowreader")
 	ap.add_argument("--trials", type=int, default=60, help="finrace: bursts")
 	ap.add_argument("--seed", type=int, default=1, help="finrace: start delays")
+	ap.add_argument("--resume-window", metavar="DURATION",
+	    help="resume: timeouts.resume_window in both configs (default 30s; 0 "
+	    "turns resumption off: a negative control, whose checks must fail)")
 	ap.add_argument("--rekey-bytes", metavar="SIZE",
 	    help="set rekey.bytes (e.g. 1MiB) in both configs, to cross many key updates")
 	args = ap.parse_args()

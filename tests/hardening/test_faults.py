@@ -8,12 +8,12 @@ by a faulty link, and a bulk transfer across them in each of these phases:
   delay    50 ms +- 10 ms each way (RTT about 100 ms; the jitter reorders
            most packets by a few ms): 64 MiB arrive intact
   reorder  the same, and 1% of the packets sent at once, 50 ms ahead of the
-           rest (netem's `reorder`): DELAY_MIB (default 16) MiB arrive
+           rest (netem's `reorder`): DELAY_MIB (default 8) MiB arrive
            intact.  Smaller than 64 MiB on purpose: TCP takes each such
            packet for a loss, and moves about 1 MB/s here (plain TCP, no
            tunnel, about 2 MB/s), so 64 MiB would take over a minute of the
            test's three.
-  cut      the link is cut (100% loss) for 10 s in the middle of a 64 MiB
+  cut      the link is cut (100% loss) for 6 s in the middle of a 64 MiB
            transfer; the cut is shorter than timeouts.dead_after (30 s), so
            the session survives and the transfer completes intact
   cutdead  the same cut with keepalive 1 s, dead_after 3 s and resumption
@@ -60,7 +60,7 @@ BASE_TIMEOUTS = {
 # streams are held and go on: test_resume.py).
 SHORT_TIMEOUTS = dict(BASE_TIMEOUTS, keepalive="1s", dead_after="3s",
     connect="2s", resume_window="0s")
-CUT_SECONDS = 10
+CUT_SECONDS = 6
 UP_WAIT = 20
 
 
@@ -72,7 +72,7 @@ def main():
 	ap.add_argument("--seed", type=int, default=None)
 	ap.add_argument("--link", choices=("auto", "netem", "tun"), default="auto")
 	ap.add_argument("--size-mib", type=int, default=64)
-	ap.add_argument("--delay-mib", type=int, default=16)
+	ap.add_argument("--delay-mib", type=int, default=8)
 	ap.add_argument("--jitter-ms", type=int, default=10)
 	ap.add_argument("--reorder", type=float, default=0.01)
 	ap.add_argument("--keep", action="store_true")

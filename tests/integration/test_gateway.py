@@ -1148,7 +1148,7 @@ def main():
 	ap.add_argument("--keep", action="store_true", help="keep the temp dir")
 	ap.add_argument("--timeout", type=int, default=280, help="whole-case bound, seconds")
 	ap.add_argument("--rss-limit", type=int, default=64, help="slowreader: MiB")
-	ap.add_argument("--push-seconds", type=float, default=20, help="slowreader")
+	ap.add_argument("--push-seconds", type=float, default=10, help="slowreader")
 	ap.add_argument("--trials", type=int, default=60, help="finrace: bursts")
 	ap.add_argument("--seed", type=int, default=1, help="finrace: start delays")
 	ap.add_argument("--resume-window", metavar="DURATION",

@@ -23,8 +23,14 @@
 #include "log.h"
 #include "metrics.h"
 
-/* Ring growth starts here, doubling up to what is unacknowledged. */
-#define RTX_MIN (16u * 1024)
+/*
+ * Ring growth starts here, doubling up to what is unacknowledged: small,
+ * since an idle stream keeps its last unacknowledged bytes (acknowledgements
+ * come at half a window).  Starting at 16 KiB, 1,000 idle echo connections
+ * cost both gateways 8 MiB more RSS than without resumption; at 256 bytes,
+ * 0.7 MiB.
+ */
+#define RTX_MIN 256u
 
 static int
 rtx_grow(struct rtx *r, size_t need)

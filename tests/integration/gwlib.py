@@ -227,6 +227,15 @@ def test_main(run, description, timeout=280):
 	return h.finish()
 
 
+
+def read_text(path):
+	"""A file's text (a log), undecodable bytes replaced; "" if unreadable."""
+	try:
+		with open(path, "rb") as f:
+			return f.read().decode("utf-8", "replace")
+	except OSError:
+		return ""
+
 class Harness:
 	"""One test run: a temp dir, the stpgate binary, the tally, and
 	everything to clean up."""
@@ -506,11 +515,7 @@ class Gateway:
 		return self.proc is not None and self.proc.poll() is None
 
 	def log(self):
-		try:
-			with open(self.log_path, "rb") as f:
-				return f.read().decode("utf-8", "replace")
-		except OSError:
-			return ""
+		return read_text(self.log_path)
 
 	def mark(self):
 		"""The log's current length: a `since` for wait_log and grep."""
@@ -1137,11 +1142,7 @@ class Sshd:
 		    self.proc.poll() is not None, timeout) and self.proc.poll() is None)
 
 	def log(self):
-		try:
-			with open(self.log_path, "rb") as f:
-				return f.read().decode("utf-8", "replace")
-		except OSError:
-			return ""
+		return read_text(self.log_path)
 
 	def client(self, port, command, host=HOST, options=()):
 		"""ssh to host:port (a forward to this sshd, or sshd itself)

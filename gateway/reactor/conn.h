@@ -111,7 +111,6 @@ int conn_keep(conn *c);
  */
 void conn_turn_end(struct gateway *gw);
 
-/* 1 if the endpoint's queued output is above the high-water mark. */
 /*
  * Output over the high-water mark (or held by conn_want_turn) and not yet
  * back under the low-water mark, half of it: streams wait.  The owner's

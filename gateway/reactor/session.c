@@ -130,12 +130,8 @@ abort_all(session *s, const char *why)
 	flow_abort_all(s, why);
 	s->windows = 0;
 	s->ng = 0;  /* every piece belonged to a stream now gone */
-	if (s->held) {
-		s->held = 0;
-		s->resume_step = RESUME_NONE;
-		uv_timer_stop(&s->resume_timer);
-		crypto_wipe(s->old_secret, sizeof(s->old_secret));
-	}
+	if (s->held)
+		sess_forget_held(s);
 }
 
 /* The connection delivered what it had: every stream writes its pieces. */
@@ -671,6 +667,7 @@ static void
 on_conn_closed(void *owner, conn *c, int err, const char *reason)
 {
 	session *s = owner;
+	const char *why = reason && reason[0] ? reason : "closed";
 	int held;
 
 	if (c == s->dialed) {
@@ -707,19 +704,16 @@ on_conn_closed(void *owner, conn *c, int err, const char *reason)
 	/* A session the peer ended at once keeps the dial's backoff growing. */
 	if (gateway_now(s->gw) - s->up_since_ms < YOUNG_SESSION_MS)
 		s->attempts = s->attempts_before_up;
-	sess_set_error(s, reason && reason[0] ? reason : "closed");
+	sess_set_error(s, why);
 	/*
 	 * Broken (not closed by the peer, unless to replace it): the streams
 	 * may wait for a resumption, once what they gathered is written.
 	 */
-	held = 0;
-	if (!conn_closed_by_peer(c) ||
-	    conn_peer_close_code(c) == STP__V1__CLOSE_CODE__CLOSE_REPLACED) {
-		held = sess_hold(s, reason && reason[0] ? reason : "closed");
-	}
+	held = (!conn_closed_by_peer(c) ||
+	    conn_peer_close_code(c) == STP__V1__CLOSE_CODE__CLOSE_REPLACED) &&
+	    sess_hold(s, why);
 	if (!held) {
-		log_info(s->name, s->sid, "session down: %s", reason && reason[0] ?
-		    reason : "closed");
+		log_info(s->name, s->sid, "session down: %s", why);
 		abort_all(s, "session down");
 	}
 	s->resumable = 0;

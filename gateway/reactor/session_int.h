@@ -146,6 +146,8 @@ int sess_hold(session *s, const char *why);
 void sess_resume_start(session *s);
 /* A record during the exchange: 1 if it was the exchange's (taken). */
 int sess_resume_record(session *s, const Stp__V1__Record *r);
+/* Nothing is held any more: the window's timer stops, the old secret goes. */
+void sess_forget_held(session *s);
 /* End the held streams (refused, the window passed, shutting down). */
 void sess_release(session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -57,8 +57,8 @@ window_text(const session *s, char *out, size_t n)
 		snprintf(out, n, "%llu ms", (unsigned long long)ms);
 }
 
-static void
-forget_old(session *s)
+void
+sess_forget_held(session *s)
 {
 	s->held = 0;
 	s->held_streams = 0;
@@ -90,7 +90,7 @@ sess_release(session *s, const char *fmt, ...)
 			    STP__V1__RESET_CODE__RESET_ABORTED, why);
 		}
 	}
-	forget_old(s);
+	sess_forget_held(s);
 	stp_metrics.resume_failed++;
 	/* The peer's ids may start again (a restarted peer); ours take the
 	 * new connection's parity, past every id used. */
@@ -249,8 +249,9 @@ proof_ok(session *s, char side, const Stp__V1__Resume *m)
 	uint8_t want[KS_PROOF_LEN];
 	int ok;
 
-	if (m->session_id.len != sizeof(s->old_sid) ||
-	    !crypto_memeq(m->session_id.data, s->old_sid, sizeof(s->old_sid)) ||
+	/* The endpoint checked the lengths: a 16-byte id, a proof of 32 or
+	 * none (a refusal). */
+	if (!crypto_memeq(m->session_id.data, s->old_sid, sizeof(s->old_sid)) ||
 	    m->proof.len != KS_PROOF_LEN ||
 	    ks_resume_proof(want, s->old_secret, side, s->old_sid, s->sid) != 0)
 		return 0;
@@ -263,7 +264,7 @@ proof_ok(session *s, char side, const Stp__V1__Resume *m)
 static void
 resumed(session *s)
 {
-	unsigned kept = 0;
+	unsigned kept;
 	uint64_t resent;
 	size_t i;
 	stream *st, *next;
@@ -276,11 +277,9 @@ resumed(session *s)
 				    "the session was down");
 		}
 	}
-	for (i = 0; i < s->n_buckets; i++)
-		for (st = s->buckets[i]; st != NULL; st = *stream_hnext(st))
-			kept++;
+	kept = (unsigned)s->n_streams;
 	resent = s->resent;
-	forget_old(s);
+	sess_forget_held(s);
 	stp_metrics.sessions_resumed++;
 	stp_metrics.resume_bytes_resent += resent;
 	log_info(s->name, s->sid, "session resumed: %u streams kept, %llu bytes "
@@ -301,9 +300,8 @@ sess_resume_record(session *s, const Stp__V1__Record *r)
 		m = r->resume;
 		if (s->resume_step != RESUME_WAIT_PROOF) {
 			/* Nothing held here (a restart, or the window passed). */
-			if (!conn_initiator(s->c))
-				(void)send_resume(s, 'r', m->session_id.len ==
-				    sizeof(s->old_sid) ? m->session_id.data : s->sid,
+			if (!conn_initiator(s->c))  /* the endpoint checked: 16 bytes */
+				(void)send_resume(s, 'r', m->session_id.data,
 				    "no session to resume here");
 			return 1;
 		}

@@ -254,12 +254,30 @@ st_start_window(stream *st)
 
 /* ---- writing to the local socket ---- */
 
+/*
+ * WindowUpdate{increment, fin}: with resumption agreed, it also says what
+ * we took so far (received), so that the peer may stop keeping it.
+ */
+static int
+send_window(stream *st, uint32_t increment, int fin)
+{
+	Stp__V1__Record r = STP__V1__RECORD__INIT;
+	Stp__V1__WindowUpdate w = STP__V1__WINDOW_UPDATE__INIT;
+
+	w.stream_id = st->id;
+	w.increment = increment;
+	if (session_features(st->s) & HS_FEATURE_RESUME)
+		w.received = st->bytes_in;
+	w.fin = fin != 0;
+	r.body_case = STP__V1__RECORD__BODY_WINDOW;
+	r.window = &w;
+	return session_send(st->s, &r);
+}
+
 static void
 send_window_update(stream *st)
 {
 	const config *cfg = gateway_config(st->gw);
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__WindowUpdate w = STP__V1__WINDOW_UPDATE__INIT;
 	uint64_t inc = st->unacked;
 	uint32_t grow = st->window;
 
@@ -275,35 +293,10 @@ send_window_update(stream *st)
 		st->window += grow;
 		inc += grow;
 	}
-	w.stream_id = st->id;
-	w.increment = (uint32_t)inc;
-	if (session_features(st->s) & HS_FEATURE_RESUME)
-		w.received = st->bytes_in; /* what the peer may stop keeping */
-	r.body_case = STP__V1__RECORD__BODY_WINDOW;
-	r.window = &w;
-	if (session_send(st->s, &r) == 0) {
+	if (send_window(st, (uint32_t)inc, 0) == 0) {
 		st->recv_avail += inc;
 		st->unacked = 0;
 	}
-}
-
-/*
- * The peer's FIN arrived: say so (WindowUpdate{0, received, fin}), so that
- * the peer may end the stream knowing nothing is left to send again.  If
- * it cannot go now, the next resumption's table says it.
- */
-static void
-send_fin_ack(stream *st)
-{
-	Stp__V1__Record r = STP__V1__RECORD__INIT;
-	Stp__V1__WindowUpdate w = STP__V1__WINDOW_UPDATE__INIT;
-
-	w.stream_id = st->id;
-	w.received = st->bytes_in;
-	w.fin = 1;
-	r.body_case = STP__V1__RECORD__BODY_WINDOW;
-	r.window = &w;
-	(void)session_send(st->s, &r);
 }
 
 static void
@@ -534,8 +527,8 @@ may_read(stream *st)
 	    st->pending == NULL && !st->held && !st->resending && may_send(st);
 }
 
-static void
-stop_reading(stream *st)
+void
+st_stop_reading(stream *st)
 {
 	if (st->reading) {
 		uv_read_stop(st->h);
@@ -570,7 +563,7 @@ st_pause(stream *st)
 {
 	stream **head = session_turn_list(st->s);
 
-	stop_reading(st);
+	st_stop_reading(st);
 	if (st->turn_listed || st->state != ST_OPEN || st->held ||
 	    (st->eof_sent && !st->resending && !st->fin_owed) ||
 	    (st->send_credit == 0 && st->pending == NULL && !st->resending &&
@@ -635,10 +628,10 @@ st_send_fin(stream *st)
 static void
 forward(stream *st, const uint8_t *data, size_t len)
 {
-	int reserved = st->reserved, rc;
+	int reserved = st->reserved, rc, kept;
 
 	st->reserved = 0;
-	if (st_keep_sent(st, data, len) != 0) {
+	if ((kept = st_keep_sent(st, data, len)) < 0) {
 		if (reserved)
 			session_data_cancel(st->s);
 		st_fail(st, STP__V1__RESET_CODE__RESET_LIMIT, "out of memory");
@@ -646,7 +639,7 @@ forward(stream *st, const uint8_t *data, size_t len)
 	}
 	rc = reserved ? session_data_commit(st->s, st->id, len) :
 	    session_send_data(st->s, st->id, data, len);
-	if (rc != 0)
+	if (rc != 0 && kept)
 		st_unkeep_sent(st, len);
 	if (rc == STP_EAGAIN && (st->pending = malloc(len)) != NULL) {
 		memcpy(st->pending, data, len);
@@ -685,7 +678,7 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread == UV_EOF) {
-		stop_reading(st);
+		st_stop_reading(st);
 		st->app_eof = 1;
 		if (st_send_fin(st) == 0)
 			st->eof_sent = 1;
@@ -760,17 +753,17 @@ stream_turn_next(stream *st)
 	return st->turn_next;
 }
 
-/*
- * Both directions finished: the stream is over.  While the session can
- * resume, only once the peer acknowledged our FIN (and so every byte
- * before it): until then a break could still lose them.
- */
 static void
 fin_ack_expired(uv_timer_t *t)
 {
 	teardown(t->data, 0);
 }
 
+/*
+ * Both directions finished: the stream is over.  While the session can
+ * resume, only once the peer acknowledged our FIN (and so every byte
+ * before it): until then a break could still lose them.
+ */
 void
 st_maybe_done(stream *st)
 {
@@ -868,8 +861,14 @@ stream_on_record(stream *st, const Stp__V1__Record *rec)
 		break;
 	case STP__V1__RECORD__BODY_FIN:
 		st->fin_recv = 1;
+		/*
+		 * With resumption, acknowledge it (WindowUpdate{0, received,
+		 * fin}), so that the peer may end the stream knowing nothing is
+		 * left to send again; if it cannot go now, the next
+		 * resumption's table says it.
+		 */
 		if (session_features(st->s) & HS_FEATURE_RESUME)
-			send_fin_ack(st);
+			(void)send_window(st, 0, 1);
 		maybe_shutdown(st);
 		st_maybe_done(st);
 		break;

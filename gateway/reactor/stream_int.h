@@ -141,10 +141,11 @@ void st_become_open(stream *st);
 void st_start_window(stream *st);
 /*
  * Keep n bytes about to be sent (before the send: a sealed record's
- * plaintext is gone), while the session can resume; 0, or -1 out of memory.
+ * plaintext is gone), while the session can resume: 1 kept, 0 not (not
+ * resumable, or n 0), -1 out of memory.
  */
 int st_keep_sent(stream *st, const uint8_t *p, size_t n);
-/* The send of the last n kept bytes failed: forget them. */
+/* The send of the last n bytes st_keep_sent kept failed: forget them. */
 void st_unkeep_sent(stream *st, size_t n);
 /* The peer took everything before `received` (and our FIN, with fin). */
 void st_acked(stream *st, uint64_t received, int fin);
@@ -162,6 +163,8 @@ int st_send_open(stream *st);
 int st_send_fin(stream *st);
 /* Both directions finished: the stream is over (stream.c). */
 void st_maybe_done(stream *st);
+/* Stop reading the app's socket (stream.c). */
+void st_stop_reading(stream *st);
 /* Pause reading until the session's next turn (stream.c). */
 void st_pause(stream *st);
 /* No Nagle delay on a TCP socket. */

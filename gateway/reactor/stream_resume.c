@@ -69,15 +69,13 @@ st_keep_sent(stream *st, const uint8_t *p, size_t n)
 	memcpy(r->buf + tail, p, first);
 	memcpy(r->buf, p + first, n - first);
 	r->len += n;
-	return 0;
+	return 1;
 }
 
 void
 st_unkeep_sent(stream *st, size_t n)
 {
-	/* Kept only while resumable; what was not kept is not taken back. */
-	if (st->acked + st->rtx.len > st->bytes_out)
-		st->rtx.len -= n < st->rtx.len ? n : st->rtx.len;
+	st->rtx.len -= n;
 }
 
 void
@@ -129,10 +127,7 @@ stream_hold(stream *st)
 		return;
 	st->held = 1;
 	st->resending = 0;
-	if (st->reading) {
-		uv_read_stop(st->h);
-		st->reading = 0;
-	}
+	st_stop_reading(st);
 }
 
 int

@@ -271,4 +271,29 @@ int ep_rx_dispatch(endpoint *e, uint8_t *frame, size_t len, int here);
 #define RESUME_LATE 4u          /* a stream or identity record went (came):
 				 * too late for the initiator's Resume */
 
+/*
+ * Is body a stream or identity record (open, accept, data, window, fin,
+ * reset, datagram, identity_update)?  Once one went from the initiator,
+ * its Resume is too late (STP.md, "Resumption"); pings, pongs, covers,
+ * rekey records, a close and the resumption's own records are not.
+ */
+static inline int
+ep_stream_layer_body(int body)
+{
+	switch (body) {
+	case STP__V1__RECORD__BODY_PING:
+	case STP__V1__RECORD__BODY_PONG:
+	case STP__V1__RECORD__BODY_COVER:
+	case STP__V1__RECORD__BODY_KEY_UPDATE:
+	case STP__V1__RECORD__BODY_KEM_INIT:
+	case STP__V1__RECORD__BODY_KEM_REPLY:
+	case STP__V1__RECORD__BODY_CLOSE:
+	case STP__V1__RECORD__BODY_RESUME:
+	case STP__V1__RECORD__BODY_RESUME_STREAMS:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 #endif

@@ -447,15 +447,7 @@ rx_record(endpoint *e, endpoint_job *j)
 	e->st.bytes_recv += j->rj.pt_len;
 	e->rx.bytes += j->rj.pt_len;
 
-	if (body != STP__V1__RECORD__BODY_PING &&
-	    body != STP__V1__RECORD__BODY_PONG &&
-	    body != STP__V1__RECORD__BODY_COVER &&
-	    body != STP__V1__RECORD__BODY_KEY_UPDATE &&
-	    body != STP__V1__RECORD__BODY_KEM_INIT &&
-	    body != STP__V1__RECORD__BODY_KEM_REPLY &&
-	    body != STP__V1__RECORD__BODY_CLOSE &&
-	    body != STP__V1__RECORD__BODY_RESUME &&
-	    body != STP__V1__RECORD__BODY_RESUME_STREAMS)
+	if (ep_stream_layer_body(body))
 		e->resume_rx |= RESUME_LATE;
 
 	switch (body) {

@@ -458,9 +458,7 @@ endpoint_send(endpoint *e, Stp__V1__Record *r, uint64_t now_ms)
 	else if (r->body_case == STP__V1__RECORD__BODY_RESUME_STREAMS) {
 		if (r->resume_streams->last)
 			e->resume_tx |= RESUME_STREAMS_DONE;
-	} else if (r->body_case != STP__V1__RECORD__BODY_PING &&
-	    r->body_case != STP__V1__RECORD__BODY_PONG &&
-	    r->body_case != STP__V1__RECORD__BODY_COVER)
+	} else if (ep_stream_layer_body(r->body_case))
 		e->resume_tx |= RESUME_LATE;
 	return tx_maybe_rekey(e);
 }

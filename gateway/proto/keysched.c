@@ -203,14 +203,27 @@ ks_mac1(uint8_t mac[KS_MAC1_LEN], const uint8_t key[32], const uint8_t *data,
 	return rc;
 }
 
+/* HMAC-SHA512(key, msg), its first out_len bytes (out_len <= 64). */
+static int
+hmac_cut(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+    const uint8_t *msg, size_t n)
+{
+	uint8_t full[HASH_SHA512_LEN];
+	int rc;
+
+	if ((rc = hash_hmac_sha512(full, key, key_len, msg, n)) == 0)
+		memcpy(out, full, out_len);
+	crypto_wipe(full, sizeof(full));
+	return rc;
+}
+
 int
 ks_finished(uint8_t fin[KS_FIN_LEN], const uint8_t fk[KS_SECRET_LEN],
     char side, const uint8_t th[KS_TH_LEN], const uint8_t pk[32],
     const uint8_t sig[64], uint32_t flags)
 {
-	uint8_t msg[11 + KS_TH_LEN + 32 + 64 + 4], full[HASH_SHA512_LEN];
+	uint8_t msg[11 + KS_TH_LEN + 32 + 64 + 4];
 	size_t n = 0;
-	int rc;
 
 	memcpy(msg, "stp1 fin ", 9);
 	n = 9;
@@ -226,10 +239,7 @@ ks_finished(uint8_t fin[KS_FIN_LEN], const uint8_t fk[KS_SECRET_LEN],
 	msg[n++] = (uint8_t)(flags >> 16);
 	msg[n++] = (uint8_t)(flags >> 8);
 	msg[n++] = (uint8_t)flags;
-	if ((rc = hash_hmac_sha512(full, fk, KS_SECRET_LEN, msg, n)) == 0)
-		memcpy(fin, full, KS_FIN_LEN);
-	crypto_wipe(full, sizeof(full));
-	return rc;
+	return hmac_cut(fin, KS_FIN_LEN, fk, KS_SECRET_LEN, msg, n);
 }
 
 int
@@ -244,9 +254,8 @@ int
 ks_resume_proof(uint8_t proof[KS_PROOF_LEN], const uint8_t rs_old[KS_RESUME_LEN],
     char side, const uint8_t sid_old[KS_SID_LEN], const uint8_t sid_new[KS_SID_LEN])
 {
-	uint8_t msg[12 + 2 + 2 * KS_SID_LEN], full[HASH_SHA512_LEN];
+	uint8_t msg[12 + 2 + 2 * KS_SID_LEN];
 	size_t n;
-	int rc;
 
 	memcpy(msg, "stp1 resume ", 12);
 	n = 12;
@@ -256,10 +265,7 @@ ks_resume_proof(uint8_t proof[KS_PROOF_LEN], const uint8_t rs_old[KS_RESUME_LEN]
 	n += KS_SID_LEN;
 	memcpy(msg + n, sid_new, KS_SID_LEN);
 	n += KS_SID_LEN;
-	if ((rc = hash_hmac_sha512(full, rs_old, KS_RESUME_LEN, msg, n)) == 0)
-		memcpy(proof, full, KS_PROOF_LEN);
-	crypto_wipe(full, sizeof(full));
-	return rc;
+	return hmac_cut(proof, KS_PROOF_LEN, rs_old, KS_RESUME_LEN, msg, n);
 }
 
 size_t

@@ -584,6 +584,20 @@ on_writable(void *owner, conn *c)
 	 */
 	if (s->turn_readers > 0)
 		s->contended = s->turn_readers >= 2 && conn_paced(c);
+	else if (s->contended && s->turn_ready > 0) {
+		/*
+		 * This turn's tickets are out and no stream has read with one
+		 * yet (their reads come in the loop's next poll): a new turn
+		 * now would make them stale before they were used, and the
+		 * next such call would do it again.  Streams that stopped
+		 * since join this turn instead.
+		 */
+		for (st = s->turn_list; st != NULL; st = next) {
+			next = stream_turn_next(st);
+			s->turn_ready += (unsigned)stream_take_turn(st);
+		}
+		return;
+	}
 	s->turn_readers = 0;
 	if (++s->turn == 0)
 		s->turn = 1;
@@ -591,6 +605,7 @@ on_writable(void *owner, conn *c)
 		next = stream_turn_next(st);
 		ready += (size_t)stream_take_turn(st);
 	}
+	s->turn_ready = (unsigned)ready;
 	room = conn_output_room(c);
 	s->read_share = STP_MAX_DATA;
 	if (s->contended && ready > 0) {

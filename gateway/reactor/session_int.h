@@ -69,6 +69,7 @@ struct session {
 	size_t n_buckets, n_streams;
 	uint32_t turn;           /* on_writable's turns, from 1 (0: none yet) */
 	unsigned turn_readers;   /* streams that read in this turn */
+	unsigned turn_ready;     /* streams this turn's tickets started reading */
 	struct stream *turn_list; /* streams waiting for a turn (stream.c) */
 	int contended;           /* two or more read in the turn before */
 	size_t read_share;       /* session_read_share; 0 before the first turn */

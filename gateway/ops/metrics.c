@@ -245,6 +245,12 @@ render_sessions(struct mbuf *b, const struct peers *ps)
 	    "received them when the connection broke).");
 	mb_printf(b, "stpgate_resume_bytes_resent_total %llu\n",
 	    (unsigned long long)m->resume_bytes_resent);
+	family(b, "probe_quiets_total", "counter",
+	    "Times a session's connection held its bulk streams around the "
+	    "kernel's RTT probe (BBR's ProbeRTT), so that a light stream's "
+	    "records did not wait behind them.");
+	mb_printf(b, "stpgate_probe_quiets_total %llu\n",
+	    (unsigned long long)m->probe_quiets);
 	family(b, "identity_updates_total", "counter",
 	    "Identity updates (a key rotation told inside a running session) "
 	    "sent to peers and received from them.");

@@ -99,6 +99,7 @@ typedef struct metrics {
 	uint64_t sessions_resumed;  /* a new connection took a broken one's streams */
 	uint64_t resume_failed;     /* held streams closed: refused, or the window passed */
 	uint64_t resume_bytes_resent; /* stream bytes sent again by resumptions */
+	uint64_t probe_quiets;      /* bulk held around the kernel's RTT probe (conn_pace.c) */
 	uint64_t identity_updates_sent, identity_updates_received;
 	uint64_t rekeys;
 	uint64_t limits_hit;          /* any configured cap reached */

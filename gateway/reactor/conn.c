@@ -18,17 +18,8 @@
  * more is written until it completes.  Reads go straight into the
  * endpoint's input buffer, where records are opened in place.
  *
- * How much waits: a record waits behind our output (sealed or being
- * sealed) and behind the bytes in the socket the kernel has not sent.
- * Both are held to about OUT_DELAY_MS of the rate the kernel takes our
- * bytes at (pace(): the high-water mark at which streams stop reading,
- * and the socket's TCP_NOTSENT_LOWAT), between OUT_FLOOR and high_cap.
- * That keeps the connection busy while an interactive stream's record
- * waits milliseconds, not the seconds a full send buffer of bulk data
- * takes on a slow path.  10 ms, not 5: at 5, a loop held up by a busy CPU
- * let the pipe run dry (0.90 of direct TCP at 200 Mbit/s and 50 ms,
- * against 1.00 at 10).  On loopback the rate is gigabytes per second and
- * the ceiling applies, as before.
+ * How much waits in the output and in the socket, and BBR's ProbeRTT:
+ * conn_pace.c.
  *
  * A responder's conn starts with a gate instead (gate.h): a few KiB that
  * read the first frame and say nothing whatever it is; the endpoint is
@@ -340,47 +331,6 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	cn_process(c);
 }
 
-#define OUT_FLOOR (64 * 1024)
-#define OUT_DELAY_MS 10
-#define RATE_PERIOD_MS 10
-
-static void
-set_lowat(conn *c, size_t lowat)
-{
-	uv_os_fd_t fd;
-	int v = (int)lowat;
-
-	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)) != 0)
-		return;
-	c->lowat = lowat;
-}
-
-/* The kernel took `done` more bytes: follow its rate (see the top). */
-static void
-pace(conn *c, size_t done)
-{
-	uint64_t now = gateway_now(c->gw), el, r, want;
-
-	c->rate_bytes += done;
-	el = now - c->rate_at;
-	if (el < RATE_PERIOD_MS)
-		return;
-	r = c->rate_bytes * 1000 / el;
-	/* Up at once; down by a quarter a period (a pause is not a slow path). */
-	c->rate = r >= c->rate ? r : c->rate - (c->rate - r) / 4;
-	c->rate_at = now;
-	c->rate_bytes = 0;
-	want = c->rate * OUT_DELAY_MS / 1000;
-	if (want < OUT_FLOOR)
-		want = OUT_FLOOR;
-	if (want > c->high_cap)
-		want = c->high_cap;
-	c->high = (size_t)want;
-	/* The socket option only when it moves by a quarter or more. */
-	if (want > c->lowat + c->lowat / 4 || want < c->lowat - c->lowat / 4)
-		set_lowat(c, (size_t)want);
-}
 
 static void
 on_written(uv_write_t *req, int status)
@@ -393,7 +343,7 @@ on_written(uv_write_t *req, int status)
 		return;
 	}
 	endpoint_output_done(c->ep, c->wbytes);
-	pace(c, c->wbytes);
+	cn_pace(c, c->wbytes);
 	c->wbytes = 0;
 	cn_process(c);
 }
@@ -444,7 +394,7 @@ write_out(conn *c)
 		done = rc > 0 ? (size_t)rc : 0;
 		/* Frees what was written; the rest of the buffers stay put. */
 		endpoint_output_done(c->ep, done);
-		pace(c, done);
+		cn_pace(c, done);
 		if (done == total)
 			continue;  /* more may be ready (over CONN_MAX_IOV) */
 		for (i = 0; done >= c->bufs[i].len; i++)
@@ -783,7 +733,6 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	c->high_cap = cfg->limits.session_buffer / 4;
 	if (c->high_cap < 256 * 1024)
 		c->high_cap = 256 * 1024;
-	c->high = OUT_FLOOR;
 	c->rate_at = gateway_now(gw);
 	c->plug = plugins_ref(gateway_plugins(gw));
 	if (initiator)
@@ -797,7 +746,7 @@ conn_new(gateway *gw, uv_tcp_t *tcp, int initiator, const uint8_t *peer_pub,
 	c->timer.data = c;
 	c->handles = 2;
 	uv_tcp_nodelay(tcp, 1);
-	set_lowat(c, OUT_FLOOR);
+	cn_pace_init(c);
 	format_addr(c);
 	gateway_conn_count(gw, 1);
 	c->last_recv_ms = gateway_now(gw);
@@ -964,12 +913,6 @@ conn_congested(const conn *c)
 	if (p >= CONN_HIGH_WATER(c))
 		m->congested = 1;
 	return m->congested && p >= CONN_LOW_WATER(c);
-}
-
-int
-conn_paced(const conn *c)
-{
-	return c->high < c->high_cap;
 }
 
 void

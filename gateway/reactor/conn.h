@@ -130,6 +130,20 @@ void conn_want_turn(conn *c);
  * high_cap per OUT_DELAY_MS, about 3 Gbit/s at the default session_buffer).
  */
 int conn_paced(const conn *c);
+/*
+ * 1 while the connection is quiet: its congestion control (bbr) is about to
+ * probe the path's RTT or is probing it, and streams that send in bulk
+ * should wait (conn_pace.c, "Quiet"); conn_want_turn's turn comes when it ends.
+ */
+int conn_quiet(const conn *c);
+/*
+ * A light stream (its reads do not fill their buffer: requests, answers,
+ * keystrokes) sent beside a stream that sends in bulk: for the next second
+ * the output and the socket hold about 3 ms of the rate, not 10, and for
+ * the next 10 s the connection goes quiet around BBR's probes (conn_pace.c,
+ * "Shared" and "Quiet").
+ */
+void conn_light(conn *c);
 /* Bytes of output below the high-water mark (0 when at or over it). */
 size_t conn_output_room(const conn *c);
 

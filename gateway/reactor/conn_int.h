@@ -67,7 +67,7 @@ struct conn {
 	uv_buf_t *bufs;          /* CONN_MAX_IOV, made with the endpoint */
 	size_t wbytes;
 	/*
-	 * Output pacing (conn.c, "How much waits"): the high-water mark and
+	 * Output pacing (conn_pace.c, "How much waits"): the high-water mark and
 	 * the socket's TCP_NOTSENT_LOWAT follow the rate the kernel takes our
 	 * bytes at, between OUT_FLOOR and high_cap.
 	 */
@@ -77,6 +77,21 @@ struct conn {
 	uint64_t rate;           /* bytes per second the kernel took, estimated */
 	uint64_t rate_at;        /* loop ms: start of the current count */
 	uint64_t rate_bytes;     /* bytes the kernel took since rate_at */
+	uint64_t light_at;       /* loop ms: a light stream read beside bulk */
+	/*
+	 * BBR's ProbeRTT, followed (conn_pace.c, "Quiet"): the kernel's congestion
+	 * control is bbr; its min_rtt as last read; the loop ms at which it
+	 * last fell or a probe ended (the kernel's 10 s window starts
+	 * again); in a probe now, seen first at probe_at; quiet now (heavy
+	 * streams wait); the due time's Ping sent.
+	 */
+	int bbr;
+	uint32_t min_rtt_us;
+	uint64_t min_rtt_at;
+	int probing;
+	uint64_t probe_at;
+	int quiet;
+	int probe_pinged;
 	char addr[64];
 	struct sockaddr_storage ss;  /* the remote address (admission plugins) */
 	plugins *plug;           /* the plugin set this conn's handshake uses */
@@ -95,6 +110,12 @@ struct conn {
 void cn_fail(conn *c, int err, const char *reason);
 /* Run the endpoint: events, jobs, output. */
 void cn_process(conn *c);
+
+/* conn_pace.c */
+/* The floor, and the kernel's congestion control (at conn_new). */
+void cn_pace_init(conn *c);
+/* The kernel took `done` more bytes: the high-water mark and lowat follow. */
+void cn_pace(conn *c, size_t done);
 
 /* conn_hs.c */
 /* Bytes for the gate (nread from the socket, or an error / EOF). */

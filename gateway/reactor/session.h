@@ -102,6 +102,14 @@ int session_resumable(const session *s);
 int session_held(const session *s);
 /* 1 when the connection's output is over its high-water mark. */
 int session_congested(const session *s);
+/* 1 while streams that send in bulk should wait (conn_quiet). */
+int session_quiet(const session *s);
+/*
+ * A stream read from its app: heavy (the read filled its buffer: bulk) or
+ * light.  A light read while another stream sends in bulk tells the
+ * connection (conn_light).
+ */
+void session_read_kind(session *s, uint32_t stream_id, int heavy);
 /* A new stream id of our parity; 0 when ids ran out. */
 uint32_t session_next_id(session *s);
 void session_add_stream(session *s, struct stream *st);

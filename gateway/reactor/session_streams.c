@@ -231,6 +231,28 @@ session_congested(const session *s)
 	return s->c == NULL || conn_congested(s->c);
 }
 
+int
+session_quiet(const session *s)
+{
+	return s->c != NULL && conn_quiet(s->c);
+}
+
+#define HEAVY_RECENT_MS 100
+
+void
+session_read_kind(session *s, uint32_t stream_id, int heavy)
+{
+	uint64_t now = gateway_now(s->gw);
+
+	if (heavy) {
+		s->heavy_at = now;
+		s->heavy_id = stream_id;
+	} else if (s->c != NULL && s->heavy_at != 0 &&
+	    now - s->heavy_at < HEAVY_RECENT_MS && stream_id != s->heavy_id) {
+		conn_light(s->c);
+	}
+}
+
 /* ---- gathering received data ---- */
 
 int

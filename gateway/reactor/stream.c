@@ -520,7 +520,7 @@ turn_left(stream *st)
 static int
 may_send(stream *st)
 {
-	if (turn_left(st) == 0)
+	if (turn_left(st) == 0 || (st->heavy && session_quiet(st->s)))
 		return 0;
 	if (st->ticket != 0 && st->ticket == session_turn(st->s))
 		return 1;
@@ -576,7 +576,8 @@ st_pause(stream *st)
 	    (st->send_credit == 0 && st->pending == NULL && !st->resending &&
 	    !st->fin_owed))
 		return;
-	session_want_turn(st->s);
+	if (!st->heavy || !session_quiet(st->s))
+		session_want_turn(st->s);   /* quiet: its end brings the turn */
 	st->turn_prev = NULL;
 	st->turn_next = *head;
 	if (*head != NULL)
@@ -702,6 +703,8 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 	if (session_read_turn(st->s, &st->read_turn))
 		st->turn_bytes = 0;
 	st->turn_bytes += (size_t)nread;
+	st->heavy = (size_t)nread == buf->len;
+	session_read_kind(st->s, st->id, st->heavy);
 	forward(st, (const uint8_t *)buf->base, (size_t)nread);
 	if (st->state != ST_DEAD && !may_read(st))
 		st_pause(st);

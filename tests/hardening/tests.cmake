@@ -75,6 +75,15 @@ if(PYTHON3)
     set_tests_properties(hard_udp_loss PROPERTIES LABELS "faults" TIMEOUT 300
       SKIP_RETURN_CODE 77)
 
+    # test_fair.py's 8 bulk streams and an interactive one, over an emulated
+    # 100 Mbit/s, 50 ms link: a paced session, where streams read in turns
+    # and the connection holds bulk around BBR's RTT probe (conn_pace.c).
+    add_test(NAME hard_fairlink COMMAND ${PYTHON3}
+      ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_fair.py --link
+      --stpgate $<TARGET_FILE:stpgate> --workers 2)
+    set_tests_properties(hard_fairlink PROPERTIES LABELS "faults" TIMEOUT 300
+      SKIP_RETURN_CODE 77)
+
     # Stream resumption (timeouts.resume_window): an ssh session (sshd in
     # bob's namespace) and a 64 MiB download across a 5 s cut, then across
     # a change of the dialer's source address, all intact, both logs

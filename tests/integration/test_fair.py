@@ -23,18 +23,34 @@ the scheduler does, so it judges no time and no share:
     9 streams, no stream was reset (no "reset" line in either log), the
     session stayed up (one "session up" each), and both exit 0 on SIGTERM.
 
-usage: test_fair.py --stpgate PATH [--workers N] [--keep]
-Prints progress lines and ends with "N passed, N failed"; exit 0 or 1.
+With --link (root; hard_fairlink) the same runs with alice and bob in two
+network namespaces of the test's own, joined by hardening/hlib.py's link
+emulator at 100 Mbit/s and 50 ms: a paced session, where the streams read
+in turns, a light stream beside bulk makes the output shallow, and on a
+bbr kernel the connection holds its bulk streams around BBR's RTT probe
+(conn_pace.c, "Quiet").  The load runs on until bob's
+stpgate_probe_quiets_total says that happened at least once (bound: 60 s),
+and the same checks follow, with that one: every bulk stream resumed after
+each hold, or it would fall short.  Without the privilege to create
+namespaces it says why and exits 77 (skipped).
+
+usage: test_fair.py --stpgate PATH [--workers N] [--keep] [--link]
+Prints progress lines and ends with "N passed, N failed"; exit 0, 1 or 77.
 """
 
+import contextlib
 import os
 import socket
+import subprocess
 import struct
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "hardening"))
+import hlib  # noqa: E402
 from gwlib import (test_main, FAST_TIMEOUTS, HOST, MiB, Pattern,  # noqa: E402
     config_text, metric_samples, metrics_text, peer_line, recv_exact, say,
     wait_for, wait_sessions_up)
@@ -46,6 +62,13 @@ BOUND = 60.0            # a stream still short of MIN_BYTES after this fails
 RR_SIZE = 64
 RR_MIN = 20
 STEP = 64 * 1024
+LINK_MBIT = 100         # --link: the emulated link's rate ...
+LINK_DELAY_MS = 25      # ... and one-way delay (RTT 50 ms)
+
+
+def in_ns(ns):
+	"""A block run in network namespace ns (None: where we are)."""
+	return hlib.in_netns(ns) if ns else contextlib.nullcontext()
 
 
 def offset_of(i):
@@ -111,9 +134,9 @@ class BulkApp(threading.Thread):
 	"""One app on alice's bulk forward: reads and checks until told to stop
 	(after which it half-closes and reads on to EOF)."""
 
-	def __init__(self, port, i, pattern, stop):
+	def __init__(self, port, i, pattern, stop, ns=None):
 		super().__init__(daemon=True)
-		self.port, self.i, self.pat, self.stop = port, i, pattern, stop
+		self.port, self.i, self.pat, self.stop, self.ns = port, i, pattern, stop, ns
 		self.got = 0
 		self.bad = None          # first byte that differs from the pattern
 		self.how = None          # "eof", "reset", "timeout" or an error
@@ -121,7 +144,8 @@ class BulkApp(threading.Thread):
 
 	def run(self):
 		try:
-			s = socket.create_connection((HOST, self.port), timeout=10)
+			with in_ns(self.ns):
+				s = socket.create_connection((HOST, self.port), timeout=10)
 		except OSError as e:
 			self.how = "connect: %r" % e
 			return
@@ -165,16 +189,17 @@ class RrApp(threading.Thread):
 	"""The interactive app: request, answer, next request, until told to
 	stop; then half-close and expect EOF."""
 
-	def __init__(self, port, stop):
+	def __init__(self, port, stop, ns=None):
 		super().__init__(daemon=True)
-		self.port, self.stop = port, stop
+		self.port, self.stop, self.ns = port, stop, ns
 		self.ok = 0
 		self.wrong = None        # the first request whose answer was not right
 		self.how = None
 
 	def run(self):
 		try:
-			s = socket.create_connection((HOST, self.port), timeout=10)
+			with in_ns(self.ns):
+				s = socket.create_connection((HOST, self.port), timeout=10)
 		except OSError as e:
 			self.how = "connect: %r" % e
 			return
@@ -205,44 +230,80 @@ class RrApp(threading.Thread):
 			s.close()
 
 
-def metric(port, name):
-	v = metric_samples(metrics_text(port)).get((name, frozenset()))
+def metric(port, name, ns=None):
+	with in_ns(ns):
+		v = metric_samples(metrics_text(port)).get((name, frozenset()))
 	return None if v is None else int(v)
 
 
-def run(h):
+def congestion_control(ns):
+	"""The kernel's TCP congestion control in namespace ns ("" if unknown)."""
+	p = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-n",
+	    "net.ipv4.tcp_congestion_control"], capture_output=True, text=True,
+	    timeout=30)
+	return p.stdout.strip() if p.returncode == 0 else ""
+
+
+def run(h, net=None):
 	r = h.r
+	ns_a, ns_b = (net.a, net.b) if net else (None, None)
 	alice_id, alice_key = h.keygen("alice")
 	bob_id, bob_key = h.keygen("bob")
 	bob_port, fwd_bulk, fwd_rr, mport_a, mport_b = (h.port(), h.port(), h.port(),
 	    h.port(), h.port())
 	pattern = Pattern()
-	bulk = h.server(bulk_handler(pattern), "bulk")
-	rr = h.server(rr_handler, "rr")
-	b = h.gateway("bob", config_text(bob_id, h.workers, listen=bob_port,
+	with in_ns(ns_b):
+		bulk = h.server(bulk_handler(pattern), "bulk")
+		rr = h.server(rr_handler, "rr")
+	tb = config_text(bob_id, h.workers, listen=bob_port,
 	    peers={"alice": {"key": alice_key}},
 	    services={"bulk": (bulk.port, ["alice"]), "rr": (rr.port, ["alice"])},
-	    timeouts=FAST_TIMEOUTS) + 'metrics: "%s:%d"\n' % (HOST, mport_b))
-	a = h.gateway("alice", config_text(alice_id, h.workers,
+	    timeouts=FAST_TIMEOUTS) + 'metrics: "%s:%d"\n' % (HOST, mport_b)
+	ta = config_text(alice_id, h.workers,
 	    peers={"bob": {"key": bob_key, "dial": bob_port}},
 	    forwards=[(fwd_bulk, "bob", "bulk"), (fwd_rr, "bob", "rr")],
-	    timeouts=FAST_TIMEOUTS) + 'metrics: "%s:%d"\n' % (HOST, mport_a))
+	    timeouts=FAST_TIMEOUTS) + 'metrics: "%s:%d"\n' % (HOST, mport_a)
+	if net:
+		tb = tb.replace('listen: "%s:%d"' % (HOST, bob_port),
+		    'listen: "%s:%d"' % (net.ADDR_B, bob_port))
+		ta = ta.replace('dial: "%s:%d"' % (HOST, bob_port),
+		    'dial: "%s:%d"' % (net.ADDR_B, bob_port))
+		net.set(rate_mbit=LINK_MBIT, delay_ms=LINK_DELAY_MS)
+		say("link: %d Mbit/s, RTT %d ms, between %s (alice) and %s (bob)" % (
+		    LINK_MBIT, 2 * LINK_DELAY_MS, ns_a, ns_b))
+	b = h.gateway("bob", tb)
+	a = h.gateway("alice", ta)
+	if net:
+		a.wrapper = ["ip", "netns", "exec", ns_a]
+		b.wrapper = ["ip", "netns", "exec", ns_b]
 	b.start()
 	a.start()
 	la, lb = wait_sessions_up(a, b)
 	if not r.ok(la and lb, "the session comes up"):
 		return
 
+	# --link on a bbr kernel: on until bob held its bulk streams around a probe
+	cc = congestion_control(ns_b) if net else ""
+	def quiets():
+		return metric(mport_b, "stpgate_probe_quiets_total", ns_b) or 0
+
 	stop = threading.Event()
-	apps = [BulkApp(fwd_bulk, i, pattern, stop) for i in range(STREAMS)]
-	inter = RrApp(fwd_rr, stop)
+	apps = [BulkApp(fwd_bulk, i, pattern, stop, ns_a) for i in range(STREAMS)]
+	inter = RrApp(fwd_rr, stop, ns_a)
 	t0 = time.monotonic()
 	for x in apps + [inter]:
 		x.start()
 	# about LOAD_SECONDS, and on until every stream has MIN_BYTES (or the bound)
 	time.sleep(LOAD_SECONDS)
-	wait_for(lambda: all(x.got >= MIN_BYTES or x.how for x in apps),
-	    BOUND - LOAD_SECONDS)
+	wait_for(lambda: all(x.got >= MIN_BYTES or x.how for x in apps) and
+	    (cc != "bbr" or quiets() > 0), BOUND - LOAD_SECONDS)
+	if net and cc == "bbr":
+		q = quiets()
+		r.ok(q > 0, "bob held its bulk streams around BBR's RTT probe while "
+		    "the interactive stream ran (stpgate_probe_quiets_total %d)" % q)
+	elif net:
+		say("the namespaces' congestion control is %r, not bbr: no RTT probe "
+		    "to hold the bulk streams around" % cc)
 	load = time.monotonic() - t0
 	got = [x.got for x in apps]
 	stop.set()
@@ -275,11 +336,11 @@ def run(h):
 	    "exactly the requests sent", "%s answered, %d received" % (
 	    rr.state.get("answered"), inter.ok))
 
-	for g, port in ((a, mport_a), (b, mport_b)):
-		act = wait_for(lambda: metric(port, "stpgate_streams_active") == 0, 10)
+	for g, port, ns in ((a, mport_a, ns_a), (b, mport_b, ns_b)):
+		act = wait_for(lambda: metric(port, "stpgate_streams_active", ns) == 0, 10)
 		r.ok(act, "%s: stpgate_streams_active is 0 afterwards" % g.name,
-		    str(metric(port, "stpgate_streams_active")))
-		opened = metric(port, "stpgate_streams_opened_total")
+		    str(metric(port, "stpgate_streams_active", ns)))
+		opened = metric(port, "stpgate_streams_opened_total", ns)
 		r.ok(opened == STREAMS + 1, "%s: %d streams opened in all" % (g.name,
 		    STREAMS + 1), str(opened))
 		resets = g.grep(r"stream \d+ .*reset")
@@ -292,4 +353,10 @@ def run(h):
 
 
 if __name__ == "__main__":
+	if "--link" in sys.argv:
+		sys.argv.remove("--link")
+		hlib.need_root()
+		hlib.netpair_run("tun", int.from_bytes(os.urandom(4), "big"),
+		    lambda net: test_main(lambda h: run(h, net), __doc__),
+		    prefix="stpfl-")
 	sys.exit(test_main(run, __doc__))

@@ -561,7 +561,7 @@ static void
 on_writable(void *owner, conn *c)
 {
 	session *s = owner;
-	size_t ready = 0, room;
+	size_t ready = 0, waiting = 0, room;
 	stream *st, *next;
 
 	/*
@@ -601,19 +601,32 @@ on_writable(void *owner, conn *c)
 	s->turn_readers = 0;
 	if (++s->turn == 0)
 		s->turn = 1;
+	/* The share and the clock first: taking a turn asks turn_left. */
+	s->read_share = STP_MAX_DATA;
+	if (s->contended) {
+		for (st = s->turn_list; st != NULL; st = stream_turn_next(st))
+			waiting++;
+		if (waiting > 0) {
+			room = conn_output_room(c);
+			s->read_share = room / waiting;
+			if (s->read_share < READ_SHARE_MIN)
+				s->read_share = READ_SHARE_MIN;
+			s->clock += s->read_share;
+		}
+	}
 	for (st = s->turn_list; st != NULL; st = next) {
 		next = stream_turn_next(st);
 		ready += (size_t)stream_take_turn(st);
 	}
 	s->turn_ready = (unsigned)ready;
-	room = conn_output_room(c);
-	s->read_share = STP_MAX_DATA;
-	if (s->contended && ready > 0) {
+	if (s->contended && ready > 0)
 		conn_want_turn(c);
-		s->read_share = room / ready;
-		if (s->read_share < READ_SHARE_MIN)
-			s->read_share = READ_SHARE_MIN;
-	}
+}
+
+uint64_t
+session_clock(const session *s)
+{
+	return s->clock;
 }
 
 size_t

@@ -135,6 +135,8 @@ uint32_t session_path_rtt_ms(session *s);
  * (at least 4 KiB), so that each sends its part.  STP_MAX_DATA otherwise.
  */
 size_t session_read_share(const session *s);
+/* The sum of the shares of the turns while streams contended (stream.c, turn_left). */
+uint64_t session_clock(const session *s);
 /* A stream waits for the next turn: make sure one comes. */
 void session_want_turn(session *s);
 /* The head of the list of streams waiting for a turn (stream.c keeps it). */

@@ -75,6 +75,7 @@ struct session {
 	struct stream *turn_list; /* streams waiting for a turn (stream.c) */
 	int contended;           /* two or more read in the turn before */
 	size_t read_share;       /* session_read_share; 0 before the first turn */
+	uint64_t clock;          /* session_clock: the shares given out so far */
 	struct waiter *waiting;  /* local streams waiting for the session */
 	struct flow *flows;      /* datagram flows (flow.c keeps the list) */
 	uint32_t next_id;

@@ -490,21 +490,28 @@ on_data(stream *st, const Stp__V1__StreamData *d)
 /* ---- reading from the local socket ---- */
 
 /*
- * What the stream may still read in this turn: while streams contend, its
- * share of the room the turn gave out, less what it read since; else a
- * record's worth.
+ * What the stream may still read in this turn: while streams contend, what
+ * keeps it level with the session's clock (session_clock: the bytes a
+ * stream that took every share since the streams began to contend has
+ * read); else a record's worth.  The clock is a share ahead of a stream
+ * that took every one, so that is one share a turn; a stream that read
+ * more than its shares reads less until the others caught up (a stream
+ * whose read the loop saw first in a turn gained by a few percent a
+ * turn, and over a run up to +24%); one that missed turns is owed at most
+ * one share more, so time away earns no burst.
  */
 static size_t
 turn_left(stream *st)
 {
-	size_t share;
+	uint64_t clock, share;
 
 	if (!session_contended(st->s))
 		return STP_MAX_DATA;
+	clock = session_clock(st->s);
 	share = session_read_share(st->s);
-	if (st->read_turn != session_turn(st->s))
-		return share;
-	return share > st->turn_bytes ? share - st->turn_bytes : 0;
+	if (st->vtime + 2 * share < clock)
+		st->vtime = clock - 2 * share;
+	return st->vtime < clock ? (size_t)(clock - st->vtime) : 0;
 }
 
 /*
@@ -592,6 +599,8 @@ st_pause(stream *st)
  * the fallback when no reservation can be had.  libuv calls on_read right
  * after on_alloc, so one reservation per connection at a time is enough.
  */
+#define QUIET_READ 2048
+
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -606,6 +615,13 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		n = sizeof(read_buf);
 	if (n > turn_left(st))
 		n = turn_left(st);
+	/*
+	 * Quiet (conn_pace.c): light streams read little at a time, so a
+	 * bulk stream that looked light (a short read) fills this at once,
+	 * turns heavy and waits, having put at most this much ahead.
+	 */
+	if (n > QUIET_READ && session_quiet(st->s))
+		n = QUIET_READ;
 	if (n > 0 && (p = session_data_reserve(st->s, (size_t)n)) != NULL) {
 		st->reserved = 1;
 		buf->base = (char *)p;
@@ -700,9 +716,9 @@ on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (!session_contended(st->s))
 		st->ticket = 0; /* one read; contending, the share limits */
-	if (session_read_turn(st->s, &st->read_turn))
-		st->turn_bytes = 0;
-	st->turn_bytes += (size_t)nread;
+	(void)session_read_turn(st->s, &st->read_turn);
+	if (session_contended(st->s))
+		st->vtime += (uint64_t)nread;
 	st->heavy = (size_t)nread == buf->len;
 	session_read_kind(st->s, st->id, st->heavy);
 	forward(st, (const uint8_t *)buf->base, (size_t)nread);

@@ -90,7 +90,7 @@ struct stream {
 	int reserved;           /* the read buffer is an endpoint reservation */
 	uint32_t ticket;        /* the session turn we may read in (0: none) */
 	uint32_t read_turn;     /* the last session turn we read in */
-	size_t turn_bytes;      /* what we read in it */
+	uint64_t vtime;         /* bytes read while contending (turn_left) */
 	int heavy;              /* our last read filled its buffer: bulk */
 	struct stream *turn_next, *turn_prev; /* the session's turn list */
 	int turn_listed;        /* the session turn we may read in (0: none) */

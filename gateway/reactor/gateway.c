@@ -118,7 +118,16 @@ turn_check(uv_check_t *h)
 static void
 turn_prepare(uv_prepare_t *h)
 {
-	conn_turn_end(h->data);
+	gateway *gw = h->data;
+
+	conn_turn_end(gw);
+	gw->polls++;    /* the poll comes next */
+}
+
+uint64_t
+gateway_polls(const gateway *gw)
+{
+	return gw->polls;
 }
 
 int

@@ -55,6 +55,8 @@ struct plugins *gateway_plugins(gateway *gw);      /* the running plugin set */
 int gateway_draining(const gateway *gw);
 /* Loop time in ms (uv_now). */
 uint64_t gateway_now(gateway *gw);
+/* How many times the loop went to poll for I/O so far (a turn's clock). */
+uint64_t gateway_polls(const gateway *gw);
 /*
  * host as an IP literal (IPv4, or IPv6 without brackets) with port, in *ss:
  * 1 if it is one, 0 if it is a name (a DNS name to resolve).

@@ -45,6 +45,7 @@ struct gateway {
 	guard *guard;               /* HELLOs seen by our listener (guard.h) */
 	uv_check_t turn_check;      /* the end of a turn: after I/O callbacks */
 	uv_prepare_t turn_prepare;  /* ... and before waiting for I/O */
+	uint64_t polls;             /* times the loop went to poll (gateway_polls) */
 	listeners *ls;              /* the listeners' spare descriptor and timer */
 	listener *plisten;          /* peers dial us here */
 	struct fwd *fwds;

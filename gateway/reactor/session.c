@@ -569,9 +569,11 @@ on_writable(void *owner, conn *c)
 	 * it (on the turn list: the output, or a turn already used, stopped
 	 * it) gets a ticket: one read, taken even if the others' reads fill
 	 * the output first (stream_take_turn).  When streams contend (two or
-	 * more read in the last turn), each reads at most its share of the
-	 * room and then waits for the next turn, which comes when the output
-	 * is back under its low-water mark (conn_want_turn).  So what each sends does not
+	 * more read in the last turn, or wait for this one), each reads up to
+	 * the session's clock (stream.c, turn_left: its share of the room)
+	 * and then waits for the next turn, which comes when the output is
+	 * back under its low-water mark (conn_want_turn) and the loop has
+	 * polled since this one began.  So what each sends does not
 	 * depend on the order the kernel reports sockets readable in: without
 	 * turns the first in that order read again and again (libuv reads a
 	 * socket up to 32 times per wakeup), took most of the link, and an
@@ -582,15 +584,17 @@ on_writable(void *owner, conn *c)
 	 * second, the turns cost more in stopped and restarted reads (20%
 	 * of 4-stream throughput) than they give.
 	 */
-	if (s->turn_readers > 0)
-		s->contended = s->turn_readers >= 2 && conn_paced(c);
-	else if (s->contended && s->turn_ready > 0) {
+	if (s->contended && s->turn_ready > 0 && (s->turn_readers == 0 ||
+	    gateway_polls(s->gw) == s->turn_poll)) {
 		/*
-		 * This turn's tickets are out and no stream has read with one
-		 * yet (their reads come in the loop's next poll): a new turn
-		 * now would make them stale before they were used, and the
-		 * next such call would do it again.  Streams that stopped
-		 * since join this turn instead.
+		 * This turn's tickets are out and the loop has not polled
+		 * since (their reads come in its next poll), or no stream has
+		 * read with one yet: a new turn now would make them stale
+		 * before they were used, and the next such call would do it
+		 * again.  Streams that stopped since join this turn instead.
+		 * (Before the poll rule, a turn often ended after the first
+		 * stream's read: the others lost it, and the first gained up
+		 * to +25% over a run.)
 		 */
 		for (st = s->turn_list; st != NULL; st = next) {
 			next = stream_turn_next(st);
@@ -598,14 +602,18 @@ on_writable(void *owner, conn *c)
 		}
 		return;
 	}
+	for (st = s->turn_list; st != NULL; st = stream_turn_next(st))
+		waiting++;
+	if (s->turn_readers > 0 || waiting >= 2)
+		s->contended = (s->turn_readers >= 2 || waiting >= 2) &&
+		    conn_paced(c);
 	s->turn_readers = 0;
+	s->turn_poll = gateway_polls(s->gw);
 	if (++s->turn == 0)
 		s->turn = 1;
 	/* The share and the clock first: taking a turn asks turn_left. */
 	s->read_share = STP_MAX_DATA;
 	if (s->contended) {
-		for (st = s->turn_list; st != NULL; st = stream_turn_next(st))
-			waiting++;
 		if (waiting > 0) {
 			room = conn_output_room(c);
 			s->read_share = room / waiting;

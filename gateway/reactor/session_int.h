@@ -70,6 +70,7 @@ struct session {
 	uint32_t turn;           /* on_writable's turns, from 1 (0: none yet) */
 	unsigned turn_readers;   /* streams that read in this turn */
 	unsigned turn_ready;     /* streams this turn's tickets started reading */
+	uint64_t turn_poll;      /* gateway_polls when this turn began */
 	uint64_t heavy_at;       /* loop ms of the last heavy read (session_read_kind) */
 	uint32_t heavy_id;       /* and its stream */
 	struct stream *turn_list; /* streams waiting for a turn (stream.c) */

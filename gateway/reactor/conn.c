@@ -830,6 +830,13 @@ conn_last_recv_ms(const conn *c)
 	return c->last_recv_ms;
 }
 
+int
+cn_fd(const conn *c, uv_os_fd_t *fd)
+{
+	return c->tcp != NULL && uv_fileno((const uv_handle_t *)c->tcp, fd) == 0 ?
+	    0 : -1;
+}
+
 uint32_t
 conn_rtt_us(const conn *c)
 {
@@ -837,7 +844,7 @@ conn_rtt_us(const conn *c)
 	socklen_t len = sizeof(ti);
 	uv_os_fd_t fd;
 
-	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0)
+	if (cn_fd(c, &fd) != 0)
 		return 0;
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)

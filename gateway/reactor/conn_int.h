@@ -111,6 +111,9 @@ void cn_fail(conn *c, int err, const char *reason);
 /* Run the endpoint: events, jobs, output. */
 void cn_process(conn *c);
 
+/* The socket's descriptor: 0, or -1 when it has none (closed, not made). */
+int cn_fd(const conn *c, uv_os_fd_t *fd);
+
 /* conn_pace.c */
 /* The floor, and the kernel's congestion control (at conn_new). */
 void cn_pace_init(conn *c);

@@ -109,7 +109,7 @@ follow_probe(conn *c)
 	uint64_t now = gateway_now(c->gw), due, lead, rtt_ms;
 	int probing, quiet;
 
-	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0 ||
+	if (cn_fd(c, &fd) != 0 ||
 	    getsockopt(fd, IPPROTO_TCP, TCP_CC_INFO, &b, &len) != 0 ||
 	    len < sizeof(b) || b.bbr_min_rtt == 0) {
 		set_quiet(c, 0);
@@ -145,13 +145,13 @@ follow_probe(conn *c)
 }
 
 static int
-cc_is_bbr(uv_tcp_t *tcp)
+cc_is_bbr(const conn *c)
 {
 	char name[16] = "";
 	socklen_t len = sizeof(name) - 1;
 	uv_os_fd_t fd;
 
-	return uv_fileno((const uv_handle_t *)tcp, &fd) == 0 &&
+	return cn_fd(c, &fd) == 0 &&
 	    getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0 &&
 	    strcmp(name, "bbr") == 0;
 }
@@ -162,7 +162,7 @@ set_lowat(conn *c, size_t lowat)
 	uv_os_fd_t fd;
 	int v = (int)lowat;
 
-	if (c->tcp == NULL || uv_fileno((const uv_handle_t *)c->tcp, &fd) != 0 ||
+	if (cn_fd(c, &fd) != 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)) != 0)
 		return;
 	c->lowat = lowat;
@@ -226,5 +226,5 @@ cn_pace_init(conn *c)
 {
 	c->high = OUT_FLOOR;
 	set_lowat(c, OUT_FLOOR);
-	c->bbr = cc_is_bbr(c->tcp);
+	c->bbr = cc_is_bbr(c);
 }

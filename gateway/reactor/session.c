@@ -557,12 +557,26 @@ on_record(void *owner, conn *c, const Stp__V1__Record *r)
 
 #define READ_SHARE_MIN (4 * 1024)
 
+/* Every stream on the turn list takes this turn; how many read again. */
+static unsigned
+give_tickets(session *s)
+{
+	stream *st, *next;
+	unsigned ready = 0;
+
+	for (st = s->turn_list; st != NULL; st = next) {
+		next = stream_turn_next(st);
+		ready += (unsigned)stream_take_turn(st);
+	}
+	return ready;
+}
+
 static void
 on_writable(void *owner, conn *c)
 {
 	session *s = owner;
-	size_t ready = 0, waiting = 0, room;
-	stream *st, *next;
+	size_t waiting = 0;
+	stream *st;
 
 	/*
 	 * A turn: the output has room again.  Every stream that stopped for
@@ -596,10 +610,7 @@ on_writable(void *owner, conn *c)
 		 * stream's read: the others lost it, and the first gained up
 		 * to +25% over a run.)
 		 */
-		for (st = s->turn_list; st != NULL; st = next) {
-			next = stream_turn_next(st);
-			s->turn_ready += (unsigned)stream_take_turn(st);
-		}
+		s->turn_ready += give_tickets(s);
 		return;
 	}
 	for (st = s->turn_list; st != NULL; st = stream_turn_next(st))
@@ -613,21 +624,14 @@ on_writable(void *owner, conn *c)
 		s->turn = 1;
 	/* The share and the clock first: taking a turn asks turn_left. */
 	s->read_share = STP_MAX_DATA;
-	if (s->contended) {
-		if (waiting > 0) {
-			room = conn_output_room(c);
-			s->read_share = room / waiting;
-			if (s->read_share < READ_SHARE_MIN)
-				s->read_share = READ_SHARE_MIN;
-			s->clock += s->read_share;
-		}
+	if (s->contended && waiting > 0) {
+		s->read_share = conn_output_room(c) / waiting;
+		if (s->read_share < READ_SHARE_MIN)
+			s->read_share = READ_SHARE_MIN;
+		s->clock += s->read_share;
 	}
-	for (st = s->turn_list; st != NULL; st = next) {
-		next = stream_turn_next(st);
-		ready += (size_t)stream_take_turn(st);
-	}
-	s->turn_ready = (unsigned)ready;
-	if (s->contended && ready > 0)
+	s->turn_ready = give_tickets(s);
+	if (s->contended && s->turn_ready > 0)
 		conn_want_turn(c);
 }
 
